@@ -1,0 +1,33 @@
+# tarshift — `make demo` and `make test` do all set-up on a fresh machine (Node 20, npm, apt).
+SHELL := /bin/bash
+NPM ?= npm
+
+.PHONY: all build deps sysdeps test demo bench clean
+
+all: build
+
+node_modules/.installed: package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund
+	touch $@
+
+deps: node_modules/.installed
+
+# System packages the tests need: GNU tar, attr tools, sshfs + openssh-server for the
+# network-filesystem test. Installed only when missing (root on CI machines).
+sysdeps:
+	@bash scripts/install-sysdeps.sh
+
+build: deps
+	$(NPM) run --silent build
+
+test: build sysdeps
+	$(NPM) test --silent
+
+demo: build
+	@bash scripts/demo.sh
+
+bench: build
+	@bash benchmarks/compare.sh
+
+clean:
+	rm -rf dist build node_modules/.installed

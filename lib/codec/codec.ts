@@ -1,0 +1,29 @@
+// lib/codec owns compression behind one interface (zstd, xz, none) and the object framing
+// (header + payload). It knows nothing of files, paths or the savedir layout.
+import { zstdCodec } from './zstd-codec.js'
+import { xzCodec } from './xz-codec.js'
+import { noneCodec } from './none-codec.js'
+import { UsageError } from '../errors.js'
+
+export interface Codec {
+  /** The id written into object headers; never reused for another codec. */
+  readonly id: number
+  readonly name: CodecName
+  compress(data: Buffer): Promise<Buffer>
+  /** Decompress; `length` is the uncompressed length the header promises. */
+  decompress(payload: Buffer, length: number): Promise<Buffer>
+}
+
+export type CodecName = 'none' | 'zstd' | 'xz'
+
+export const codecs: readonly Codec[] = [noneCodec, zstdCodec, xzCodec]
+
+export function codecById(id: number): Codec | undefined {
+  return codecs.find(c => c.id === id)
+}
+
+export function codecByName(name: string): Codec {
+  const c = codecs.find(c => c.name === name)
+  if (!c) throw new UsageError(`unknown compression "${name}": use zstd, xz or none`)
+  return c
+}

@@ -1,0 +1,52 @@
+// Framing of one object: header + payload, the payload compressed with the requested codec,
+// or stored raw when compression does not shrink it. Unframing checks the header, the length
+// and the SHA-256 against the object's name, so a reader can never return wrong bytes.
+import { createHash } from 'node:crypto'
+import { codecById, type Codec } from './codec.js'
+import { noneCodec } from './none-codec.js'
+import { decodeHeader, encodeHeader, HEADER_SIZE, type ObjectKind } from './object-header.js'
+
+export function sha256hex(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex')
+}
+
+/** Frame `data` for storage: returns the header and payload as separate buffers (no copy). */
+export async function frameObject(kind: ObjectKind, codec: Codec, data: Buffer): Promise<Buffer[]> {
+  let use = codec
+  let payload = data
+  if (codec !== noneCodec && data.length > 0) {
+    const c = await codec.compress(data)
+    if (c.length < data.length) payload = c
+    else use = noneCodec
+  } else {
+    use = noneCodec
+  }
+  return [encodeHeader({ kind, codecId: use.id, length: data.length }), payload]
+}
+
+export interface Unframed {
+  kind: ObjectKind
+  data: Buffer
+}
+
+/**
+ * Unframe and verify. Throws a plain Error with the reason; the caller (the object store)
+ * turns it into a CorruptObjectError that names the object and its path.
+ */
+export async function unframeObject(framed: Buffer, expectedHash: string): Promise<Unframed> {
+  const h = decodeHeader(framed)
+  if (typeof h === 'string') throw new Error(h)
+  const codec = codecById(h.codecId)
+  if (!codec) throw new Error(`unknown codec id ${h.codecId}`)
+  const payload = framed.subarray(HEADER_SIZE)
+  let data: Buffer
+  try {
+    data = await codec.decompress(payload, h.length)
+  } catch (e) {
+    throw new Error(`${codec.name} decompression failed: ${(e as Error).message}`)
+  }
+  if (data.length !== h.length) throw new Error(`length ${data.length}, header says ${h.length}`)
+  const got = sha256hex(data)
+  if (got !== expectedHash) throw new Error(`content hash is ${got}`)
+  return { kind: h.kind, data }
+}

@@ -1,0 +1,17 @@
+// lib/fs owns the few OS calls Node lacks: xattrs on byte paths without following symlinks,
+// user/group names, syncfs, statvfs. They come from a small N-API addon (native/tarshift-fs.c)
+// because fs-xattr takes string paths and follows symlinks (see doc/dependencies.md).
+import { createRequire } from 'node:module'
+
+interface NativeFs {
+  lgetxattrs(path: Buffer): Array<[Buffer, Buffer]>
+  lsetxattr(path: Buffer, name: Buffer, value: Buffer): void
+  getpwuid(uid: number): string | null
+  getgrgid(gid: number): string | null
+  syncfs(fd: number): void
+  statvfs(path: Buffer): { bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number }
+}
+
+const require = createRequire(import.meta.url)
+// dist/lib/fs/native.js → ../../../build/Release
+export const native: NativeFs = require('../../../build/Release/tarshift_fs.node') as NativeFs

@@ -1,0 +1,191 @@
+/*
+ * The few OS calls Node.js lacks, for lib/fs (see lib/fs/native.ts):
+ * xattrs of a path given as bytes without following symlinks (lgetxattr family),
+ * user and group names, syncfs and statvfs. Paths are Buffers: Linux names are bytes.
+ * Every failure throws an Error with .code (errno name), .errno and .syscall.
+ */
+#define _GNU_SOURCE
+#include <node_api.h>
+#include <errno.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+static const char *errno_name(int e) {
+  switch (e) {
+    case ENOENT: return "ENOENT"; case EACCES: return "EACCES"; case EPERM: return "EPERM";
+    case ENOTSUP: return "ENOTSUP"; case ENODATA: return "ENODATA"; case ERANGE: return "ERANGE";
+    case ENOSPC: return "ENOSPC"; case EIO: return "EIO"; case ENOTDIR: return "ENOTDIR";
+    case ENAMETOOLONG: return "ENAMETOOLONG"; case ELOOP: return "ELOOP"; case EBADF: return "EBADF";
+    case E2BIG: return "E2BIG"; case EDQUOT: return "EDQUOT"; case EROFS: return "EROFS";
+    case EINVAL: return "EINVAL"; case ENOMEM: return "ENOMEM";
+    default: return "EUNKNOWN";
+  }
+}
+
+static napi_value throw_errno(napi_env env, int e, const char *syscall) {
+  napi_value msg, code, err, num, sc;
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s: %s", syscall, strerror(e));
+  napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &msg);
+  napi_create_string_utf8(env, errno_name(e), NAPI_AUTO_LENGTH, &code);
+  napi_create_error(env, code, msg, &err);
+  napi_create_int32(env, -e, &num);
+  napi_set_named_property(env, err, "errno", num);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sc);
+  napi_set_named_property(env, err, "syscall", sc);
+  napi_throw(env, err);
+  return NULL;
+}
+
+/* Copy a Buffer argument into a NUL-terminated C string (caller frees). */
+static char *buffer_arg(napi_env env, napi_value v) {
+  void *data; size_t len; bool isbuf = false;
+  napi_is_buffer(env, v, &isbuf);
+  if (!isbuf) { napi_throw_type_error(env, NULL, "expected a Buffer"); return NULL; }
+  napi_get_buffer_info(env, v, &data, &len);
+  char *s = malloc(len + 1);
+  if (!s) { napi_throw_error(env, NULL, "out of memory"); return NULL; }
+  memcpy(s, data, len); s[len] = 0;
+  return s;
+}
+
+/* lgetxattrs(path: Buffer): Array<[name: Buffer, value: Buffer]>, in the kernel's order. */
+static napi_value lgetxattrs(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char *path = buffer_arg(env, argv[0]);
+  if (!path) return NULL;
+  ssize_t n;
+  char *names = NULL;
+  for (;;) {
+    n = llistxattr(path, NULL, 0);
+    if (n < 0) { int e = errno; free(path); if (e == ENOTSUP) { napi_value a; napi_create_array(env, &a); return a; } return throw_errno(env, e, "llistxattr"); }
+    if (n == 0) break;
+    names = realloc(names, n);
+    ssize_t m = llistxattr(path, names, n);
+    if (m < 0 && errno == ERANGE) continue;
+    if (m < 0) { int e = errno; free(path); free(names); return throw_errno(env, e, "llistxattr"); }
+    n = m; break;
+  }
+  napi_value result; napi_create_array(env, &result);
+  uint32_t idx = 0;
+  for (ssize_t off = 0; off < n; ) {
+    const char *name = names + off;
+    size_t nl = strlen(name);
+    off += nl + 1;
+    ssize_t vl; char *val = NULL;
+    for (;;) {
+      vl = lgetxattr(path, name, NULL, 0);
+      if (vl < 0) break;
+      val = realloc(val, vl ? vl : 1);
+      ssize_t m = lgetxattr(path, name, val, vl);
+      if (m < 0 && errno == ERANGE) continue;
+      vl = m; break;
+    }
+    if (vl < 0) {
+      int e = errno; free(val);
+      if (e == ENODATA) continue; /* removed between list and get */
+      free(path); free(names);
+      return throw_errno(env, e, "lgetxattr");
+    }
+    napi_value pair, nb, vb; void *tmp;
+    napi_create_buffer_copy(env, nl, name, &tmp, &nb);
+    napi_create_buffer_copy(env, vl, val ? val : "", &tmp, &vb);
+    free(val);
+    napi_create_array_with_length(env, 2, &pair);
+    napi_set_element(env, pair, 0, nb);
+    napi_set_element(env, pair, 1, vb);
+    napi_set_element(env, result, idx++, pair);
+  }
+  free(path); free(names);
+  return result;
+}
+
+/* lsetxattr(path: Buffer, name: Buffer, value: Buffer): undefined */
+static napi_value lsetxattr_js(napi_env env, napi_callback_info info) {
+  size_t argc = 3; napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char *path = buffer_arg(env, argv[0]); if (!path) return NULL;
+  char *name = buffer_arg(env, argv[1]); if (!name) { free(path); return NULL; }
+  void *val; size_t vl;
+  napi_get_buffer_info(env, argv[2], &val, &vl);
+  int r = lsetxattr(path, name, val, vl, 0);
+  int e = errno;
+  free(path); free(name);
+  if (r < 0) return throw_errno(env, e, "lsetxattr");
+  return NULL;
+}
+
+static napi_value name_result(napi_env env, const char *s) {
+  napi_value v;
+  if (!s) { napi_get_null(env, &v); return v; }
+  napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v);
+  return v;
+}
+
+/* getpwuid(uid): string | null */
+static napi_value getpwuid_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1]; uint32_t uid;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_get_value_uint32(env, argv[0], &uid);
+  struct passwd pw, *res = NULL; char buf[16384];
+  getpwuid_r(uid, &pw, buf, sizeof buf, &res);
+  return name_result(env, res ? res->pw_name : NULL);
+}
+
+/* getgrgid(gid): string | null */
+static napi_value getgrgid_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1]; uint32_t gid;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_get_value_uint32(env, argv[0], &gid);
+  struct group gr, *res = NULL; char buf[65536];
+  getgrgid_r(gid, &gr, buf, sizeof buf, &res);
+  return name_result(env, res ? res->gr_name : NULL);
+}
+
+/* syncfs(fd): undefined */
+static napi_value syncfs_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1]; int32_t fd;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_get_value_int32(env, argv[0], &fd);
+  if (syncfs(fd) < 0) return throw_errno(env, errno, "syncfs");
+  return NULL;
+}
+
+/* statvfs(path: Buffer): {bsize, blocks, bfree, bavail, files, ffree} (numbers) */
+static napi_value statvfs_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char *path = buffer_arg(env, argv[0]); if (!path) return NULL;
+  struct statvfs s;
+  int r = statvfs(path, &s); int e = errno; free(path);
+  if (r < 0) return throw_errno(env, e, "statvfs");
+  napi_value o, v; napi_create_object(env, &o);
+#define SETF(k, x) napi_create_double(env, (double)(x), &v); napi_set_named_property(env, o, k, v);
+  SETF("bsize", s.f_frsize ? s.f_frsize : s.f_bsize); SETF("blocks", s.f_blocks); SETF("bfree", s.f_bfree);
+  SETF("bavail", s.f_bavail); SETF("files", s.f_files); SETF("ffree", s.f_ffree);
+#undef SETF
+  return o;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor d[] = {
+    {"lgetxattrs", 0, lgetxattrs, 0, 0, 0, napi_default, 0},
+    {"lsetxattr", 0, lsetxattr_js, 0, 0, 0, napi_default, 0},
+    {"getpwuid", 0, getpwuid_js, 0, 0, 0, napi_default, 0},
+    {"getgrgid", 0, getgrgid_js, 0, 0, 0, napi_default, 0},
+    {"syncfs", 0, syncfs_js, 0, 0, 0, napi_default, 0},
+    {"statvfs", 0, statvfs_js, 0, 0, 0, napi_default, 0},
+  };
+  napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
