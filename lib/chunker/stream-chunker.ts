@@ -1,0 +1,76 @@
+// lib/chunker owns content-defined chunking: pure bytes in, cut points out; no I/O.
+// This file: the streaming wrapper. Data arrives in pieces of any size (file reads); chunks
+// come out exactly as chunkBuffer would cut the concatenation. The hash state is carried
+// across pieces, so no byte is hashed twice however small the pieces are, and only the bytes
+// of the one chunk still open are kept (fewer than `max`).
+import { FastCdc, type ChunkerParams, type CutState } from './fastcdc.js'
+
+export class StreamChunker {
+  private readonly cdc: FastCdc
+  private readonly state: CutState = { pos: 0, hash: 0 }
+  /** The bytes of the open chunk: open[0..openLength). Grows up to `max` as needed. */
+  private open: Buffer = Buffer.alloc(0)
+  private openLength = 0
+
+  constructor(p: ChunkerParams) {
+    this.cdc = new FastCdc(p)
+  }
+
+  /** Bytes held for the chunk still open; always below `max`. */
+  get pendingBytes(): number {
+    return this.openLength
+  }
+
+  /**
+   * Feed the next piece of the stream; returns the chunks it completed, in order. Each is a
+   * fresh Buffer that owns its whole ArrayBuffer (byteOffset 0, not pooled): the caller may
+   * keep it or transfer it to a worker. `data` is not retained: the caller may reuse it as
+   * soon as push returns.
+   */
+  push(data: Uint8Array): Buffer[] {
+    const chunks: Buffer[] = []
+    let from = 0
+    while (from < data.length) {
+      const at = this.cdc.resume(this.state, data, from, data.length)
+      if (at < 0) {
+        this.keep(data, from)
+        break
+      }
+      const chunk = Buffer.allocUnsafeSlow(this.openLength + at - from)
+      if (this.openLength > 0) chunk.set(this.open.subarray(0, this.openLength), 0)
+      chunk.set(data.subarray(from, at), this.openLength)
+      chunks.push(chunk)
+      this.openLength = 0
+      from = at
+    }
+    return chunks
+  }
+
+  /**
+   * End of the stream: returns the last chunk (same ownership as push's), or null when the
+   * stream was empty or ended on a cut. The chunker is then ready for a new stream.
+   */
+  finish(): Buffer | null {
+    const n = this.openLength
+    this.openLength = 0
+    this.state.pos = 0
+    this.state.hash = 0
+    if (n === 0) return null
+    const chunk = Buffer.allocUnsafeSlow(n)
+    chunk.set(this.open.subarray(0, n), 0)
+    return chunk
+  }
+
+  /** Append data[from..] to the open chunk (the scan has established it stays under max). */
+  private keep(data: Uint8Array, from: number): void {
+    const need = this.openLength + data.length - from
+    if (need > this.open.length) {
+      // Doubling keeps copies amortized; small files never pay for a max-sized window.
+      const grown = Buffer.allocUnsafeSlow(Math.min(this.cdc.params.max, Math.max(need, 2 * this.open.length, 65536)))
+      grown.set(this.open.subarray(0, this.openLength), 0)
+      this.open = grown
+    }
+    this.open.set(data.subarray(from), this.openLength)
+    this.openLength = need
+  }
+}

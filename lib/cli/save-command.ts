@@ -1,0 +1,138 @@
+import { readFileSync } from 'node:fs'
+import type { Command } from './main.js'
+import { checkName, parse, savedirFrom } from './options.js'
+import { readConfig } from '../repo/config.js'
+import { codecByName } from '../codec/codec.js'
+import { TarshiftError, UsageError, isSystemError } from '../errors.js'
+import { buildSelection, splitList } from '../save/source-paths.js'
+import { resolve } from 'node:path'
+import { save } from '../save/save.js'
+import { WarningReporter } from '../save/warning-reporter.js'
+import { ProgressPrinter, formatBytes, type ProgressMode } from './progress.js'
+import { EXIT_OK, EXIT_WARNINGS } from './exit-codes.js'
+import { native } from '../fs/native.js'
+
+const usage = `usage: tarshift save [-r SAVEDIR] --subset NAME [--host H] [--files-from FILE|-] [--null] [PATH...]
+         [--exclude PATTERN]... [--exclude-from FILE] [--one-file-system] [--compression C]
+         [--progress auto|bar|plain|none] [--quiet] [--atime] [--dry-run] [--json]
+
+  --subset NAME         what this backup is of (1-64 of A-Z a-z 0-9 . _ -), e.g. home, root
+  --host, --hostname H  host name recorded (default: this host's short name)
+  PATH...               paths to save, each walked recursively
+  --files-from FILE     read the paths to save from FILE (- = stdin), one a line, taken as
+                        given (not walked): find / -xdev -print0 | tarshift save --null --files-from - ...
+  --null                the list is NUL-separated (find -print0)
+  --exclude PATTERN     skip names or paths matching the shell glob (repeatable)
+  --exclude-from FILE   read exclude patterns from FILE, one a line
+  --one-file-system     do not descend into other file systems below a PATH
+  --compression C       zstd, xz or none (default: the savedir's)
+  --progress MODE       auto (bar on a terminal), bar, plain, none
+  --quiet               no progress, no notes
+  --atime               also record access times
+  --dry-run             read and chunk everything, write nothing to the savedir
+  --json                print a summary object on stdout
+
+exit codes: 0 done, 1 done with warnings (unreadable or vanished source files), 2 fatal
+`
+
+function readList(from: string, nul: boolean): Buffer[] {
+  let bytes: Buffer
+  try {
+    bytes = readFileSync(from === '-' ? 0 : from)
+  } catch (e) {
+    if (isSystemError(e)) throw new TarshiftError('TARSHIFT_SOURCE_LIST', `cannot read --files-from ${from}: ${e.code}`, { path: from, ...(e.syscall ? { syscall: e.syscall } : {}) })
+    throw e
+  }
+  return splitList(bytes, nul)
+}
+
+/** Used bytes of the file systems holding the paths: the progress total (backshift's TODO). */
+function estimateTotal(paths: Buffer[]): number {
+  const seen = new Set<string>()
+  let total = 0
+  for (const p of paths.slice(0, 1000)) {
+    try {
+      const s = native.statvfs(p)
+      const key = `${s.blocks}:${s.files}:${s.bsize}`
+      if (seen.has(key)) continue
+      seen.add(key)
+      total += (s.blocks - s.bfree) * s.bsize
+    } catch {
+      // No estimate for a path that is not there: the save itself will warn about it.
+    }
+  }
+  return total
+}
+
+const command: Command = {
+  summary: 'tarshift save: back up files into a savedir',
+  usage,
+  async run(argv) {
+    const { values, positionals } = parse(argv, {
+      subset: { type: 'string' },
+      host: { type: 'string' },
+      hostname: { type: 'string' },
+      'files-from': { type: 'string' },
+      null: { type: 'boolean' },
+      exclude: { type: 'string', multiple: true },
+      'exclude-from': { type: 'string' },
+      'one-file-system': { type: 'boolean' },
+      compression: { type: 'string' },
+      progress: { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
+      atime: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+      json: { type: 'boolean' },
+      'force-read': { type: 'boolean' },
+      'ignore-inode': { type: 'boolean' },
+    })
+    const subset = checkName('subset', values.subset as string | undefined)
+    if (!subset) throw new UsageError('save needs --subset NAME (e.g. --subset home)')
+    const host = checkName('host', (values.host ?? values.hostname) as string | undefined)
+    const compression = values.compression === undefined ? undefined : codecByName(values.compression as string).name
+    const mode = (values.progress ?? 'auto') as ProgressMode
+    if (!['auto', 'bar', 'plain', 'none'].includes(mode)) throw new UsageError(`--progress takes auto, bar, plain or none, not "${mode}"`)
+    const savedir = savedirFrom(values)
+    const from = values['files-from'] as string | undefined
+    if (from !== undefined && positionals.length > 0) throw new UsageError('give PATH arguments or --files-from, not both')
+    if (from === undefined && positionals.length === 0) throw new UsageError('nothing to save: give PATH arguments or --files-from FILE')
+    if (from === '-' && process.stdin.isTTY) throw new UsageError('--files-from - reads the list from stdin, which is a terminal; pipe find into it')
+    const exclude = [...((values.exclude as string[] | undefined) ?? [])]
+    if (values['exclude-from'] !== undefined) {
+      for (const l of readList(values['exclude-from'] as string, false)) exclude.push(l.toString())
+    }
+    const config = readConfig(savedir)
+    const paths = from !== undefined ? readList(from, values.null === true) : positionals.map(p => Buffer.from(p))
+    const selection = buildSelection(paths, from === undefined, process.cwd())
+    const quiet = values.quiet === true
+    const reporter = new WarningReporter(quiet)
+    const absolute = paths.map(p => Buffer.from(resolve(p.toString('latin1')), 'latin1'))
+    const printer = new ProgressPrinter(quiet ? 'none' : mode, estimateTotal(absolute))
+    const r = await save({
+      savedir, config, subset, selection, exclude, reporter,
+      ...(host ? { host } : {}),
+      ...(compression ? { compression } : {}),
+      oneFileSystem: values['one-file-system'] === true,
+      dryRun: values['dry-run'] === true,
+      atime: values.atime === true,
+      onProgress: p => printer.update(p),
+    })
+    printer.done()
+    const s = r.summary
+    if (values.json === true) {
+      process.stdout.write(JSON.stringify({
+        id: s.id, host: s.host, subset: s.subset, files: s.files, dirs: s.dirs, bytesTotal: s.bytesTotal,
+        bytesRead: s.bytesRead, bytesNew: s.bytesNew, objectsNew: r.objectsNew, filesRead: r.filesRead,
+        warnings: s.warnings, references: s.references, seconds: r.seconds, dryRun: values['dry-run'] === true,
+      }) + '\n')
+    } else if (!quiet) {
+      process.stderr.write(`${values['dry-run'] ? 'dry run, nothing written: ' : ''}saved ${s.id}: ${s.files} files, ${s.dirs} dirs, ${formatBytes(s.bytesTotal)}, ${formatBytes(s.bytesNew)} new in ${r.objectsNew} objects, ${r.seconds.toFixed(1)} s${s.warnings ? `, ${s.warnings} warnings` : ''}\n`)
+    }
+    if (s.warnings > 0) {
+      process.stderr.write(`tarshift: ${s.warnings} warning${s.warnings > 1 ? 's' : ''}: some files were not saved or saved as they changed (see above; tarshift list --warnings ${s.id})\n`)
+      return EXIT_WARNINGS
+    }
+    return EXIT_OK
+  },
+}
+export default command

@@ -1,0 +1,83 @@
+// Atomic file creation: write to a unique temporary name in the target directory, close,
+// rename. A reader never sees a half-written file. Durability is the caller's choice:
+// objects are made durable in batches (durability.ts), summaries one by one (fsync: true).
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writevSync, constants } from 'node:fs'
+import { hostname } from 'node:os'
+import { randomBytes } from 'node:crypto'
+import { basename, dirname, join } from 'node:path'
+import { isSystemError } from '../errors.js'
+
+const HOST = hostname().replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 32)
+
+export function tempNameFor(target: string): string {
+  return join(dirname(target), `.${basename(target)}.${HOST}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+}
+
+export function isTempName(name: string): boolean {
+  return name.startsWith('.') && name.endsWith('.tmp')
+}
+
+function writeAll(fd: number, parts: Buffer[]): void {
+  let pending = parts.filter(p => p.length > 0)
+  while (pending.length > 0) {
+    let n = writevSync(fd, pending)
+    const rest: Buffer[] = []
+    for (const p of pending) {
+      if (n >= p.length) { n -= p.length; continue }
+      rest.push(n > 0 ? p.subarray(n) : p)
+      n = 0
+    }
+    pending = rest
+  }
+}
+
+export interface AtomicWriteOptions {
+  mode?: number
+  fsync?: boolean
+}
+
+/**
+ * Write `parts` to `target` atomically. On any error the temporary is removed and the error
+ * rethrown (with its syscall and path); the target is untouched.
+ */
+export function writeFileAtomic(target: string, parts: Buffer[], opts: AtomicWriteOptions = {}): void {
+  const tmp = tempNameFor(target)
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, opts.mode ?? 0o600)
+  try {
+    writeAll(fd, parts)
+    if (opts.fsync) fsyncSync(fd)
+  } catch (e) {
+    closeSync(fd)
+    removeQuietly(tmp)
+    throw e
+  }
+  closeSync(fd)
+  try {
+    renameSync(tmp, target)
+  } catch (e) {
+    removeQuietly(tmp)
+    throw e
+  }
+  if (opts.fsync) fsyncDir(dirname(target))
+}
+
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY)
+  try {
+    fsyncSync(fd)
+  } catch (e) {
+    // Some filesystems (sshfs without fsync extension) refuse fsync on directories.
+    if (!isSystemError(e, 'EINVAL', 'ENOTSUP', 'ENOSYS', 'EPERM')) throw e
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** Remove a temporary we created; only ENOENT is expected (already gone). */
+function removeQuietly(p: string): void {
+  try {
+    unlinkSync(p)
+  } catch (e) {
+    if (!isSystemError(e, 'ENOENT')) throw e
+  }
+}

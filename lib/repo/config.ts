@@ -1,0 +1,60 @@
+// tarshift.json: format version, repository id, chunker parameters, hash, default codec and
+// the inline limits. Fixed at init: changing the chunker later would break deduplication.
+import { readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { TarshiftError, isSystemError, savedirIoError } from '../errors.js'
+import { CONFIG_FILE } from './layout.js'
+import type { CodecName } from '../codec/codec.js'
+
+export const FORMAT_NAME = 'tarshift-savedir'
+export const FORMAT_VERSION = 1
+
+export interface RepoConfig {
+  format: typeof FORMAT_NAME
+  version: number
+  id: string
+  created: string
+  hash: 'sha256'
+  chunker: { algorithm: 'fastcdc'; min: number; avg: number; max: number; seed: number }
+  compression: CodecName
+  /** A regular file no larger than this is stored inside its directory's tree. */
+  inlineLimit: number
+  /** A directory inlines at most this many bytes in total. */
+  inlineDirLimit: number
+}
+
+function notASavedir(dir: string, why?: string): TarshiftError {
+  return new TarshiftError('TARSHIFT_NOT_A_SAVEDIR',
+    `not a tarshift savedir: ${dir}${why ? ` (${why})` : ''}; create one with tarshift init`, { path: dir })
+}
+
+/** Read and validate a savedir's config; every command but init starts here. */
+export function readConfig(savedir: string): RepoConfig {
+  let text: string
+  try {
+    const st = statSync(savedir)
+    if (!st.isDirectory()) throw notASavedir(savedir, 'not a directory')
+    text = readFileSync(join(savedir, CONFIG_FILE), 'utf8')
+  } catch (e) {
+    if (e instanceof TarshiftError) throw e
+    if (isSystemError(e, 'ENOENT', 'ENOTDIR')) throw notASavedir(savedir)
+    throw savedirIoError(e, 'reading the savedir config', join(savedir, CONFIG_FILE))
+  }
+  let c: Partial<RepoConfig>
+  try {
+    c = JSON.parse(text) as Partial<RepoConfig>
+  } catch {
+    throw notASavedir(savedir, `${CONFIG_FILE} is not valid JSON`)
+  }
+  if (c.format !== FORMAT_NAME || typeof c.version !== 'number') throw notASavedir(savedir, `${CONFIG_FILE} is not a tarshift config`)
+  if (c.version > FORMAT_VERSION) {
+    throw new TarshiftError('TARSHIFT_FORMAT_TOO_NEW',
+      `savedir ${savedir} has format version ${c.version}; this tarshift reads up to ${FORMAT_VERSION}: upgrade tarshift`, { path: savedir })
+  }
+  const ch = c.chunker
+  if (!ch || !(ch.min > 0 && ch.avg > ch.min && ch.max > ch.avg) || typeof ch.seed !== 'number' ||
+      typeof c.id !== 'string' || typeof c.inlineLimit !== 'number' || typeof c.inlineDirLimit !== 'number') {
+    throw new TarshiftError('TARSHIFT_BAD_CONFIG', `savedir ${savedir}: ${CONFIG_FILE} is incomplete or invalid`, { path: savedir })
+  }
+  return c as RepoConfig
+}

@@ -1,0 +1,152 @@
+// The object store: content-addressed objects in chunks/abc/<sha256>.data, written once,
+// never modified; .time files record a later use (DESIGN.md §2, §4). Work runs in a pool of
+// worker threads; this class is the main-thread face of it.
+import { existsSync, statSync, utimesSync, closeSync, openSync, statfsSync, constants } from 'node:fs'
+import { availableParallelism } from 'node:os'
+import { CorruptObjectError, MissingObjectError, TarshiftError, isSystemError, savedirIoError, type ErrorCode } from '../errors.js'
+import { codecByName } from '../codec/codec.js'
+import type { ObjectKind } from '../codec/object-header.js'
+import { native } from '../fs/native.js'
+import { dataPath, timePath } from './layout.js'
+import type { RepoConfig } from './config.js'
+import { WorkerPool, type SerializedError } from './worker-pool.js'
+import type { PutReply } from './store-worker.js'
+
+export interface ObjectStoreOptions {
+  workers?: number
+  dryRun?: boolean
+  compression?: string
+}
+
+export interface StoreStats {
+  objectsNew: number
+  bytesNew: number
+  /** Uncompressed bytes of the new objects. */
+  rawBytesNew: number
+}
+
+/** Local filesystems on which one syncfs() makes everything written durable. */
+const SYNCFS_TYPES = new Set([0xef53 /* ext2/3/4 */, 0x58465342 /* xfs */, 0x9123683e /* btrfs */, 0x01021994 /* tmpfs */, 0x2fc12fc1 /* zfs */, 0xf2f52010 /* f2fs */])
+
+function revive(e: SerializedError): Error {
+  if (e.name === 'CorruptObjectError' && e.hash && e.path) {
+    return new CorruptObjectError(e.hash, e.path, e.message.replace(/^corrupt object \S+: /, '').replace(/ \(.*$/, ''))
+  }
+  if (e.name === 'MissingObjectError' && e.hash && e.path) return new MissingObjectError(e.hash, e.path)
+  if (e.code?.startsWith('TARSHIFT_')) {
+    return new TarshiftError(e.code as ErrorCode, e.message, { ...(e.path ? { path: e.path } : {}), ...(e.syscall ? { syscall: e.syscall } : {}) })
+  }
+  const err = new Error(e.message) as Error & { code?: string }
+  if (e.code) err.code = e.code
+  return err
+}
+
+export class ObjectStore {
+  readonly stats: StoreStats = { objectsNew: 0, bytesNew: 0, rawBytesNew: 0 }
+  private readonly pool: WorkerPool
+  private readonly codecId: number
+  private readonly dryRun: boolean
+
+  constructor(readonly savedir: string, readonly config: RepoConfig, opts: ObjectStoreOptions = {}) {
+    const size = opts.workers ?? Math.max(1, Math.min(4, availableParallelism()))
+    this.pool = new WorkerPool(new URL('./store-worker.js', import.meta.url), size, { savedir }, revive)
+    this.codecId = codecByName(opts.compression ?? config.compression).id
+    this.dryRun = opts.dryRun ?? false
+  }
+
+  get workers(): number {
+    return this.pool.size
+  }
+
+  /** Hash, compress and store `data` unless an object of that name exists. */
+  async put(data: Buffer, kind: ObjectKind): Promise<PutReply> {
+    const r = await this.pool.call<PutReply>({ op: 'put', kind, codecId: this.codecId, data, dryRun: this.dryRun })
+    if (r.isNew) {
+      this.stats.objectsNew++
+      this.stats.bytesNew += r.storedBytes
+      this.stats.rawBytesNew += data.length
+    }
+    return r
+  }
+
+  /** Read, decompress and verify an object. Throws MissingObjectError / CorruptObjectError. */
+  async get(hash: string): Promise<{ kind: ObjectKind; data: Buffer }> {
+    const r = await this.pool.call<{ kind: ObjectKind; data: Uint8Array }>({ op: 'get', hash })
+    return { kind: r.kind, data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength) }
+  }
+
+  has(hash: string): boolean {
+    return existsSync(dataPath(this.savedir, hash))
+  }
+
+  /** Last-use time in ms: the newer of the .data and .time mtimes; null when .data is missing. */
+  lastUse(hash: string): number | null {
+    let t: number
+    try {
+      t = statSync(dataPath(this.savedir, hash)).mtimeMs
+    } catch (e) {
+      if (isSystemError(e, 'ENOENT')) return null
+      throw savedirIoError(e, 'stat of an object', dataPath(this.savedir, hash))
+    }
+    try {
+      t = Math.max(t, statSync(timePath(this.savedir, hash)).mtimeMs)
+    } catch (e) {
+      if (!isSystemError(e, 'ENOENT')) throw savedirIoError(e, 'stat of an object time', timePath(this.savedir, hash))
+    }
+    return t
+  }
+
+  /**
+   * Record a new use of an existing object: set its .time to now (creating it). Returns false
+   * when the .data is gone (expired by someone else): the caller must store it again.
+   */
+  touch(hash: string): boolean {
+    if (this.dryRun) return this.has(hash)
+    if (!this.has(hash)) return false
+    const p = timePath(this.savedir, hash)
+    const now = new Date()
+    try {
+      utimesSync(p, now, now)
+    } catch (e) {
+      if (!isSystemError(e, 'ENOENT')) throw savedirIoError(e, 'touching an object', p)
+      try {
+        closeSync(openSync(p, constants.O_WRONLY | constants.O_CREAT, 0o600))
+      } catch (e2) {
+        throw savedirIoError(e2, 'touching an object', p)
+      }
+    }
+    return true
+  }
+
+  /**
+   * Make every object written so far durable: one syncfs on a local filesystem, else an
+   * fsync of each new object and its directory, in the workers, in parallel.
+   */
+  async flush(): Promise<void> {
+    if (this.dryRun) return
+    let local = false
+    try {
+      local = SYNCFS_TYPES.has(statfsSync(this.savedir).type)
+    } catch (e) {
+      throw savedirIoError(e, 'statfs', this.savedir)
+    }
+    if (local) {
+      const fd = openSync(this.savedir, constants.O_RDONLY | constants.O_DIRECTORY)
+      try {
+        native.syncfs(fd)
+      } catch (e) {
+        throw savedirIoError(e, 'syncfs', this.savedir)
+      } finally {
+        closeSync(fd)
+      }
+      // The workers' lists are now durable too; clear them without per-file fsyncs.
+      await this.pool.broadcast({ op: 'sync', skip: true })
+      return
+    }
+    await this.pool.broadcast({ op: 'sync' })
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close()
+  }
+}

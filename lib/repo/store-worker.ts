@@ -1,0 +1,102 @@
+// The object store's worker thread: hashes, compresses and writes objects atomically, and
+// reads and verifies them. Synchronous file calls here are deliberate: per-object promise
+// overhead on the main thread is what makes small-object stores slow (DESIGN.md §9).
+import { parentPort, workerData } from 'node:worker_threads'
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, constants } from 'node:fs'
+import { dirname } from 'node:path'
+import { codecById } from '../codec/codec.js'
+import { frameObject, sha256hex, unframeObject } from '../codec/object-frame.js'
+import type { ObjectKind } from '../codec/object-header.js'
+import { CorruptObjectError, MissingObjectError, isSystemError, savedirIoError } from '../errors.js'
+import { writeFileAtomic, fsyncDir } from './atomic-write.js'
+import { dataPath } from './layout.js'
+import { serializeError } from './worker-pool.js'
+
+export type StoreRequest =
+  | { op: 'put'; id: number; kind: ObjectKind; codecId: number; data: Uint8Array; dryRun: boolean }
+  | { op: 'get'; id: number; hash: string }
+  | { op: 'sync'; id: number; skip?: boolean }
+
+export interface PutReply {
+  hash: string
+  isNew: boolean
+  storedBytes: number
+}
+
+const savedir = (workerData as { savedir: string }).savedir
+/** Files written since the last sync, and their directories: made durable in one batch. */
+let unsynced: string[] = []
+
+async function put(req: Extract<StoreRequest, { op: 'put' }>): Promise<PutReply> {
+  const data = Buffer.from(req.data.buffer, req.data.byteOffset, req.data.byteLength)
+  const hash = sha256hex(data)
+  const target = dataPath(savedir, hash)
+  if (existsSync(target)) return { hash, isNew: false, storedBytes: 0 }
+  const codec = codecById(req.codecId)
+  if (!codec) throw new Error(`unknown codec id ${req.codecId}`)
+  const parts = await frameObject(req.kind, codec, data)
+  const storedBytes = parts.reduce((n, p) => n + p.length, 0)
+  if (req.dryRun) return { hash, isNew: true, storedBytes }
+  try {
+    writeFileAtomic(target, parts, { mode: 0o600 })
+  } catch (e) {
+    throw savedirIoError(e, 'writing an object', target)
+  }
+  unsynced.push(target)
+  return { hash, isNew: true, storedBytes }
+}
+
+async function get(hash: string): Promise<{ kind: ObjectKind; data: Uint8Array }> {
+  const p = dataPath(savedir, hash)
+  let framed: Buffer
+  try {
+    framed = readFileSync(p)
+  } catch (e) {
+    if (isSystemError(e, 'ENOENT')) throw new MissingObjectError(hash, p)
+    throw savedirIoError(e, 'reading an object', p)
+  }
+  try {
+    const { kind, data } = await unframeObject(framed, hash)
+    return { kind, data }
+  } catch (e) {
+    throw new CorruptObjectError(hash, p, (e as Error).message)
+  }
+}
+
+function sync(skip: boolean): number {
+  if (skip) { const n = unsynced.length; unsynced = []; return n }
+  const dirs = new Set<string>()
+  for (const f of unsynced) {
+    try {
+      const fd = openSync(f, constants.O_RDONLY)
+      try { fsyncSync(fd) } finally { closeSync(fd) }
+    } catch (e) {
+      throw savedirIoError(e, 'making an object durable', f)
+    }
+    dirs.add(dirname(f))
+  }
+  for (const d of dirs) {
+    try { fsyncDir(d) } catch (e) { throw savedirIoError(e, 'making a directory durable', d) }
+  }
+  const n = unsynced.length
+  unsynced = []
+  return n
+}
+
+parentPort?.on('message', (req: StoreRequest) => {
+  const run = async (): Promise<{ value: unknown; transfer: ArrayBuffer[] }> => {
+    switch (req.op) {
+      case 'put': return { value: await put(req), transfer: [] }
+      case 'get': {
+        const r = await get(req.hash)
+        const own = r.data.byteOffset === 0 && r.data.byteLength === r.data.buffer.byteLength && !(r.data.buffer instanceof SharedArrayBuffer)
+        return { value: r, transfer: own ? [r.data.buffer as ArrayBuffer] : [] }
+      }
+      case 'sync': return { value: sync(req.skip ?? false), transfer: [] }
+    }
+  }
+  run().then(
+    ({ value, transfer }) => parentPort?.postMessage({ id: req.id, ok: true, value }, transfer),
+    e => parentPort?.postMessage({ id: req.id, ok: false, error: serializeError(e) }),
+  )
+})

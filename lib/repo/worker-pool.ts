@@ -1,0 +1,98 @@
+// A small pool of worker threads with request/response messages. The object store runs its
+// hashing, compression and object file I/O here so that both cores are busy and the main
+// thread only walks, reads and chunks.
+import { Worker } from 'node:worker_threads'
+
+interface Pending {
+  resolve: (v: unknown) => void
+  reject: (e: unknown) => void
+}
+
+export interface WorkerReply {
+  id: number
+  ok: boolean
+  value?: unknown
+  error?: SerializedError
+}
+
+export interface SerializedError {
+  name: string
+  message: string
+  code?: string
+  syscall?: string
+  path?: string
+  hash?: string
+}
+
+export class WorkerPool {
+  private readonly workers: Worker[] = []
+  private readonly pending = new Map<number, Pending>()
+  private readonly load: number[] = []
+  private nextId = 1
+  private closed = false
+
+  constructor(script: URL, size: number, workerData: unknown, private readonly revive: (e: SerializedError) => Error) {
+    for (let i = 0; i < size; i++) {
+      const w = new Worker(script, { workerData })
+      w.on('message', (m: WorkerReply) => this.settle(i, m))
+      w.on('error', e => this.failAll(e))
+      w.unref()
+      this.workers.push(w)
+      this.load.push(0)
+    }
+  }
+
+  get size(): number {
+    return this.workers.length
+  }
+
+  /** Send to the least loaded worker (or to worker `index`). */
+  call<T>(msg: object, transfer: ArrayBuffer[] = [], index?: number): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('worker pool closed'))
+    let i = index ?? 0
+    if (index === undefined) for (let k = 1; k < this.load.length; k++) if ((this.load[k] as number) < (this.load[i] as number)) i = k
+    const id = this.nextId++
+    this.load[i] = (this.load[i] as number) + 1
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
+      const w = this.workers[i] as Worker
+      w.ref()
+      w.postMessage({ ...msg, id, worker: i }, transfer)
+    })
+  }
+
+  /** Send the same message to every worker; resolves with all replies. */
+  broadcast<T>(msg: object): Promise<T[]> {
+    return Promise.all(this.workers.map((_, i) => this.call<T>(msg, [], i)))
+  }
+
+  private settle(i: number, m: WorkerReply): void {
+    this.load[i] = (this.load[i] as number) - 1
+    if (this.load[i] === 0) this.workers[i]?.unref()
+    const p = this.pending.get(m.id)
+    if (!p) return
+    this.pending.delete(m.id)
+    if (m.ok) p.resolve(m.value)
+    else p.reject(this.revive(m.error as SerializedError))
+  }
+
+  private failAll(e: unknown): void {
+    for (const p of this.pending.values()) p.reject(e)
+    this.pending.clear()
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    await Promise.all(this.workers.map(w => w.terminate()))
+  }
+}
+
+export function serializeError(e: unknown): SerializedError {
+  const x = e as SerializedError & Error
+  const out: SerializedError = { name: x?.name ?? 'Error', message: x?.message ?? String(e) }
+  if (typeof x?.code === 'string') out.code = x.code
+  if (typeof x?.syscall === 'string') out.syscall = x.syscall
+  if (typeof x?.path === 'string') out.path = x.path
+  if (typeof x?.hash === 'string') out.hash = x.hash
+  return out
+}

@@ -1,0 +1,62 @@
+// Traversal of a saveset's trees: look up a saved path, and walk a subtree in tar order
+// (a directory before its contents, names in byte order), reading only the trees on the
+// path and below it. Memory: one entry list per level of the current path.
+import { TarshiftError } from '../errors.js'
+import type { ObjectStore } from '../repo/object-store.js'
+import { EntryType, type Entry } from '../tree/entry.js'
+import { findEntry, readTree } from '../tree/tree-store.js'
+import { pathComponents } from '../save/source-paths.js'
+import { showPath } from './show-path.js'
+
+export interface WalkItem {
+  /** Full saved path without the leading '/'. */
+  path: Buffer
+  entry: Entry
+}
+
+/** Components of a PATH argument as saved ("home/ann" is taken from "/"). */
+export function savedComponents(p: string | Buffer): Buffer[] {
+  return pathComponents(Buffer.isBuffer(p) ? p : Buffer.from(p), Buffer.from('/'))
+}
+
+/** The entry at `components` (null for the root itself). Throws TARSHIFT_NO_SUCH_PATH. */
+export async function lookup(store: ObjectStore, root: Buffer, components: Buffer[]): Promise<Entry | null> {
+  let tree = root
+  let entry: Entry | null = null
+  for (let i = 0; i < components.length; i++) {
+    const c = components[i] as Buffer
+    const found = findEntry(await readTree(store, tree), c)
+    if (!found || (i < components.length - 1 && found.type !== EntryType.Dir)) {
+      throw new TarshiftError('TARSHIFT_NO_SUCH_PATH', `no such path in the saveset: /${showPath(Buffer.concat(components.flatMap((x, j) => (j ? [Buffer.from('/'), x] : [x]))))}`)
+    }
+    entry = found
+    if (found.tree) tree = found.tree
+  }
+  return entry
+}
+
+export function joinRel(parent: Buffer, name: Buffer): Buffer {
+  return parent.length === 0 ? name : Buffer.concat([parent, Buffer.from('/'), name])
+}
+
+/** Walk the entries below a directory tree, depth first, in tar order. */
+export async function* walkTree(store: ObjectStore, tree: Buffer, prefix: Buffer): AsyncGenerator<WalkItem> {
+  const entries = await readTree(store, tree)
+  for (const e of entries) {
+    const path = joinRel(prefix, e.name)
+    yield { path, entry: e }
+    if (e.type === EntryType.Dir && e.tree) yield* walkTree(store, e.tree, path)
+  }
+}
+
+/** Walk a saved path (the entry itself, then everything below it). */
+export async function* walkPath(store: ObjectStore, root: Buffer, components: Buffer[]): AsyncGenerator<WalkItem> {
+  if (components.length === 0) {
+    yield* walkTree(store, root, Buffer.alloc(0))
+    return
+  }
+  const entry = await lookup(store, root, components) as Entry
+  const path = Buffer.concat(components.flatMap((x, j) => (j ? [Buffer.from('/'), x] : [x])))
+  yield { path, entry }
+  if (entry.type === EntryType.Dir && entry.tree) yield* walkTree(store, entry.tree, path)
+}

@@ -1,0 +1,187 @@
+// The restore engine: walks a saveset and writes a tar stream. Chunk reads (decompression
+// and verification in the store workers) run ahead of the writer within a bounded window,
+// so reading, decompressing, verifying and writing overlap while memory stays bounded.
+// Hardlinks: the first member of a group within what is restored carries the data, later
+// ones are link members to it (DESIGN.md §2). Damaged data is never silent (DESIGN.md §7).
+import { CorruptObjectError, MissingObjectError, TarshiftError } from '../errors.js'
+import type { ObjectStore } from '../repo/object-store.js'
+import { EntryType, type Entry } from '../tree/entry.js'
+import { encodeMember, END_OF_ARCHIVE, formatLosses, paddingFor, type TarFormat } from './tar-header.js'
+import { entryToMember } from './entry-to-member.js'
+import type { OutputSink } from './output-sink.js'
+import { showPath } from './show-path.js'
+import type { WalkItem } from './saveset-walk.js'
+
+export interface TarStreamOptions {
+  format: TarFormat
+  /** Drop this many leading components of each member name; shorter names are skipped. */
+  stripComponents: number
+  /** Put every member under this directory (bytes, no leading or trailing '/'). */
+  prefix: Buffer | null
+  stopOnError: boolean
+  /** One line a problem (file named), to stderr. */
+  report: (line: string) => void
+}
+
+export interface TarStreamResult {
+  members: number
+  bytes: number
+  damaged: number
+}
+
+const READ_AHEAD_BYTES = 64 * 1024 * 1024
+
+interface Job {
+  item: WalkItem
+  name: Buffer
+  chunks: Array<Promise<Buffer>>
+}
+
+function rename(path: Buffer, opts: TarStreamOptions): Buffer | null {
+  let p = path
+  for (let i = 0; i < opts.stripComponents; i++) {
+    const k = p.indexOf(0x2f)
+    if (k < 0) return null
+    p = p.subarray(k + 1)
+  }
+  if (p.length === 0) return null
+  return opts.prefix ? Buffer.concat([opts.prefix, Buffer.from('/'), p]) : p
+}
+
+export async function writeTarStream(store: ObjectStore, items: AsyncIterable<WalkItem>, sink: OutputSink, opts: TarStreamOptions): Promise<TarStreamResult> {
+  const result: TarStreamResult = { members: 0, bytes: 0, damaged: 0 }
+  /** Hardlink group key → member name that carries the data. */
+  const linkFirst = new Map<string, Buffer>()
+  /** Groups whose data is being fetched ahead: later members must not fetch again. */
+  const linkPlanned = new Set<string>()
+  const queue: Job[] = []
+  let ahead = 0
+  const iter = items[Symbol.asyncIterator]()
+  let exhausted = false
+  const lossesSeen = new Set<string>()
+
+  async function fill(): Promise<void> {
+    while (!exhausted && (ahead < READ_AHEAD_BYTES || queue.length === 0) && queue.length < 10000) {
+      const n = await iter.next()
+      if (n.done) {
+        exhausted = true
+        break
+      }
+      const name = rename(n.value.path, opts)
+      if (name === null) continue
+      const e = n.value.entry
+      const job: Job = { item: n.value, name, chunks: [] }
+      const key = e.link?.toString('latin1')
+      const fetch = e.type === EntryType.File && e.chunks && !(key && linkPlanned.has(key))
+      if (fetch && e.chunks) {
+        if (key) linkPlanned.add(key)
+        for (const c of e.chunks) {
+          const p = store.get(c.hash.toString('hex')).then(r => r.data)
+          p.catch(() => undefined) // awaited in order by the writer
+          job.chunks.push(p)
+          ahead += c.length
+        }
+      }
+      queue.push(job)
+    }
+  }
+
+  function damaged(path: Buffer, why: string): void {
+    result.damaged++
+    opts.report(`tarshift: error: /${showPath(path)}: ${why}`)
+    if (opts.stopOnError) throw new TarshiftError('TARSHIFT_RESTORE_DAMAGED', `stopped at the first damaged file (/${showPath(path)}); the tar stream is incomplete`)
+  }
+
+  async function emit(job: Job): Promise<void> {
+    const e: Entry = job.item.entry
+    const member = entryToMember(e, job.name)
+    const key = e.link?.toString('latin1')
+    if (e.type === EntryType.File && key !== undefined) {
+      const first = linkFirst.get(key)
+      if (first) {
+        member.type = 'hardlink'
+        member.size = 0
+        member.linkname = first
+        await sink.write(encodeMember(member, opts.format))
+        result.members++
+        return
+      }
+    }
+    if (opts.format !== 'pax') {
+      for (const l of formatLosses(member, opts.format)) {
+        if (!lossesSeen.has(l)) {
+          lossesSeen.add(l)
+          opts.report(`tarshift: note: --format ${opts.format} cannot carry ${l}; use --format pax to keep it`)
+        }
+      }
+    }
+    if (e.type === EntryType.File && e.chunks) {
+      // Check every chunk exists before the header: a missing one means the file is left out.
+      const missing = e.chunks.find(c => !store.has(c.hash.toString('hex')))
+      if (missing) {
+        await Promise.allSettled(job.chunks)
+        if (job.chunks.length > 0) ahead -= e.chunks.reduce((n, c) => n + c.length, 0)
+        damaged(job.item.path, `data object ${missing.hash.toString('hex')} is missing; file not restored`)
+        if (key) linkPlanned.delete(key)
+        return
+      }
+      if (job.chunks.length === 0) {
+        // A hardlink group whose first member was skipped by a damaged read: fetch here.
+        for (const c of e.chunks) job.chunks.push(store.get(c.hash.toString('hex')).then(r => r.data))
+      }
+    }
+    await sink.write(encodeMember(member, opts.format))
+    result.members++
+    if (e.type !== EntryType.File) return
+    if (key !== undefined) linkFirst.set(key, job.name)
+    let written = 0
+    if (e.data) {
+      await sink.write(e.data)
+      written = e.data.length
+    } else if (e.chunks) {
+      for (let i = 0; i < e.chunks.length; i++) {
+        const ref = e.chunks[i] as { length: number }
+        let data: Buffer
+        try {
+          data = await (job.chunks[i] as Promise<Buffer>)
+          if (data.length !== ref.length) throw new CorruptObjectError((e.chunks[i] as { hash: Buffer }).hash.toString('hex'), '', `length ${data.length}, tree says ${ref.length}`)
+        } catch (err) {
+          if (!(err instanceof CorruptObjectError || err instanceof MissingObjectError)) throw err
+          ahead -= e.chunks.slice(i).reduce((n, c) => n + c.length, 0)
+          await Promise.allSettled(job.chunks.slice(i + 1))
+          const rest = e.size - written
+          await writeZeros(sink, rest)
+          written += rest
+          damaged(job.item.path, `${err.message}; the rest of the file (${rest} bytes) is zero-filled in the stream`)
+          break
+        }
+        ahead -= ref.length
+        await sink.write(data)
+        written += data.length
+      }
+    }
+    if (written !== e.size) {
+      // The tree's size and its chunks disagree: keep the stream well-formed, and say so.
+      if (written < e.size) await writeZeros(sink, e.size - written)
+      else throw new TarshiftError('TARSHIFT_RESTORE_DAMAGED', `/${showPath(job.item.path)}: chunks hold more bytes than the recorded size`)
+      damaged(job.item.path, 'stored data shorter than the recorded size; zero-filled')
+    }
+    await sink.write(Buffer.alloc(paddingFor(e.size)))
+    result.bytes += e.size
+  }
+
+  for (;;) {
+    await fill()
+    const job = queue.shift()
+    if (!job) break
+    await emit(job)
+  }
+  await sink.write(END_OF_ARCHIVE)
+  await sink.end()
+  return result
+}
+
+async function writeZeros(sink: OutputSink, n: number): Promise<void> {
+  const block = Buffer.alloc(Math.min(n, 1 << 20))
+  for (let left = n; left > 0; left -= block.length) await sink.write(left >= block.length ? block : block.subarray(0, left))
+}

@@ -1,0 +1,137 @@
+// Reading one regular file: inline (small) or through the chunker into the store.
+// The file is opened with O_NOATIME where permitted and O_NOFOLLOW; its fstat before and
+// after reading tells whether it changed while read (then it is read once more).
+import { closeSync, fstatSync, openSync, readSync, constants, type BigIntStats } from 'node:fs'
+import { isSystemError } from '../errors.js'
+import { StreamChunker } from '../chunker/stream-chunker.js'
+import type { ChunkerParams } from '../chunker/fastcdc.js'
+import type { ChunkRef } from '../tree/entry.js'
+import type { PutWindow } from './put-window.js'
+import { sameStat } from './entry-from-stat.js'
+
+const READ_BLOCK = 4 * 1024 * 1024
+const O_NOATIME = (constants as Record<string, number>).O_NOATIME ?? 0
+let noatimeAllowed = O_NOATIME !== 0
+
+export type FileContent =
+  | { kind: 'inline'; data: Buffer }
+  | { kind: 'chunks'; chunks: Promise<ChunkRef[]> }
+  | { kind: 'empty' }
+
+export interface ReadOutcome {
+  content: FileContent
+  /** fstat of the file as read (its metadata goes into the entry). */
+  stat: BigIntStats
+  /** Bytes read in all attempts (for statistics). */
+  bytesRead: number
+  /** Length of the content recorded (the last attempt). */
+  size: number
+  /** The file kept changing while read: what was read is recorded, with a warning. */
+  unstable: boolean
+}
+
+export class SourceReadError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message)
+  }
+}
+
+function openNoAtime(path: Buffer): number {
+  const flags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK
+  if (noatimeAllowed) {
+    try {
+      return openSync(path, flags | O_NOATIME)
+    } catch (e) {
+      // O_NOATIME is refused (EPERM) unless we own the file or are privileged.
+      if (!isSystemError(e, 'EPERM')) throw e
+    }
+  }
+  return openSync(path, flags)
+}
+
+function readFully(fd: number, buf: Buffer, pos: number): number {
+  let got = 0
+  while (got < buf.length) {
+    const n = readSync(fd, buf, got, buf.length - got, pos + got)
+    if (n === 0) break
+    got += n
+  }
+  return got
+}
+
+export interface ReaderContext {
+  chunker: ChunkerParams
+  window: PutWindow
+}
+
+async function readOnce(fd: number, pre: BigIntStats, inlineMax: number, ctx: ReaderContext): Promise<{ content: FileContent; bytesRead: number }> {
+  const size = Number(pre.size)
+  if (size <= inlineMax) {
+    const buf = Buffer.allocUnsafe(size + 1)
+    const n = readFully(fd, buf, 0)
+    if (n <= size) {
+      if (n === 0) return { content: { kind: 'empty' }, bytesRead: 0 }
+      return { content: { kind: 'inline', data: Buffer.from(buf.subarray(0, n)) }, bytesRead: n }
+    }
+    // Grew past what stat said: fall through to the chunked path.
+  }
+  const chunker = new StreamChunker(ctx.chunker)
+  const refs: Promise<ChunkRef>[] = []
+  let pos = 0
+  for (;;) {
+    const buf = Buffer.allocUnsafe(READ_BLOCK)
+    const n = readFully(fd, buf, pos)
+    if (n === 0) break
+    pos += n
+    for (const c of chunker.push(n === buf.length ? buf : buf.subarray(0, n))) {
+      await ctx.window.room()
+      refs.push(ctx.window.submit(c))
+    }
+    if (n < buf.length) break
+  }
+  const last = chunker.finish()
+  if (last) {
+    await ctx.window.room()
+    refs.push(ctx.window.submit(last))
+  }
+  if (pos === 0) return { content: { kind: 'empty' }, bytesRead: 0 }
+  const chunks = Promise.all(refs)
+  chunks.catch(() => undefined) // the window records the failure; awaited at the directory's end
+  return { content: { kind: 'chunks', chunks }, bytesRead: pos }
+}
+
+/**
+ * Read a regular file. Throws SourceReadError for problems with the source (vanished,
+ * permission denied, replaced by another type); savedir errors propagate as they are.
+ */
+export async function readSourceFile(path: Buffer, inlineMax: number, ctx: ReaderContext): Promise<ReadOutcome> {
+  let fd: number
+  try {
+    fd = openNoAtime(path)
+  } catch (e) {
+    if (isSystemError(e, 'ENOENT', 'ENOTDIR')) throw new SourceReadError(e.code as string, 'vanished before it could be read')
+    if (isSystemError(e, 'ELOOP')) throw new SourceReadError('ELOOP', 'replaced by a symlink while saving')
+    if (isSystemError(e)) throw new SourceReadError((e as { code: string }).code, `cannot open: ${(e as Error).message}`)
+    throw e
+  }
+  try {
+    let bytesRead = 0
+    for (let attempt = 0; ; attempt++) {
+      const pre = fstatSync(fd, { bigint: true })
+      if (!pre.isFile()) throw new SourceReadError('EINVAL', 'no longer a regular file')
+      let r: { content: FileContent; bytesRead: number }
+      try {
+        r = await readOnce(fd, pre, inlineMax, ctx)
+      } catch (e) {
+        if (isSystemError(e, 'EIO', 'EACCES', 'EISDIR')) throw new SourceReadError(e.code as string, `read failed: ${e.message}`)
+        throw e
+      }
+      bytesRead += r.bytesRead
+      const post = fstatSync(fd, { bigint: true })
+      const stable = sameStat(pre, post) && Number(post.size) === r.bytesRead
+      if (stable || attempt >= 1) return { content: r.content, stat: post, bytesRead, size: r.bytesRead, unstable: !stable }
+    }
+  } finally {
+    closeSync(fd)
+  }
+}

@@ -1,0 +1,31 @@
+// The one reporter for problems with source files: each is a warning (path, errno, what was
+// done); the save goes on and ends with exit code 1. Notes (a skipped socket) do not count.
+import { showPath } from '../restore/show-path.js'
+
+export interface SourceWarning {
+  path: string
+  code: string
+  message: string
+}
+
+export class WarningReporter {
+  readonly warnings: SourceWarning[] = []
+  notes = 0
+
+  constructor(private readonly quiet: boolean, private readonly out: (line: string) => void = l => process.stderr.write(l)) {}
+
+  warn(path: Buffer, code: string, what: string): void {
+    const w = { path: showPath(path), code, message: what }
+    this.warnings.push(w)
+    this.out(`tarshift: warning: ${w.path}: ${what}${code ? ` (${code})` : ''}\n`)
+  }
+
+  note(path: Buffer, what: string): void {
+    this.notes++
+    if (!this.quiet) this.out(`tarshift: note: ${showPath(path)}: ${what}\n`)
+  }
+
+  get count(): number {
+    return this.warnings.length
+  }
+}

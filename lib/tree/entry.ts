@@ -1,0 +1,73 @@
+// lib/tree owns the per-directory entry database ("tree"): the entry model, its byte
+// encoding, storing and reading trees through the object store, and walking them.
+// It never touches source files and knows nothing of tar.
+
+export enum EntryType {
+  File = 0,
+  Dir = 1,
+  Symlink = 2,
+  CharDev = 3,
+  BlockDev = 4,
+  Fifo = 5,
+}
+
+/** A time as whole seconds (may be negative) and nanoseconds 0..999,999,999. */
+export type Timespec = [sec: number, nsec: number]
+
+/** One stored chunk of a file: its object name (SHA-256 of the plain bytes) and length. */
+export interface ChunkRef {
+  hash: Buffer
+  length: number
+}
+
+export interface Entry {
+  name: Buffer
+  type: EntryType
+  /** Permission bits including setuid/setgid/sticky (07777). */
+  mode: number
+  uid: number
+  gid: number
+  uname?: string
+  gname?: string
+  /** Regular files: length in bytes; 0 otherwise. */
+  size: number
+  mtime: Timespec
+  ctime: Timespec
+  atime?: Timespec
+  /** Inode number on the source filesystem (decimal string when beyond 2^53). */
+  ino: number | string
+  /** Devices: major and minor numbers. */
+  rdev?: [major: number, minor: number]
+  /** Symlinks: target bytes. */
+  target?: Buffer
+  /** Extended attributes, sorted by name bytes; POSIX ACLs as system.posix_acl_*. */
+  xattrs?: Array<[Buffer, Buffer]>
+  /** Hardlink group key: the full path of the group's first member met by the save. */
+  link?: Buffer
+  /** Regular files: content stored inline in the tree... */
+  data?: Buffer
+  /** ...or as chunks (empty files have neither). */
+  chunks?: ChunkRef[]
+  /** Directories: the object name of this directory's tree (or tree index). */
+  tree?: Buffer
+  /** mtime too close to the save's start to trust an equal mtime next time (DESIGN.md §3). */
+  racy?: boolean
+}
+
+export function compareNames(a: Buffer, b: Buffer): number {
+  return Buffer.compare(a, b)
+}
+
+export function timespecFromNs(ns: bigint): Timespec {
+  let sec = ns / 1_000_000_000n
+  let nsec = ns % 1_000_000_000n
+  if (nsec < 0n) {
+    nsec += 1_000_000_000n
+    sec -= 1n
+  }
+  return [Number(sec), Number(nsec)]
+}
+
+export function timespecToNs(t: Timespec): bigint {
+  return BigInt(t[0]) * 1_000_000_000n + BigInt(t[1])
+}

@@ -1,0 +1,120 @@
+// Tree encoding (pure): a list of entries sorted by name bytes ↔ bytes (msgpack). The
+// encoding is deterministic, so an unchanged directory encodes to the same bytes and its
+// tree object deduplicates. The format is specified in doc/format.md, "Trees".
+import { Packr } from 'msgpackr'
+import { EntryType, type ChunkRef, type Entry, type Timespec } from './entry.js'
+
+export const TREE_VERSION = 1
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true })
+
+type Wire = Record<string, unknown>
+
+/** Fixed key order: do not reorder, it is part of the format. */
+function toWire(e: Entry): Wire {
+  const w: Wire = { n: e.name, t: e.type, m: e.mode, u: e.uid, g: e.gid }
+  if (e.uname !== undefined) w.un = e.uname
+  if (e.gname !== undefined) w.gn = e.gname
+  w.s = e.size
+  w.mt = e.mtime
+  w.ct = e.ctime
+  if (e.atime) w.at = e.atime
+  w.i = e.ino
+  if (e.rdev) w.rd = e.rdev
+  if (e.target) w.l = e.target
+  if (e.xattrs && e.xattrs.length > 0) w.x = e.xattrs
+  if (e.link) w.k = e.link
+  if (e.data) w.d = e.data
+  if (e.chunks) w.c = e.chunks.map(c => [c.hash, c.length])
+  if (e.tree) w.h = e.tree
+  if (e.racy) w.r = true
+  return w
+}
+
+function bad(why: string): never {
+  throw new Error(`undecodable tree: ${why}`)
+}
+
+function buf(v: unknown, what: string): Buffer {
+  if (!Buffer.isBuffer(v)) bad(`${what} is not bytes`)
+  return v
+}
+
+function num(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) bad(`${what} is not a number`)
+  return v
+}
+
+function ts(v: unknown, what: string): Timespec {
+  if (!Array.isArray(v) || v.length !== 2) bad(`${what} is not a time`)
+  return [num(v[0], what), num(v[1], what)]
+}
+
+function fromWire(w: Wire): Entry {
+  const type = num(w.t, 'type')
+  if (type < EntryType.File || type > EntryType.Fifo) bad(`unknown entry type ${type}`)
+  const e: Entry = {
+    name: buf(w.n, 'name'),
+    type,
+    mode: num(w.m, 'mode'),
+    uid: num(w.u, 'uid'),
+    gid: num(w.g, 'gid'),
+    size: num(w.s, 'size'),
+    mtime: ts(w.mt, 'mtime'),
+    ctime: ts(w.ct, 'ctime'),
+    ino: typeof w.i === 'string' ? w.i : num(w.i, 'inode'),
+  }
+  if (typeof w.un === 'string') e.uname = w.un
+  if (typeof w.gn === 'string') e.gname = w.gn
+  if (w.at !== undefined) e.atime = ts(w.at, 'atime')
+  if (w.rd !== undefined) {
+    const rd = w.rd as unknown[]
+    e.rdev = [num(rd[0], 'major'), num(rd[1], 'minor')]
+  }
+  if (w.l !== undefined) e.target = buf(w.l, 'target')
+  if (w.x !== undefined) {
+    if (!Array.isArray(w.x)) bad('xattrs')
+    e.xattrs = (w.x as unknown[][]).map(p => [buf(p[0], 'xattr name'), buf(p[1], 'xattr value')])
+  }
+  if (w.k !== undefined) e.link = buf(w.k, 'link key')
+  if (w.d !== undefined) e.data = buf(w.d, 'inline data')
+  if (w.c !== undefined) {
+    if (!Array.isArray(w.c)) bad('chunk list')
+    e.chunks = (w.c as unknown[][]).map((c): ChunkRef => ({ hash: buf(c[0], 'chunk hash'), length: num(c[1], 'chunk length') }))
+  }
+  if (w.h !== undefined) e.tree = buf(w.h, 'tree hash')
+  if (w.r === true) e.racy = true
+  return e
+}
+
+/** Encode entries (must already be sorted by name bytes, names unique). */
+export function encodeTree(entries: readonly Entry[]): Buffer {
+  return packr.pack({ v: TREE_VERSION, e: entries.map(toWire) })
+}
+
+export function encodeEntry(e: Entry): Buffer {
+  return packr.pack(toWire(e))
+}
+
+export function decodeTree(bytes: Buffer): Entry[] {
+  let w: unknown
+  try {
+    w = packr.unpack(bytes)
+  } catch (e) {
+    bad((e as Error).message)
+  }
+  const o = w as { v?: unknown; e?: unknown }
+  if (o === null || typeof o !== 'object' || o.v !== TREE_VERSION || !Array.isArray(o.e)) bad('not a version 1 tree')
+  return (o.e as Wire[]).map(fromWire)
+}
+
+/** A tree index: the object names of the tree parts, in order (doc/format.md). */
+export function encodeTreeIndex(parts: readonly Buffer[]): Buffer {
+  return packr.pack({ v: TREE_VERSION, p: parts })
+}
+
+export function decodeTreeIndex(bytes: Buffer): Buffer[] {
+  const o = packr.unpack(bytes) as { v?: unknown; p?: unknown }
+  if (o === null || typeof o !== 'object' || o.v !== TREE_VERSION || !Array.isArray(o.p)) bad('not a version 1 tree index')
+  return (o.p as unknown[]).map(p => buf(p, 'tree part'))
+}

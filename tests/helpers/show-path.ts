@@ -1,0 +1,2 @@
+// Tests render paths exactly as the program does.
+export { showPath } from '../../lib/restore/show-path.js'
