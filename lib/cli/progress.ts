@@ -21,7 +21,7 @@ export function formatBytes(n: number): string {
     v /= 1024
     i++
   }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`
+  return `${i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`
 }
 
 function formatSeconds(s: number): string {

@@ -25,6 +25,19 @@ Compare with a live tree: tarshift restore -r SAVEDIR latest | tar --diff -f - -
 exit codes: 0 done, 2 error (unknown backup or path, damaged data: files named on stderr)
 `
 
+/** True when `inner` is `outer` or lies below it (components compared as bytes). */
+function within(inner: Buffer[], outer: Buffer[]): boolean {
+  return outer.length <= inner.length && outer.every((c, i) => c.equals(inner[i] as Buffer))
+}
+
+/**
+ * The PATHs to walk: a PATH equal to or below another one is dropped, since walking it again
+ * would write its members twice (a hardlinked file even as a link to itself).
+ */
+function outermost(comps: Buffer[][]): Buffer[][] {
+  return comps.filter((c, i) => !comps.some((o, j) => j !== i && within(c, o) && (o.length < c.length || j < i)))
+}
+
 async function* concatWalks(walks: Array<AsyncGenerator<WalkItem>>): AsyncGenerator<WalkItem> {
   for (const w of walks) yield* w
 }
@@ -58,16 +71,18 @@ const command: Command = {
       // Resolve every PATH before the first byte goes out: an unknown path is an error (exit 2).
       const { lookup } = await import('../restore/saveset-walk.js')
       for (const c of comps) await lookup(s.store, s.root, c)
-      const walks = comps.length === 0 ? [walkPath(s.store, s.root, [])] : comps.map(c => walkPath(s.store, s.root, c))
+      const walks = comps.length === 0 ? [walkPath(s.store, s.root, [])] : outermost(comps).map(c => walkPath(s.store, s.root, c))
       const r = await writeTarStream(s.store, concatWalks(walks), new OutputSink(process.stdout), {
         format, stripComponents: strip, prefix, stopOnError: values['stop-on-error'] === true,
         report: line => process.stderr.write(`${line}\n`),
       })
+      if (r.unrepresentable > 0) {
+        process.stderr.write(`tarshift: ${r.unrepresentable} member(s) left out: --format ${format} cannot hold them; use --format pax\n`)
+      }
       if (r.damaged > 0) {
         process.stderr.write(`tarshift: ${r.damaged} file(s) damaged in saveset ${s.summary.id}; run tarshift check --read-data\n`)
-        return EXIT_FATAL
       }
-      return EXIT_OK
+      return r.damaged > 0 || r.unrepresentable > 0 ? EXIT_FATAL : EXIT_OK
     } finally {
       await s.store.close()
     }

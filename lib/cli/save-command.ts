@@ -6,15 +6,22 @@ import { codecByName } from '../codec/codec.js'
 import { TarshiftError, UsageError, isSystemError } from '../errors.js'
 import { buildSelection, splitList } from '../save/source-paths.js'
 import { resolve } from 'node:path'
-import { save } from '../save/save.js'
+import { save, SaveInterrupted } from '../save/save.js'
 import { WarningReporter } from '../save/warning-reporter.js'
 import { ProgressPrinter, formatBytes, type ProgressMode } from './progress.js'
-import { EXIT_OK, EXIT_WARNINGS } from './exit-codes.js'
+import { EXIT_OK, EXIT_SAVE_INTERRUPTED, EXIT_SIGNAL, EXIT_WARNINGS } from './exit-codes.js'
+import { parseDuration } from './options.js'
+import { listSummaries } from '../repo/saveset.js'
+import { chooseReferences } from '../save/references.js'
+import { ObjectCache } from '../cache/object-cache.js'
+import { readGeneration } from '../repo/generation.js'
+import { hostname } from 'node:os'
 import { native } from '../fs/native.js'
 
 const usage = `usage: tarshift save [-r SAVEDIR] --subset NAME [--host H] [--files-from FILE|-] [--null] [PATH...]
          [--exclude PATTERN]... [--exclude-from FILE] [--one-file-system] [--compression C]
          [--progress auto|bar|plain|none] [--quiet] [--atime] [--dry-run] [--json]
+         [--force-read] [--ignore-inode] [--checkpoint-interval DURATION] [--no-cache]
 
   --subset NAME         what this backup is of (1-64 of A-Z a-z 0-9 . _ -), e.g. home, root
   --host, --hostname H  host name recorded (default: this host's short name)
@@ -30,9 +37,15 @@ const usage = `usage: tarshift save [-r SAVEDIR] --subset NAME [--host H] [--fil
   --quiet               no progress, no notes
   --atime               also record access times
   --dry-run             read and chunk everything, write nothing to the savedir
+  --force-read          read every file, even those unchanged since the reference savesets
+  --ignore-inode        do not compare inode numbers to detect unchanged files (sshfs, FUSE)
+  --checkpoint-interval DURATION
+                        write a restorable checkpoint this often (default 5min)
+  --no-cache            do not use the local cache ($XDG_CACHE_HOME/tarshift)
   --json                print a summary object on stdout
 
-exit codes: 0 done, 1 done with warnings (unreadable or vanished source files), 2 fatal
+exit codes: 0 done, 1 done with warnings (unreadable or vanished source files), 2 fatal,
+            3 interrupted by SIGINT/SIGTERM after writing a checkpoint
 `
 
 function readList(from: string, nul: boolean): Buffer[] {
@@ -64,6 +77,11 @@ function estimateTotal(paths: Buffer[]): number {
   return total
 }
 
+/** This host's short name, made safe for a backup id. */
+function defaultHost(): string {
+  return (hostname().split('.')[0] ?? '').replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64) || 'localhost'
+}
+
 const command: Command = {
   summary: 'tarshift save: back up files into a savedir',
   usage,
@@ -85,6 +103,8 @@ const command: Command = {
       json: { type: 'boolean' },
       'force-read': { type: 'boolean' },
       'ignore-inode': { type: 'boolean' },
+      'checkpoint-interval': { type: 'string' },
+      'no-cache': { type: 'boolean' },
     })
     const subset = checkName('subset', values.subset as string | undefined)
     if (!subset) throw new UsageError('save needs --subset NAME (e.g. --subset home)')
@@ -108,21 +128,54 @@ const command: Command = {
     const reporter = new WarningReporter(quiet)
     const absolute = paths.map(p => Buffer.from(resolve(p.toString('latin1')), 'latin1'))
     const printer = new ProgressPrinter(quiet ? 'none' : mode, estimateTotal(absolute))
-    const r = await save({
+    const checkpointMs = values['checkpoint-interval'] === undefined ? undefined : parseDuration(values['checkpoint-interval'] as string, '--checkpoint-interval')
+    const hostName = host ?? defaultHost()
+    const references = chooseReferences(listSummaries(savedir), hostName, subset)
+    if (!quiet && references.length > 0 && mode !== 'none') {
+      process.stderr.write(`references: ${references.map(r => r.id + (r.finish ? '' : ' (incomplete)')).join(', ')}\n`)
+    }
+    const cache = await ObjectCache.open(config.id, readGeneration(savedir), values['no-cache'] === true)
+    let interrupted = false
+    const onSignal = (sig: string): void => {
+      if (interrupted) process.exit(EXIT_SIGNAL) // a second signal: stop now
+      interrupted = true
+      process.stderr.write(`\ntarshift: ${sig}: writing a checkpoint, then stopping (send again to stop at once)\n`)
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    let r
+    try {
+      r = await save({
+      host: hostName, references, cache,
+      forceRead: values['force-read'] === true,
+      ignoreInode: values['ignore-inode'] === true,
+      interrupted: () => interrupted,
+      ...(checkpointMs !== undefined ? { checkpointMs } : {}),
       savedir, config, subset, selection, exclude, reporter,
-      ...(host ? { host } : {}),
       ...(compression ? { compression } : {}),
       oneFileSystem: values['one-file-system'] === true,
       dryRun: values['dry-run'] === true,
       atime: values.atime === true,
       onProgress: p => printer.update(p),
-    })
+      })
+    } catch (e) {
+      printer.done()
+      if (e instanceof SaveInterrupted) {
+        process.stderr.write(`tarshift: ${e.message}\n`)
+        return EXIT_SAVE_INTERRUPTED
+      }
+      throw e
+    } finally {
+      await cache.close()
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
     printer.done()
     const s = r.summary
     if (values.json === true) {
       process.stdout.write(JSON.stringify({
         id: s.id, host: s.host, subset: s.subset, files: s.files, dirs: s.dirs, bytesTotal: s.bytesTotal,
-        bytesRead: s.bytesRead, bytesNew: s.bytesNew, objectsNew: r.objectsNew, filesRead: r.filesRead,
+        bytesRead: s.bytesRead, bytesNew: s.bytesNew, objectsNew: r.objectsNew, filesRead: r.filesRead, filesReused: r.filesReused, checkpoints: r.checkpoints,
         warnings: s.warnings, references: s.references, seconds: r.seconds, dryRun: values['dry-run'] === true,
       }) + '\n')
     } else if (!quiet) {

@@ -14,6 +14,8 @@ import type { PutReply } from './store-worker.js'
 
 export interface ObjectStoreOptions {
   workers?: number
+  /** Objects a save uses must end with a last-use time no older than this (DESIGN.md §4). */
+  refreshMs?: number
   dryRun?: boolean
   compression?: string
 }
@@ -24,6 +26,8 @@ export interface StoreStats {
   /** Uncompressed bytes of the new objects. */
   rawBytesNew: number
 }
+
+export const DEFAULT_REFRESH_MS = 24 * 3600 * 1000
 
 /** Local filesystems on which one syncfs() makes everything written durable. */
 const SYNCFS_TYPES = new Set([0xef53 /* ext2/3/4 */, 0x58465342 /* xfs */, 0x9123683e /* btrfs */, 0x01021994 /* tmpfs */, 0x2fc12fc1 /* zfs */, 0xf2f52010 /* f2fs */])
@@ -46,12 +50,14 @@ export class ObjectStore {
   private readonly pool: WorkerPool
   private readonly codecId: number
   private readonly dryRun: boolean
+  private readonly refreshMs: number
 
   constructor(readonly savedir: string, readonly config: RepoConfig, opts: ObjectStoreOptions = {}) {
     const size = opts.workers ?? Math.max(1, Math.min(4, availableParallelism()))
     this.pool = new WorkerPool(new URL('./store-worker.js', import.meta.url), size, { savedir }, revive)
     this.codecId = codecByName(opts.compression ?? config.compression).id
     this.dryRun = opts.dryRun ?? false
+    this.refreshMs = opts.refreshMs ?? DEFAULT_REFRESH_MS
   }
 
   get workers(): number {
@@ -60,7 +66,7 @@ export class ObjectStore {
 
   /** Hash, compress and store `data` unless an object of that name exists. */
   async put(data: Buffer, kind: ObjectKind): Promise<PutReply> {
-    const r = await this.pool.call<PutReply>({ op: 'put', kind, codecId: this.codecId, data, dryRun: this.dryRun })
+    const r = await this.pool.call<PutReply>({ op: 'put', kind, codecId: this.codecId, data, dryRun: this.dryRun, refreshMs: this.refreshMs })
     if (r.isNew) {
       this.stats.objectsNew++
       this.stats.bytesNew += r.storedBytes
@@ -73,6 +79,15 @@ export class ObjectStore {
   async get(hash: string): Promise<{ kind: ObjectKind; data: Buffer }> {
     const r = await this.pool.call<{ kind: ObjectKind; data: Uint8Array }>({ op: 'get', hash })
     return { kind: r.kind, data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength) }
+  }
+
+  /**
+   * A saveset is about to reference these existing objects without writing them: check each
+   * still exists and refresh stale last-use times. Returns the names of the missing ones.
+   */
+  async ensure(hashes: string[]): Promise<string[]> {
+    if (hashes.length === 0) return []
+    return this.pool.call<string[]>({ op: 'ensure', hashes, refreshMs: this.refreshMs, dryRun: this.dryRun })
   }
 
   has(hash: string): boolean {

@@ -2,20 +2,21 @@
 // reads and verifies them. Synchronous file calls here are deliberate: per-object promise
 // overhead on the main thread is what makes small-object stores slow (DESIGN.md §9).
 import { parentPort, workerData } from 'node:worker_threads'
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, constants } from 'node:fs'
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync, utimesSync, constants } from 'node:fs'
 import { dirname } from 'node:path'
 import { codecById } from '../codec/codec.js'
 import { frameObject, sha256hex, unframeObject } from '../codec/object-frame.js'
 import type { ObjectKind } from '../codec/object-header.js'
 import { CorruptObjectError, MissingObjectError, isSystemError, savedirIoError } from '../errors.js'
 import { writeFileAtomic, fsyncDir } from './atomic-write.js'
-import { dataPath } from './layout.js'
+import { dataPath, timePath } from './layout.js'
 import { serializeError } from './worker-pool.js'
 
 export type StoreRequest =
-  | { op: 'put'; id: number; kind: ObjectKind; codecId: number; data: Uint8Array; dryRun: boolean }
+  | { op: 'put'; id: number; kind: ObjectKind; codecId: number; data: Uint8Array; dryRun: boolean; refreshMs: number }
   | { op: 'get'; id: number; hash: string }
   | { op: 'sync'; id: number; skip?: boolean }
+  | { op: 'ensure'; id: number; hashes: string[]; refreshMs: number; dryRun: boolean }
 
 export interface PutReply {
   hash: string
@@ -31,7 +32,10 @@ async function put(req: Extract<StoreRequest, { op: 'put' }>): Promise<PutReply>
   const data = Buffer.from(req.data.buffer, req.data.byteOffset, req.data.byteLength)
   const hash = sha256hex(data)
   const target = dataPath(savedir, hash)
-  if (existsSync(target)) return { hash, isNew: false, storedBytes: 0 }
+  if (existsSync(target)) {
+    if (!req.dryRun) refresh(hash, req.refreshMs)
+    return { hash, isNew: false, storedBytes: 0 }
+  }
   const codec = codecById(req.codecId)
   if (!codec) throw new Error(`unknown codec id ${req.codecId}`)
   const parts = await frameObject(req.kind, codec, data)
@@ -44,6 +48,49 @@ async function put(req: Extract<StoreRequest, { op: 'put' }>): Promise<PutReply>
   }
   unsynced.push(target)
   return { hash, isNew: true, storedBytes }
+}
+
+/**
+ * A new saveset uses an existing object: make sure its last-use time (the newer of the .data
+ * and .time mtimes) is no older than `refreshMs`, touching .time only when it is stale
+ * (DESIGN.md §4). Returns false when the .data is gone (expired by someone else).
+ */
+function refresh(hash: string, refreshMs: number): boolean {
+  const now = Date.now()
+  const d = dataPath(savedir, hash)
+  let last: number
+  try {
+    last = statSync(d).mtimeMs
+  } catch (e) {
+    if (isSystemError(e, 'ENOENT')) return false
+    throw savedirIoError(e, 'stat of an object', d)
+  }
+  if (now - last < refreshMs) return true
+  const t = timePath(savedir, hash)
+  try {
+    last = statSync(t).mtimeMs
+    if (now - last < refreshMs) return true
+    const when = new Date(now)
+    utimesSync(t, when, when)
+  } catch (e) {
+    if (!isSystemError(e, 'ENOENT')) throw savedirIoError(e, 'touching an object', t)
+    try {
+      closeSync(openSync(t, constants.O_WRONLY | constants.O_CREAT, 0o600))
+    } catch (e2) {
+      throw savedirIoError(e2, 'touching an object', t)
+    }
+  }
+  // The .data may have been removed between the stat and the touch: check again.
+  return existsSync(d)
+}
+
+function ensure(req: Extract<StoreRequest, { op: 'ensure' }>): string[] {
+  const missing: string[] = []
+  for (const h of req.hashes) {
+    const ok = req.dryRun ? existsSync(dataPath(savedir, h)) : refresh(h, req.refreshMs)
+    if (!ok) missing.push(h)
+  }
+  return missing
 }
 
 async function get(hash: string): Promise<{ kind: ObjectKind; data: Uint8Array }> {
@@ -92,6 +139,7 @@ parentPort?.on('message', (req: StoreRequest) => {
         const own = r.data.byteOffset === 0 && r.data.byteLength === r.data.buffer.byteLength && !(r.data.buffer instanceof SharedArrayBuffer)
         return { value: r, transfer: own ? [r.data.buffer as ArrayBuffer] : [] }
       }
+      case 'ensure': return { value: ensure(req), transfer: [] }
       case 'sync': return { value: sync(req.skip ?? false), transfer: [] }
     }
   }

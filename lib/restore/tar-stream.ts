@@ -6,7 +6,7 @@
 import { CorruptObjectError, MissingObjectError, TarshiftError } from '../errors.js'
 import type { ObjectStore } from '../repo/object-store.js'
 import { EntryType, type Entry } from '../tree/entry.js'
-import { encodeMember, END_OF_ARCHIVE, formatLosses, paddingFor, type TarFormat } from './tar-header.js'
+import { encodeMember, END_OF_ARCHIVE, formatLosses, paddingFor, TarFormatError, type TarFormat, type TarMember } from './tar-header.js'
 import { entryToMember } from './entry-to-member.js'
 import type { OutputSink } from './output-sink.js'
 import { showPath } from './show-path.js'
@@ -27,6 +27,8 @@ export interface TarStreamResult {
   members: number
   bytes: number
   damaged: number
+  /** Members left out because the chosen format cannot hold them (ustar), each named by report. */
+  unrepresentable: number
 }
 
 const READ_AHEAD_BYTES = 64 * 1024 * 1024
@@ -49,7 +51,7 @@ function rename(path: Buffer, opts: TarStreamOptions): Buffer | null {
 }
 
 export async function writeTarStream(store: ObjectStore, items: AsyncIterable<WalkItem>, sink: OutputSink, opts: TarStreamOptions): Promise<TarStreamResult> {
-  const result: TarStreamResult = { members: 0, bytes: 0, damaged: 0 }
+  const result: TarStreamResult = { members: 0, bytes: 0, damaged: 0, unrepresentable: 0 }
   /** Hardlink group key → member name that carries the data. */
   const linkFirst = new Map<string, Buffer>()
   /** Groups whose data is being fetched ahead: later members must not fetch again. */
@@ -92,6 +94,30 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
     if (opts.stopOnError) throw new TarshiftError('TARSHIFT_RESTORE_DAMAGED', `stopped at the first damaged file (/${showPath(path)}); the tar stream is incomplete`)
   }
 
+  /** The member's header blocks, or null when the format cannot hold it: the member is left
+   *  out, named on stderr, and the stream goes on (as GNU tar's "not dumped"). */
+  function encodeOrSkip(job: Job, member: TarMember): Buffer | null {
+    try {
+      return encodeMember(member, opts.format)
+    } catch (err) {
+      if (!(err instanceof TarFormatError)) throw err
+      result.unrepresentable++
+      opts.report(`tarshift: error: /${showPath(job.item.path)}: --format ${opts.format} cannot hold ${err.what}; left out of the stream (use --format pax)`)
+      if (opts.stopOnError) throw new TarshiftError('TARSHIFT_RESTORE_DAMAGED', `stopped at the first member --format ${opts.format} cannot hold (/${showPath(job.item.path)}); the tar stream is incomplete`)
+      return null
+    }
+  }
+
+  /** Drop a job's fetched-ahead chunks (the member is not written). */
+  async function release(job: Job, e: Entry, key: string | undefined): Promise<void> {
+    if (job.chunks.length > 0) {
+      await Promise.allSettled(job.chunks)
+      ahead -= (e.chunks ?? []).reduce((n, c) => n + c.length, 0)
+      job.chunks = []
+    }
+    if (key) linkPlanned.delete(key)
+  }
+
   async function emit(job: Job): Promise<void> {
     const e: Entry = job.item.entry
     const member = entryToMember(e, job.name)
@@ -102,10 +128,17 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
         member.type = 'hardlink'
         member.size = 0
         member.linkname = first
-        await sink.write(encodeMember(member, opts.format))
+        const header = encodeOrSkip(job, member)
+        if (header === null) return
+        await sink.write(header)
         result.members++
         return
       }
+    }
+    const header = encodeOrSkip(job, member)
+    if (header === null) {
+      await release(job, e, key)
+      return
     }
     if (opts.format !== 'pax') {
       for (const l of formatLosses(member, opts.format)) {
@@ -119,18 +152,19 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
       // Check every chunk exists before the header: a missing one means the file is left out.
       const missing = e.chunks.find(c => !store.has(c.hash.toString('hex')))
       if (missing) {
-        await Promise.allSettled(job.chunks)
-        if (job.chunks.length > 0) ahead -= e.chunks.reduce((n, c) => n + c.length, 0)
+        await release(job, e, key)
         damaged(job.item.path, `data object ${missing.hash.toString('hex')} is missing; file not restored`)
-        if (key) linkPlanned.delete(key)
         return
       }
       if (job.chunks.length === 0) {
-        // A hardlink group whose first member was skipped by a damaged read: fetch here.
-        for (const c of e.chunks) job.chunks.push(store.get(c.hash.toString('hex')).then(r => r.data))
+        // A hardlink group whose first member was left out (missing data, format): fetch here.
+        for (const c of e.chunks) {
+          job.chunks.push(store.get(c.hash.toString('hex')).then(r => r.data))
+          ahead += c.length
+        }
       }
     }
-    await sink.write(encodeMember(member, opts.format))
+    await sink.write(header)
     result.members++
     if (e.type !== EntryType.File) return
     if (key !== undefined) linkFirst.set(key, job.name)
@@ -150,6 +184,8 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
           ahead -= e.chunks.slice(i).reduce((n, c) => n + c.length, 0)
           await Promise.allSettled(job.chunks.slice(i + 1))
           const rest = e.size - written
+          // --stop-on-error: the member ends here, cut short, so that tar fails on it too.
+          if (opts.stopOnError) damaged(job.item.path, `${err.message}; stopped at byte ${written} of the file`)
           await writeZeros(sink, rest)
           written += rest
           damaged(job.item.path, `${err.message}; the rest of the file (${rest} bytes) is zero-filled in the stream`)
@@ -170,11 +206,18 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
     result.bytes += e.size
   }
 
-  for (;;) {
-    await fill()
-    const job = queue.shift()
-    if (!job) break
-    await emit(job)
+  try {
+    for (;;) {
+      await fill()
+      const job = queue.shift()
+      if (!job) break
+      await emit(job)
+    }
+  } catch (err) {
+    // --stop-on-error: hand over everything written before the damaged member, so that what
+    // precedes it restores whole (the batch in the sink would otherwise be lost).
+    if (err instanceof TarshiftError && err.code === 'TARSHIFT_RESTORE_DAMAGED') await sink.end()
+    throw err
   }
   await sink.write(END_OF_ARCHIVE)
   await sink.end()

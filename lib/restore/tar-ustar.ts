@@ -16,7 +16,7 @@ const HINT = 'use --format pax to restore it'
 /** The first thing ustar cannot hold, or null. */
 function unrepresentable(m: TarMember, path: Buffer): string | null {
   const f = memberFields(m, path)
-  if (splitUstar(path) === null) return `a name of ${path.length} bytes (max 255, split at a '/' into 155 + 100)`
+  if (splitUstar(path) === null) return `a name of ${path.length} bytes (max 256, split at a '/' into 155 + 100)`
   if (f.linkname && f.linkname.length > LINKNAME_WIDTH) return `a link target of ${f.linkname.length} bytes (max 100)`
   if (!fitsOctal(f.uid, 8)) return `the uid ${f.uid} (max 2097151)`
   if (!fitsOctal(f.gid, 8)) return `the gid ${f.gid} (max 2097151)`

@@ -4,13 +4,14 @@
 // saveset summary at the start and at the end (DESIGN.md §2, §3).
 import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs'
 import { hostname } from 'node:os'
-import { isSystemError } from '../errors.js'
+import { isSystemError, TarshiftError } from '../errors.js'
+import type { ObjectCache } from '../cache/object-cache.js'
 import { native } from '../fs/native.js'
-import { ObjectStore } from '../repo/object-store.js'
+import { ObjectStore, DEFAULT_REFRESH_MS } from '../repo/object-store.js'
 import type { RepoConfig } from '../repo/config.js'
 import { newBackupId, writeSummary, type SavesetSummary, SUMMARY_VERSION } from '../repo/saveset.js'
-import { EntryType, type Entry } from '../tree/entry.js'
-import { writeTree } from '../tree/tree-store.js'
+import { EntryType, timespecFromNs, type Entry, type Timespec, type ChunkRef } from '../tree/entry.js'
+import { findEntry, readTree, writeTree } from '../tree/tree-store.js'
 import { ObjectKind } from '../codec/object-header.js'
 import { entryFromStat, entryType } from './entry-from-stat.js'
 import { Excluder } from './exclude.js'
@@ -32,6 +33,17 @@ export interface SaveOptions {
   dryRun?: boolean
   atime?: boolean
   reporter: WarningReporter
+  /** Earlier savesets of this (host, subset) to compare against (references.ts). */
+  references?: SavesetSummary[]
+  /** Read every file, reusing nothing from the references. */
+  forceRead?: boolean
+  /** Leave the inode number out of the unchanged-file test (sshfs without use_ino...). */
+  ignoreInode?: boolean
+  /** Write a checkpoint summary this often (ms); default 5 minutes. */
+  checkpointMs?: number
+  /** Polled between entries: true once SIGINT/SIGTERM arrived. */
+  interrupted?: () => boolean
+  cache?: ObjectCache
   /** Called often with running counters; cheap. */
   onProgress?: (p: SaveProgress) => void
   workers?: number
@@ -48,6 +60,9 @@ export interface SaveProgress {
 export interface SaveResult {
   summary: SavesetSummary
   filesRead: number
+  /** Regular files whose content was taken from a reference without opening them. */
+  filesReused: number
+  checkpoints: number
   objectsNew: number
   bytesNew: number
   seconds: number
@@ -62,6 +77,26 @@ interface Pending {
   content?: FileContent
 }
 
+/** One directory being saved: its finished entries, and the subdirectory in progress. */
+interface Frame {
+  pending: Pending[]
+  current: Entry | null
+}
+
+/** The save was interrupted by a signal after writing a checkpoint. */
+export class SaveInterrupted extends TarshiftError {
+  constructor(readonly summary: SavesetSummary) {
+    super('TARSHIFT_INTERRUPTED', `save interrupted; checkpoint ${summary.id} written: the next save of this subset continues from it`)
+  }
+}
+
+function sameTime(a: Timespec, ns: bigint): boolean {
+  const t = timespecFromNs(ns)
+  return a[0] === t[0] && a[1] === t[1]
+}
+
+const DEFAULT_CHECKPOINT_MS = 5 * 60 * 1000
+
 const SLASH = Buffer.from('/')
 
 export async function save(opts: SaveOptions): Promise<SaveResult> {
@@ -70,6 +105,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
   const startNs = BigInt(start.getTime()) * 1_000_000n
   const host = opts.host ?? hostname().split('.')[0]?.replace(/[^A-Za-z0-9._-]/g, '_') ?? 'localhost'
   const store = new ObjectStore(opts.savedir, opts.config, {
+    refreshMs: DEFAULT_REFRESH_MS,
     dryRun: opts.dryRun ?? false,
     ...(opts.compression ? { compression: opts.compression } : {}),
     ...(opts.workers ? { workers: opts.workers } : {}),
@@ -80,6 +116,13 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
   const reporter = opts.reporter
   const progress: SaveProgress = { files: 0, dirs: 0, bytesRead: 0, bytesTotal: 0, current: null }
   let filesRead = 0
+  let filesReused = 0
+  let checkpoints = 0
+  const frames: Frame[] = []
+  const checkpointMs = opts.checkpointMs ?? DEFAULT_CHECKPOINT_MS
+  let nextCheckpoint = Date.now() + checkpointMs
+  const refreshMs = DEFAULT_REFRESH_MS
+  const cache = opts.cache
   const summary: SavesetSummary = {
     id: newBackupId(start, host, opts.subset),
     host,
@@ -95,7 +138,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     bytesNew: 0,
     warnings: 0,
     warningsRef: null,
-    references: [],
+    references: (opts.references ?? []).map(r => r.id),
     version: SUMMARY_VERSION,
   }
   const ctx = { chunker: opts.config.chunker, window }
@@ -112,7 +155,8 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
   }
 
   /** Save a directory's listed contents; returns its tree hash. */
-  async function saveDir(dirPath: Buffer, node: SelectionNode | null, rootDev: bigint | null): Promise<Buffer> {
+  async function saveDir(dirPath: Buffer, node: SelectionNode | null, rootDev: bigint | null, refTrees: Buffer[]): Promise<Buffer> {
+    const refLists = await readReferenceTrees(refTrees)
     const walkAll = node === null || node.recursive
     let names: Buffer[]
     if (walkAll) {
@@ -127,10 +171,13 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       names = [...(node as SelectionNode).children.keys()].map(k => Buffer.from(k, 'latin1'))
     }
     names.sort(Buffer.compare)
-    const pending: Pending[] = []
+    const frame: Frame = { pending: [], current: null }
+    frames.push(frame)
+    const pending = frame.pending
     let inlineBudget = opts.config.inlineDirLimit
     for (const name of names) {
       if (window.failure !== null) throw window.failure
+      await maybeCheckpoint()
       const path = joinPath(dirPath, name)
       const childSel = walkAll ? null : ((node as SelectionNode).children.get(name.toString('latin1')) ?? null)
       if (excluder.excludes(path, name)) continue
@@ -155,13 +202,16 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
         continue
       }
       progress.current = path
+      const refs = refLists.map(l => findEntry(l, name)).filter((e): e is Entry => e !== undefined && e.type === type)
       if (type === EntryType.Dir) {
         const entry = entryFromStat(name, type, st, xattrs, opts.atime ?? false)
         const descend = !opts.oneFileSystem || rootDev === null || st.dev === rootDev
         if (descend) {
           // A recursive walk starts here or goes on: remember the device it started on.
           const walkDev = childSel === null || childSel.recursive ? (rootDev ?? st.dev) : null
-          entry.tree = await saveDir(path, childSel, walkDev)
+          frame.current = entry
+          entry.tree = await saveDir(path, childSel, walkDev, refs.map(r => r.tree).filter((t): t is Buffer => t !== undefined))
+          frame.current = null
         } else {
           reporter.note(path, 'mount point of another file system; saved empty (--one-file-system)')
           entry.tree = await writeTree(store, [])
@@ -196,6 +246,25 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
         pending.push({ entry, content: group.content })
         continue
       }
+      const reused = await reuse(st, refs)
+      if (reused) {
+        filesReused++
+        const entry = entryFromStat(name, type, st, xattrs, opts.atime ?? false)
+        if (reused.data) {
+          entry.data = reused.data
+          inlineBudget -= reused.data.length
+        }
+        if (reused.chunks) entry.chunks = reused.chunks
+        const content: FileContent = reused.data ? { kind: 'inline', data: reused.data } : reused.chunks ? { kind: 'chunks', chunks: Promise.resolve(reused.chunks) } : { kind: 'empty' }
+        if (st.nlink > 1n) {
+          entry.link = path
+          links.add(st, { key: path, content, size: entry.size, stat: st })
+        }
+        progress.files++
+        progress.bytesTotal += entry.size
+        pending.push({ entry, content })
+        continue
+      }
       const inlineMax = Math.min(opts.config.inlineLimit, inlineBudget)
       let r
       try {
@@ -228,13 +297,101 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       else if (c?.kind === 'chunks') p.entry.chunks = await c.chunks
       entries.push(p.entry)
     }
+    frames.pop()
     report()
     return writeTree(store, entries)
   }
 
+  /** Entry lists of the reference trees for one directory (each distinct tree read once). */
+  async function readReferenceTrees(trees: Buffer[]): Promise<Entry[][]> {
+    const distinct = trees.filter((t, i) => trees.findIndex(u => u.equals(t)) === i)
+    const out: Entry[][] = []
+    for (const t of distinct) {
+      try {
+        out.push(await readTree(store, t))
+      } catch (e) {
+        // A damaged reference only costs time: the files are read again.
+        if (!(e instanceof TarshiftError)) throw e
+        reporter.note(SLASH, `reference tree ${t.toString('hex')} unreadable (${e.message}); reading files instead`)
+      }
+    }
+    return out
+  }
+
+  /**
+   * An unchanged file (same type, size, mtime, ctime and inode as a reference entry, and
+   * not racy there) reuses the reference's content without being opened, once its chunks
+   * are known to exist (refreshing their last-use time when stale).
+   */
+  async function reuse(st: BigIntStats, refs: Entry[]): Promise<{ data?: Buffer; chunks?: ChunkRef[] } | null> {
+    if (opts.forceRead) return null
+    const size = Number(st.size)
+    const ino = st.ino <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(st.ino) : st.ino.toString()
+    const ref = refs.find(r => !r.racy && r.size === size && sameTime(r.mtime, st.mtimeNs) && sameTime(r.ctime, st.ctimeNs) &&
+      (opts.ignoreInode || r.ino === ino))
+    if (!ref) return null
+    if (st.mtimeNs >= startNs - RACY_NS) return null
+    if (ref.data) return { data: ref.data }
+    if (!ref.chunks) return size === 0 ? {} : null
+    const now = Date.now()
+    const unknown = ref.chunks.map(c => c.hash.toString('hex')).filter(h => {
+      const t = cache?.touchedAt(h)
+      return t === undefined || now - t > refreshMs / 2
+    })
+    const missing = await store.ensure(unknown)
+    if (missing.length > 0) return null
+    for (const h of unknown) cache?.record(h, now)
+    return { chunks: ref.chunks }
+  }
+
+  /** Root hash of what is done so far: each directory in progress with its finished entries. */
+  async function partialRoot(): Promise<Buffer> {
+    let child: Buffer | null = null
+    for (let i = frames.length - 1; i >= 0; i--) {
+      const f = frames[i] as Frame
+      const entries: Entry[] = []
+      for (const p of f.pending) {
+        const c = p.content
+        if (c?.kind === 'inline') p.entry.data = c.data
+        else if (c?.kind === 'chunks') p.entry.chunks = await c.chunks
+        entries.push(p.entry)
+      }
+      if (f.current && child) entries.push({ ...f.current, tree: child })
+      child = await writeTree(store, entries)
+    }
+    return child ?? writeTree(store, [])
+  }
+
+  async function writeCheckpoint(): Promise<void> {
+    const root = await partialRoot()
+    if (window.failure !== null) throw window.failure
+    await store.flush()
+    summary.root = root.toString('hex')
+    summary.checkpoint = new Date().toISOString()
+    summary.files = progress.files
+    summary.dirs = progress.dirs
+    summary.bytesTotal = progress.bytesTotal
+    summary.bytesRead = progress.bytesRead
+    summary.bytesNew = store.stats.bytesNew
+    summary.warnings = reporter.count
+    if (!opts.dryRun) writeSummary(opts.savedir, summary)
+    checkpoints++
+  }
+
+  async function maybeCheckpoint(): Promise<void> {
+    if (opts.interrupted?.()) {
+      await writeCheckpoint()
+      throw new SaveInterrupted(summary)
+    }
+    if (Date.now() < nextCheckpoint) return
+    await writeCheckpoint()
+    nextCheckpoint = Date.now() + checkpointMs
+  }
+
   try {
     if (!opts.dryRun) writeSummary(opts.savedir, summary)
-    const root = await saveDir(SLASH, opts.selection, null)
+    const refRoots = (opts.references ?? []).map(r => Buffer.from(r.root as string, 'hex'))
+    const root = await saveDir(SLASH, opts.selection, null, refRoots)
     if (window.failure !== null) throw window.failure
     await store.flush()
     summary.root = root.toString('hex')
@@ -251,7 +408,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     summary.bytesNew = store.stats.bytesNew
     summary.finish = new Date().toISOString()
     if (!opts.dryRun) writeSummary(opts.savedir, summary)
-    return { summary, filesRead, objectsNew: store.stats.objectsNew, bytesNew: store.stats.bytesNew, seconds: (Date.now() - t0) / 1000 }
+    return { summary, filesRead, filesReused, checkpoints, objectsNew: store.stats.objectsNew, bytesNew: store.stats.bytesNew, seconds: (Date.now() - t0) / 1000 }
   } finally {
     await store.close()
   }

@@ -1,0 +1,20 @@
+// Reference savesets for an incremental save (backshift's rule, DESIGN.md §3): up to three
+// distinct earlier savesets of the same (host, subset): the most recent (finished or not),
+// the most recent finished one with more than one file, and the one with the most files.
+// Pure: summaries in, chosen summaries out.
+import type { SavesetSummary } from '../repo/saveset.js'
+
+export function chooseReferences(all: readonly SavesetSummary[], host: string, subset: string): SavesetSummary[] {
+  const mine = all.filter(s => s.host === host && s.subset === subset && s.root !== null)
+  const byStart = [...mine].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0))
+  const chosen: SavesetSummary[] = []
+  const add = (s: SavesetSummary | undefined): void => {
+    if (s && !chosen.some(c => c.id === s.id)) chosen.push(s)
+  }
+  add(byStart[byStart.length - 1])
+  add([...byStart].reverse().find(s => s.finish !== null && s.files > 1))
+  let most: SavesetSummary | undefined
+  for (const s of byStart) if (!most || s.files > most.files) most = s
+  add(most)
+  return chosen
+}
