@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'TARSHIFT_LOCKED'
   | 'TARSHIFT_INTERRUPTED'
   | 'TARSHIFT_CHECK_FAILED'
+  | 'TARSHIFT_TAR_UNREPRESENTABLE'
 
 export interface ErrorDetail {
   path?: string

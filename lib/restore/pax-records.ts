@@ -2,10 +2,11 @@
 // ("<len> <keyword>=<value>\n", len counting its own digits, all arithmetic in bytes), the
 // decimal time format GNU tar reads and writes, and the choice of records a member needs
 // beyond what the ustar fields can hold. Values are raw bytes: a non-UTF-8 path goes out as
-// is, announced by hdrcharset=BINARY; xattr values are binary and byte-exact.
+// is, as GNU tar itself writes it (GNU tar 1.34 does not know hdrcharset=BINARY and warns on
+// every such member, so we leave it out; it keeps raw bytes anyway); xattr values are binary.
 import type { TarMember } from './tar-member.js'
 import { floorSeconds, maxOctal } from './tar-fields.js'
-import { LINKNAME_WIDTH, OWNER_NAME_MAX, isPlainAscii, isValidUtf8, splitUstar } from './tar-names.js'
+import { LINKNAME_WIDTH, OWNER_NAME_MAX, isPlainAscii, splitUstar } from './tar-names.js'
 
 const NS_PER_S = 1_000_000_000n
 
@@ -90,9 +91,6 @@ export function paxNeeds(m: TarMember, path: Buffer): PaxNeeds {
 export function paxRecordsFor(m: TarMember, path: Buffer, needs: PaxNeeds): Buffer[] {
   const out: Buffer[] = []
   const link = m.linkname ?? Buffer.alloc(0)
-  if ((needs.path && !isValidUtf8(path)) || (needs.linkpath && !isValidUtf8(link))) {
-    out.push(paxRecord('hdrcharset', 'BINARY'))
-  }
   if (needs.path) out.push(paxRecord('path', path))
   if (needs.linkpath) out.push(paxRecord('linkpath', link))
   if (needs.size) out.push(paxRecord('size', String(m.size)))
