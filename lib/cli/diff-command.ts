@@ -1,6 +1,8 @@
 import type { Command } from './main.js'
 import { parse, savedirFrom } from './options.js'
 import { filterFrom, readerOptions } from './reader-options.js'
+import { withLock } from './with-lock.js'
+import type { OptionSpec } from './options.js'
 import { TarshiftError, UsageError } from '../errors.js'
 import { openSaveset } from '../restore/open-saveset.js'
 import { resolveBackup, listSummaries } from '../repo/saveset.js'
@@ -12,6 +14,8 @@ import { OutputSink } from '../restore/output-sink.js'
 
 const SIGN = { added: '+', removed: '-', modified: 'M' } as const
 
+const OPTIONS: OptionSpec = { ...readerOptions, json: { type: 'boolean' } }
+
 const command: Command = {
   summary: 'tarshift diff: what changed between two savesets',
   usage: `usage: tarshift diff [-r SAVEDIR] BACKUP1 BACKUP2 [PATH] [--json] [--host H] [--subset S]
@@ -20,45 +24,50 @@ Lines: "+ path" added, "- path" removed, "M path (content, mode, ...)" modified.
 Exits 0 whether or not there are differences.
 `,
   async run(argv) {
-    const { values, positionals } = parse(argv, { ...readerOptions, json: { type: 'boolean' } })
-    const [spec1, spec2, path, ...extra] = positionals
-    if (spec1 === undefined || spec2 === undefined || extra.length > 0) throw new UsageError('diff needs BACKUP1 BACKUP2 [PATH]')
-    const savedir = savedirFrom(values)
-    const filter = filterFrom(values)
-    const a = openSaveset(savedir, spec1, filter)
-    const bSummary = resolveBackup(listSummaries(savedir), spec2, filter)
-    if (!bSummary.root) throw new TarshiftError('TARSHIFT_UNKNOWN_BACKUP', `saveset ${bSummary.id} has no checkpoint yet`)
-    const out = new OutputSink(process.stdout)
-    try {
-      const comps = path === undefined ? [] : savedComponents(path)
-      const base = Buffer.concat(comps.flatMap((c, i) => (i ? [Buffer.from('/'), c] : [c])))
-      const treeAt = async (root: Buffer): Promise<Buffer | null> => {
-        if (comps.length === 0) return root
-        try {
-          const e = await lookup(a.store, root, comps)
-          return e && e.type === EntryType.Dir ? (e.tree ?? null) : null
-        } catch (e) {
-          if (e instanceof TarshiftError && e.code === 'TARSHIFT_NO_SUCH_PATH') return null
-          throw e
-        }
-      }
-      const ta = await treeAt(a.root)
-      const tb = await treeAt(Buffer.from(bSummary.root, 'hex'))
-      let n = 0
-      for await (const d of diffTrees(a.store, ta, tb, base)) {
-        n++
-        const p = '/' + showPath(d.path)
-        const line = values.json === true
-          ? JSON.stringify({ change: d.change, path: p, ...(d.what.length ? { what: d.what } : {}) })
-          : `${SIGN[d.change]} ${p}${d.what.length ? ` (${d.what.join(', ')})` : ''}`
-        await out.write(Buffer.from(line + '\n'))
-      }
-      await out.end()
-      if (values.json !== true) process.stderr.write(`${n} difference${n === 1 ? '' : 's'} between ${a.summary.id} and ${bSummary.id}\n`)
-      return 0
-    } finally {
-      await a.store.close()
-    }
+    const { values } = parse(argv, OPTIONS)
+    return withLock(savedirFrom(values), 'shared', 'diff', values, () => runLocked(argv))
   },
 }
 export default command
+
+async function runLocked(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, OPTIONS)
+  const [spec1, spec2, path, ...extra] = positionals
+  if (spec1 === undefined || spec2 === undefined || extra.length > 0) throw new UsageError('diff needs BACKUP1 BACKUP2 [PATH]')
+  const savedir = savedirFrom(values)
+  const filter = filterFrom(values)
+  const a = openSaveset(savedir, spec1, filter)
+  const bSummary = resolveBackup(listSummaries(savedir), spec2, filter)
+  if (!bSummary.root) throw new TarshiftError('TARSHIFT_UNKNOWN_BACKUP', `saveset ${bSummary.id} has no checkpoint yet`)
+  const out = new OutputSink(process.stdout)
+  try {
+    const comps = path === undefined ? [] : savedComponents(path)
+    const base = Buffer.concat(comps.flatMap((c, i) => (i ? [Buffer.from('/'), c] : [c])))
+    const treeAt = async (root: Buffer): Promise<Buffer | null> => {
+      if (comps.length === 0) return root
+      try {
+        const e = await lookup(a.store, root, comps)
+        return e && e.type === EntryType.Dir ? (e.tree ?? null) : null
+      } catch (e) {
+        if (e instanceof TarshiftError && e.code === 'TARSHIFT_NO_SUCH_PATH') return null
+        throw e
+      }
+    }
+    const ta = await treeAt(a.root)
+    const tb = await treeAt(Buffer.from(bSummary.root, 'hex'))
+    let n = 0
+    for await (const d of diffTrees(a.store, ta, tb, base)) {
+      n++
+      const p = '/' + showPath(d.path)
+      const line = values.json === true
+        ? JSON.stringify({ change: d.change, path: p, ...(d.what.length ? { what: d.what } : {}) })
+        : `${SIGN[d.change]} ${p}${d.what.length ? ` (${d.what.join(', ')})` : ''}`
+      await out.write(Buffer.from(line + '\n'))
+    }
+    await out.end()
+    if (values.json !== true) process.stderr.write(`${n} difference${n === 1 ? '' : 's'} between ${a.summary.id} and ${bSummary.id}\n`)
+    return 0
+  } finally {
+    await a.store.close()
+  }
+}

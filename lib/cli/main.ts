@@ -19,6 +19,9 @@ const commands: Record<string, () => Promise<Command>> = {
   cat: async () => (await import('./cat-command.js')).default,
   diff: async () => (await import('./diff-command.js')).default,
   info: async () => (await import('./info-command.js')).default,
+  expire: async () => (await import('./expire-command.js')).default,
+  check: async () => (await import('./check-command.js')).default,
+  unlock: async () => (await import('./unlock-command.js')).default,
 }
 
 export function version(): string {
@@ -40,6 +43,9 @@ commands:
   cat       write one saved file to stdout
   diff      compare two savesets
   info      savedir totals, deduplication and compression ratios
+  expire    remove old savesets and the objects only they used
+  check     verify the savedir (structure; --read-data re-hashes every chunk)
+  unlock    remove stale locks
 
 common options: -r/--savedir DIR (or TARSHIFT_SAVEDIR), --help, --version, --debug
 run 'tarshift COMMAND --help' for a command's options; documentation in doc/.
@@ -47,6 +53,11 @@ run 'tarshift COMMAND --help' for a command's options; documentation in doc/.
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // A reader that goes away (ls | head) is not a crash; commands that must know (restore)
+  // watch their own stream and report it.
+  process.stdout.on('error', (e: Error & { code?: string }) => {
+    if (e.code !== 'EPIPE') throw e
+  })
   const [name, ...rest] = argv
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(mainHelp())

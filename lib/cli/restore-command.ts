@@ -2,6 +2,8 @@ import { isatty } from 'node:tty'
 import type { Command } from './main.js'
 import { intOption, parse, savedirFrom } from './options.js'
 import { filterFrom, readerOptions } from './reader-options.js'
+import { withLock } from './with-lock.js'
+import type { OptionSpec } from './options.js'
 import { TarshiftError, UsageError } from '../errors.js'
 import { openSaveset } from '../restore/open-saveset.js'
 import { savedComponents, walkPath, type WalkItem } from '../restore/saveset-walk.js'
@@ -42,50 +44,57 @@ async function* concatWalks(walks: Array<AsyncGenerator<WalkItem>>): AsyncGenera
   for (const w of walks) yield* w
 }
 
+const OPTIONS: OptionSpec = {
+  ...readerOptions,
+  format: { type: 'string' },
+  'strip-components': { type: 'string' },
+  prefix: { type: 'string' },
+  'stop-on-error': { type: 'boolean' },
+}
+
 const command: Command = {
   summary: 'tarshift restore: write a saveset (or part of it) as a tar stream to stdout',
   usage,
   async run(argv) {
-    const { values, positionals } = parse(argv, {
-      ...readerOptions,
-      format: { type: 'string' },
-      'strip-components': { type: 'string' },
-      prefix: { type: 'string' },
-      'stop-on-error': { type: 'boolean' },
-    })
-    const [spec, ...paths] = positionals
-    if (spec === undefined) throw new UsageError('restore needs a BACKUP (an id, a prefix, or latest)')
-    const format = (values.format ?? 'pax') as TarFormat
-    if (!['pax', 'gnu', 'ustar'].includes(format)) throw new UsageError(`--format takes pax, gnu or ustar, not "${format}"`)
-    const strip = intOption(values['strip-components'], '--strip-components') ?? 0
-    const prefixArg = values.prefix as string | undefined
-    const prefix = prefixArg === undefined ? null : Buffer.from(prefixArg.replace(/^\/+|\/+$/g, ''))
-    if (prefix !== null && prefix.length === 0) throw new UsageError('--prefix needs a directory name')
-    if (isatty(1)) {
-      throw new TarshiftError('TARSHIFT_TERMINAL_OUTPUT', 'refusing to write a tar stream to a terminal; pipe it into tar or redirect it')
-    }
-    const savedir = savedirFrom(values)
-    const s = openSaveset(savedir, spec, filterFrom(values))
-    try {
-      const comps = paths.map(p => savedComponents(p))
-      // Resolve every PATH before the first byte goes out: an unknown path is an error (exit 2).
-      const { lookup } = await import('../restore/saveset-walk.js')
-      for (const c of comps) await lookup(s.store, s.root, c)
-      const walks = comps.length === 0 ? [walkPath(s.store, s.root, [])] : outermost(comps).map(c => walkPath(s.store, s.root, c))
-      const r = await writeTarStream(s.store, concatWalks(walks), new OutputSink(process.stdout), {
-        format, stripComponents: strip, prefix, stopOnError: values['stop-on-error'] === true,
-        report: line => process.stderr.write(`${line}\n`),
-      })
-      if (r.unrepresentable > 0) {
-        process.stderr.write(`tarshift: ${r.unrepresentable} member(s) left out: --format ${format} cannot hold them; use --format pax\n`)
-      }
-      if (r.damaged > 0) {
-        process.stderr.write(`tarshift: ${r.damaged} file(s) damaged in saveset ${s.summary.id}; run tarshift check --read-data\n`)
-      }
-      return r.damaged > 0 || r.unrepresentable > 0 ? EXIT_FATAL : EXIT_OK
-    } finally {
-      await s.store.close()
-    }
+    const { values } = parse(argv, OPTIONS)
+    return withLock(savedirFrom(values), 'shared', 'restore', values, () => runLocked(argv))
   },
 }
 export default command
+
+async function runLocked(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, OPTIONS)
+  const [spec, ...paths] = positionals
+  if (spec === undefined) throw new UsageError('restore needs a BACKUP (an id, a prefix, or latest)')
+  const format = (values.format ?? 'pax') as TarFormat
+  if (!['pax', 'gnu', 'ustar'].includes(format)) throw new UsageError(`--format takes pax, gnu or ustar, not "${format}"`)
+  const strip = intOption(values['strip-components'], '--strip-components') ?? 0
+  const prefixArg = values.prefix as string | undefined
+  const prefix = prefixArg === undefined ? null : Buffer.from(prefixArg.replace(/^\/+|\/+$/g, ''))
+  if (prefix !== null && prefix.length === 0) throw new UsageError('--prefix needs a directory name')
+  if (isatty(1)) {
+    throw new TarshiftError('TARSHIFT_TERMINAL_OUTPUT', 'refusing to write a tar stream to a terminal; pipe it into tar or redirect it')
+  }
+  const savedir = savedirFrom(values)
+  const s = openSaveset(savedir, spec, filterFrom(values))
+  try {
+    const comps = paths.map(p => savedComponents(p))
+    // Resolve every PATH before the first byte goes out: an unknown path is an error (exit 2).
+    const { lookup } = await import('../restore/saveset-walk.js')
+    for (const c of comps) await lookup(s.store, s.root, c)
+    const walks = comps.length === 0 ? [walkPath(s.store, s.root, [])] : outermost(comps).map(c => walkPath(s.store, s.root, c))
+    const r = await writeTarStream(s.store, concatWalks(walks), new OutputSink(process.stdout), {
+      format, stripComponents: strip, prefix, stopOnError: values['stop-on-error'] === true,
+      report: line => process.stderr.write(`${line}\n`),
+    })
+    if (r.unrepresentable > 0) {
+      process.stderr.write(`tarshift: ${r.unrepresentable} member(s) left out: --format ${format} cannot hold them; use --format pax\n`)
+    }
+    if (r.damaged > 0) {
+      process.stderr.write(`tarshift: ${r.damaged} file(s) damaged in saveset ${s.summary.id}; run tarshift check --read-data\n`)
+    }
+    return r.damaged > 0 || r.unrepresentable > 0 ? EXIT_FATAL : EXIT_OK
+  } finally {
+    await s.store.close()
+  }
+}

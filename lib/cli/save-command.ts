@@ -16,6 +16,7 @@ import { chooseReferences } from '../save/references.js'
 import { ObjectCache } from '../cache/object-cache.js'
 import { readGeneration } from '../repo/generation.js'
 import { hostname } from 'node:os'
+import { withLock, lockOptions } from './with-lock.js'
 import { native } from '../fs/native.js'
 
 const usage = `usage: tarshift save [-r SAVEDIR] --subset NAME [--host H] [--files-from FILE|-] [--null] [PATH...]
@@ -105,6 +106,7 @@ const command: Command = {
       'ignore-inode': { type: 'boolean' },
       'checkpoint-interval': { type: 'string' },
       'no-cache': { type: 'boolean' },
+      ...lockOptions,
     })
     const subset = checkName('subset', values.subset as string | undefined)
     if (!subset) throw new UsageError('save needs --subset NAME (e.g. --subset home)')
@@ -145,7 +147,8 @@ const command: Command = {
     process.on('SIGTERM', onSignal)
     let r
     try {
-      r = await save({
+      r = await withLock(savedir, 'shared', 'save', values, lock => save({
+      beforeFinish: () => lock?.verify(),
       host: hostName, references, cache,
       forceRead: values['force-read'] === true,
       ignoreInode: values['ignore-inode'] === true,
@@ -157,7 +160,7 @@ const command: Command = {
       dryRun: values['dry-run'] === true,
       atime: values.atime === true,
       onProgress: p => printer.update(p),
-      })
+      }))
     } catch (e) {
       printer.done()
       if (e instanceof SaveInterrupted) {

@@ -44,6 +44,8 @@ export interface SaveOptions {
   /** Polled between entries: true once SIGINT/SIGTERM arrived. */
   interrupted?: () => boolean
   cache?: ObjectCache
+  /** Called before the final summary is written: throws if the savedir lock was lost. */
+  beforeFinish?: () => void
   /** Called often with running counters; cheap. */
   onProgress?: (p: SaveProgress) => void
   workers?: number
@@ -406,6 +408,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       await store.flush()
     }
     summary.bytesNew = store.stats.bytesNew
+    opts.beforeFinish?.()
     summary.finish = new Date().toISOString()
     if (!opts.dryRun) writeSummary(opts.savedir, summary)
     return { summary, filesRead, filesReused, checkpoints, objectsNew: store.stats.objectsNew, bytesNew: store.stats.bytesNew, seconds: (Date.now() - t0) / 1000 }
