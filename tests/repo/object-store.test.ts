@@ -1,0 +1,144 @@
+import t from 'tap'
+import { spawn, spawnSync, execFileSync } from 'node:child_process'
+import { readdirSync, readFileSync, writeFileSync, mkdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { initSavedir } from '../../lib/repo/init.js'
+import { readConfig } from '../../lib/repo/config.js'
+import { ObjectStore } from '../../lib/repo/object-store.js'
+import { ObjectKind } from '../../lib/codec/object-header.js'
+import { dataPath } from '../../lib/repo/layout.js'
+import { CorruptObjectError, MissingObjectError, TarshiftError } from '../../lib/errors.js'
+import { sha256hex } from '../../lib/codec/object-frame.js'
+import { tmpDirFor } from '../helpers/fixture-tree.js'
+
+const child = new URL('./put-objects-child.js', import.meta.url).pathname
+
+function objectFiles(savedir: string): { data: string[]; temps: string[] } {
+  const data: string[] = []
+  const temps: string[] = []
+  const chunks = join(savedir, 'chunks')
+  for (const d of readdirSync(chunks)) {
+    for (const n of readdirSync(join(chunks, d))) {
+      if (n.endsWith('.data')) data.push(join(chunks, d, n))
+      else if (n.endsWith('.tmp')) temps.push(join(chunks, d, n))
+    }
+  }
+  return { data, temps }
+}
+
+async function verifyAll(savedir: string, files: string[]): Promise<number> {
+  const store = new ObjectStore(savedir, readConfig(savedir), { workers: 2 })
+  let ok = 0
+  try {
+    for (const f of files) {
+      const hash = f.slice(f.lastIndexOf('/') + 1, -'.data'.length)
+      const r = await store.get(hash)
+      if (sha256hex(r.data) === hash) ok++
+    }
+  } finally {
+    await store.close()
+  }
+  return ok
+}
+
+t.test('put, get, has; objects are 0600 in a 0700 savedir', async t => {
+  const dir = join(tmpDirFor(t), 'sd')
+  initSavedir(dir)
+  t.equal(statSync(dir).mode & 0o777, 0o700)
+  const store = new ObjectStore(dir, readConfig(dir), { workers: 1 })
+  try {
+    const data = Buffer.from('hello object store '.repeat(100))
+    const r = await store.put(data, ObjectKind.Data)
+    t.equal(r.hash, sha256hex(data))
+    t.equal(r.isNew, true)
+    t.ok(store.has(r.hash))
+    t.equal(statSync(dataPath(dir, r.hash)).mode & 0o777, 0o600)
+    const again = await store.put(data, ObjectKind.Data)
+    t.equal(again.isNew, false, 'a second put of the same bytes writes nothing')
+    t.ok((await store.get(r.hash)).data.equals(data))
+    await t.rejects(store.get('0'.repeat(64)), MissingObjectError)
+  } finally {
+    await store.close()
+  }
+})
+
+t.test('a flipped byte is a typed error naming the object', async t => {
+  const dir = join(tmpDirFor(t), 'sd')
+  initSavedir(dir)
+  const store = new ObjectStore(dir, readConfig(dir), { workers: 1 })
+  try {
+    const data = randomBytes(5000)
+    const { hash } = await store.put(data, ObjectKind.Data)
+    const p = dataPath(dir, hash)
+    const b = readFileSync(p)
+    b[100] = (b[100] as number) ^ 1
+    writeFileSync(p, b)
+    const err = await store.get(hash).catch(e => e)
+    t.type(err, CorruptObjectError)
+    t.equal(err.code, 'TARSHIFT_CORRUPT_OBJECT')
+    t.match(err.message, hash)
+    t.equal(err.path, p)
+  } finally {
+    await store.close()
+  }
+})
+
+t.test('two processes putting the same 10,000 objects at once: each present once and valid', async t => {
+  const dir = join(tmpDirFor(t), 'sd')
+  initSavedir(dir)
+  const run = (): Promise<{ objectsNew: number }> => new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, [child, dir, '10000', 'same', '300', '1'], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    c.stdout.on('data', d => { out += d })
+    c.on('close', code => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`child exit ${code}`))))
+  })
+  const [a, b] = await Promise.all([run(), run()])
+  const { data, temps } = objectFiles(dir)
+  t.equal(data.length, 10000, 'exactly 10,000 objects')
+  t.equal(temps.length, 0, 'no temporaries left')
+  t.ok(a.objectsNew + b.objectsNew >= 10000, 'between them they wrote every object')
+  t.equal(await verifyAll(dir, data), 10000, 'every object verifies')
+})
+
+t.test('a writer killed with SIGKILL leaves no partial .data visible', async t => {
+  const dir = join(tmpDirFor(t), 'sd')
+  initSavedir(dir)
+  for (let round = 0; round < 3; round++) {
+    const c = spawn(process.execPath, [child, dir, '400', `rnd-kill${round}`, String(3 * 1024 * 1024), '0'], { stdio: 'ignore' })
+    // Kill it mid-stream: once it has written a few more objects than before.
+    const before = objectFiles(dir).data.length
+    const deadline = Date.now() + 60_000
+    while (objectFiles(dir).data.length < before + 3 + round && Date.now() < deadline) await new Promise(r => setTimeout(r, 20))
+    c.kill('SIGKILL')
+    await new Promise(r => c.on('close', r))
+  }
+  const { data } = objectFiles(dir)
+  t.ok(data.length > 0, `some objects were written before the kills (${data.length})`)
+  t.equal(await verifyAll(dir, data), data.length, 'every visible object is whole and valid')
+})
+
+t.test('ENOSPC on a small tmpfs: clear typed error, no partial objects', async t => {
+  const root = tmpDirFor(t)
+  const mnt = join(root, 'mnt')
+  mkdirSync(mnt)
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', mnt])
+  t.teardown(() => { spawnSync('umount', [mnt]) })
+  const dir = join(mnt, 'sd')
+  initSavedir(dir)
+  const r = spawnSync(process.execPath, [child, dir, '100', 'rnd-full', String(1024 * 1024), '1'], { encoding: 'utf8' })
+  t.not(r.status, 0, 'the writer fails')
+  t.match(r.stderr, /TARSHIFT_NO_SPACE|no space left on the savedir/, 'the error says the savedir is full')
+  const store = new ObjectStore(dir, readConfig(dir), { workers: 1 })
+  try {
+    const err = await store.put(randomBytes(40 * 1024 * 1024), ObjectKind.Data).catch(e => e)
+    t.type(err, TarshiftError)
+    t.equal(err.code, 'TARSHIFT_NO_SPACE')
+    t.match(err.message, /no space left on the savedir/)
+  } finally {
+    await store.close()
+  }
+  const { data, temps } = objectFiles(dir)
+  t.equal(temps.length, 0, 'no temporaries left behind')
+  t.equal(await verifyAll(dir, data), data.length, 'every visible object is valid')
+})
