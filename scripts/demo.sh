@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 T="$PWD/bin/tarshift"
 work=$(mktemp -d /tmp/tarshift-demo.XXXXXX)
 trap 'rm -rf "$work"' EXIT
+export XDG_CACHE_HOME="$work/cache"
 src="$work/sample"
 mkdir -p "$src/docs" "$src/bin" "$src/links"
 cp -r lib "$src/docs/lib-sources"

@@ -19,6 +19,8 @@ const command: Command = {
   usage: `usage: tarshift cat [-r SAVEDIR] BACKUP FILE [--host H] [--subset S]
 
   FILE      a saved regular file, e.g. /etc/fstab
+  --wait DURATION       wait for an exclusive lock (expire) to go instead of exiting 11
+  --no-lock             take no lock (a read-only savedir)
 `,
   async run(argv) {
     const { values } = parse(argv, OPTIONS)

@@ -7,7 +7,8 @@ import { TarshiftError, UsageError } from '../errors.js'
 import { openSaveset } from '../restore/open-saveset.js'
 import { resolveBackup, listSummaries } from '../repo/saveset.js'
 import { lookup, savedComponents } from '../restore/saveset-walk.js'
-import { diffTrees } from '../restore/tree-diff.js'
+import { diffEntries, diffTrees } from '../restore/tree-diff.js'
+import type { Entry } from '../tree/entry.js'
 import { showPath } from '../restore/show-path.js'
 import { EntryType } from '../tree/entry.js'
 import { OutputSink } from '../restore/output-sink.js'
@@ -22,6 +23,8 @@ const command: Command = {
 
 Lines: "+ path" added, "- path" removed, "M path (content, mode, ...)" modified.
 Exits 0 whether or not there are differences.
+  --wait DURATION       wait for an exclusive lock (expire) to go instead of exiting 11
+  --no-lock             take no lock (a read-only savedir)
 `,
   async run(argv) {
     const { values } = parse(argv, OPTIONS)
@@ -53,10 +56,24 @@ async function runLocked(argv: string[]): Promise<number> {
         throw e
       }
     }
+    const entryAt = async (root: Buffer): Promise<Entry | null> => {
+      try {
+        return await lookup(a.store, root, comps)
+      } catch (e) {
+        if (e instanceof TarshiftError && e.code === 'TARSHIFT_NO_SUCH_PATH') return null
+        throw e
+      }
+    }
+    const ea = comps.length ? await entryAt(a.root) : null
+    const eb = comps.length ? await entryAt(Buffer.from(bSummary.root, 'hex')) : null
+    if (comps.length && !ea && !eb) throw new TarshiftError('TARSHIFT_NO_SUCH_PATH', `no such path in either saveset: /${showPath(base)}`)
     const ta = await treeAt(a.root)
     const tb = await treeAt(Buffer.from(bSummary.root, 'hex'))
     let n = 0
-    for await (const d of diffTrees(a.store, ta, tb, base)) {
+    const items = (ea && ea.type !== EntryType.Dir) || (eb && eb.type !== EntryType.Dir)
+      ? diffEntries(a.store, ea, eb, base)
+      : diffTrees(a.store, ta, tb, base)
+    for await (const d of items) {
       n++
       const p = '/' + showPath(d.path)
       const line = values.json === true

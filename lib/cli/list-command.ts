@@ -23,7 +23,8 @@ const command: Command = {
     const config = readConfig(savedir)
     const host = checkName('host', values.host as string | undefined)
     const subset = checkName('subset', values.subset as string | undefined)
-    let all = listSummaries(savedir).filter(s => (!host || s.host === host) && (!subset || s.subset === subset))
+    const problems: Array<{ file: string; why: string }> = []
+    let all = listSummaries(savedir, problems).filter(s => (!host || s.host === host) && (!subset || s.subset === subset))
     if (values.warnings !== undefined) {
       const s = resolveBackup(all, values.warnings as string)
       if (!s.warningsRef) {
@@ -38,6 +39,7 @@ const command: Command = {
       }
       return 0
     }
+    for (const p of problems) process.stderr.write(`tarshift: warning: unreadable saveset summary ${p.file}: ${p.why}; run tarshift check\n`)
     const last = intOption(values.last, '--last')
     if (last !== undefined) all = all.slice(Math.max(0, all.length - last))
     if (values.json === true) {

@@ -26,6 +26,8 @@ const command: Command = {
   -R        recurse into directories
   -l        long form, the fields of tar -tv (mode, owner, size, date, name, link)
   --json    one JSON object a line
+  --wait DURATION       wait for an exclusive lock (expire) to go instead of exiting 11
+  --no-lock             take no lock (a read-only savedir)
 `,
   async run(argv) {
     const { values } = parse(argv, OPTIONS)

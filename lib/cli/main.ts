@@ -1,7 +1,7 @@
 // lib/cli owns argument parsing, one file per command, output formatting and exit codes.
 // Commands are imported lazily so that `tarshift --help` starts instantly.
 import { TarshiftError, UsageError } from '../errors.js'
-import { EXIT_FATAL, exitCodeFor } from './exit-codes.js'
+import { EXIT_FATAL, EXIT_SIGNAL, exitCodeFor } from './exit-codes.js'
 import { readFileSync } from 'node:fs'
 
 export interface Command {
@@ -79,6 +79,10 @@ export async function main(argv: string[]): Promise<number> {
     if (rest.includes('--version')) {
       process.stdout.write(`tarshift ${version()}\n`)
       return 0
+    }
+    if (name !== 'save') {
+      // Any command but save (which writes a checkpoint first) stops at once: 130 (DESIGN.md §7).
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(EXIT_SIGNAL))
     }
     return await cmd.run(rest)
   } catch (e) {

@@ -34,11 +34,11 @@ function formatSeconds(s: number): string {
 
 export class ProgressPrinter {
   private readonly mode: 'bar' | 'plain' | 'none'
-  private last = 0
+  private last = Date.now()
   private readonly t0 = Date.now()
 
   constructor(mode: ProgressMode, private readonly estimate: number, private readonly interval = 0) {
-    this.mode = mode === 'auto' ? (process.stderr.isTTY ? 'bar' : 'none') : mode
+    this.mode = mode === 'auto' ? (process.stderr.isTTY ? 'bar' : 'plain') : mode
     if (this.interval === 0) this.interval = this.mode === 'bar' ? 200 : 10_000
   }
 

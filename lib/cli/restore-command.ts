@@ -25,6 +25,8 @@ const usage = `usage: tarshift restore [-r SAVEDIR] BACKUP [PATH...] [--format p
 Writes a tar stream to stdout: tarshift restore -r SAVEDIR latest /home/ann | tar -xpf - -C /
 Compare with a live tree: tarshift restore -r SAVEDIR latest | tar --diff -f - -C /
 exit codes: 0 done, 2 error (unknown backup or path, damaged data: files named on stderr)
+  --wait DURATION       wait for an exclusive lock (expire) to go instead of exiting 11
+  --no-lock             take no lock (a read-only savedir)
 `
 
 /** True when `inner` is `outer` or lies below it (components compared as bytes). */

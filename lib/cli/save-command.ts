@@ -43,6 +43,7 @@ const usage = `usage: tarshift save [-r SAVEDIR] --subset NAME [--host H] [--fil
   --checkpoint-interval DURATION
                         write a restorable checkpoint this often (default 5min)
   --no-cache            do not use the local cache ($XDG_CACHE_HOME/tarshift)
+  --wait DURATION       wait this long for an exclusive lock (expire) to go, instead of exit 11
   --json                print a summary object on stdout
 
 exit codes: 0 done, 1 done with warnings (unreadable or vanished source files), 2 fatal,
@@ -114,6 +115,7 @@ const command: Command = {
     const compression = values.compression === undefined ? undefined : codecByName(values.compression as string).name
     const mode = (values.progress ?? 'auto') as ProgressMode
     if (!['auto', 'bar', 'plain', 'none'].includes(mode)) throw new UsageError(`--progress takes auto, bar, plain or none, not "${mode}"`)
+    if (values['no-lock'] === true) throw new UsageError('save writes to the savedir and needs its shared lock: --no-lock is only for readers')
     const savedir = savedirFrom(values)
     const from = values['files-from'] as string | undefined
     if (from !== undefined && positionals.length > 0) throw new UsageError('give PATH arguments or --files-from, not both')

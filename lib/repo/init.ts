@@ -1,6 +1,6 @@
 // tarshift init: create a savedir (0700) with its fan-out directories and tarshift.json.
 // The config is written last, atomically: a directory without it is not a savedir.
-import { mkdirSync, readdirSync, statSync, existsSync } from 'node:fs'
+import { chmodSync, mkdirSync, readdirSync, statSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { TarshiftError, isSystemError, savedirIoError } from '../errors.js'
@@ -59,6 +59,9 @@ export function initSavedir(savedir: string, opts: InitOptions = {}): RepoConfig
   }
   try {
     mkdirSync(savedir, { recursive: true, mode: 0o700 })
+    // Private whatever the umask, and also when the directory existed (empty) beforehand:
+    // plain SHA-256 object names tell anyone who can list them which files are saved (§8).
+    chmodSync(savedir, 0o700)
     const chunks = join(savedir, CHUNKS_DIR)
     mkdirSync(chunks, { mode: 0o700 })
     for (const f of fanoutNames()) mkdirSync(join(chunks, f), { mode: 0o700 })

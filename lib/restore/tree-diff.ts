@@ -76,3 +76,18 @@ export async function* diffTrees(store: ObjectStore, a: Buffer | null, b: Buffer
     }
   }
 }
+
+/** Compare one path's entries (either may be absent), and below them if directories. */
+export async function* diffEntries(store: ObjectStore, a: Entry | null, b: Entry | null, path: Buffer): AsyncGenerator<DiffItem> {
+  if (a && !b) return yield* allBelow(store, a, path, 'removed')
+  if (b && !a) return yield* allBelow(store, b, path, 'added')
+  if (!a || !b) return
+  const what = entryDifferences(a, b)
+  if (what[0] === 'type') {
+    yield* allBelow(store, a, path, 'removed')
+    yield* allBelow(store, b, path, 'added')
+    return
+  }
+  if (what.length > 0) yield { change: 'modified', path, what }
+  if (a.type === EntryType.Dir) yield* diffTrees(store, a.tree ?? null, b.tree ?? null, path)
+}

@@ -9,6 +9,8 @@ export interface LinkGroup {
   content: FileContent
   size: number
   stat: BigIntStats
+  /** The first member was racy: so is every member (never reused next time). */
+  racy: boolean
 }
 
 export class HardlinkIndex {
