@@ -51,6 +51,11 @@ export class ObjectStore {
   private readonly codecId: number
   private readonly dryRun: boolean
   private readonly refreshMs: number
+  /** Puts sent so far; the sequence numbers of those not yet answered (ascending). */
+  private submitted = 0
+  private readonly open = new Set<number>()
+  /** Hashes reported new, each with the number of puts submitted at that moment (put()). */
+  private readonly recentNew = new Map<string, number>()
 
   constructor(readonly savedir: string, readonly config: RepoConfig, opts: ObjectStoreOptions = {}) {
     const size = opts.workers ?? Math.max(1, Math.min(4, availableParallelism()))
@@ -66,13 +71,41 @@ export class ObjectStore {
 
   /** Hash, compress and store `data` unless an object of that name exists. */
   async put(data: Buffer, kind: ObjectKind): Promise<PutReply> {
-    const r = await this.pool.call<PutReply>({ op: 'put', kind, codecId: this.codecId, data, dryRun: this.dryRun, refreshMs: this.refreshMs })
-    if (r.isNew) {
+    const seq = ++this.submitted
+    this.open.add(seq)
+    let r: PutReply
+    try {
+      r = await this.pool.call<PutReply>({ op: 'put', kind, codecId: this.codecId, data, dryRun: this.dryRun, refreshMs: this.refreshMs })
+    } finally {
+      this.open.delete(seq)
+    }
+    if (r.isNew && this.recentNew.has(r.hash)) {
+      // Two puts of the same bytes were in flight in different workers: both found no object
+      // and both wrote it (harmless, same content). Count it once.
+      r = { ...r, isNew: false, storedBytes: 0 }
+    } else if (r.isNew) {
       this.stats.objectsNew++
       this.stats.bytesNew += r.storedBytes
       this.stats.rawBytesNew += data.length
+      this.recentNew.set(r.hash, this.submitted)
     }
+    this.forgetSettled()
     return r
+  }
+
+  /**
+   * A put submitted after an object's first "new" reply finds the object written, so only the
+   * puts in flight at that moment can report it new again: a hash is forgotten once they have
+   * all settled. A dry run writes nothing, so it remembers every new hash.
+   */
+  private forgetSettled(): void {
+    if (this.dryRun) return
+    const oldestOpen = this.open.values().next().value ?? Infinity
+    // Insertion order: the recorded sequence numbers never decrease.
+    for (const [hash, lastSubmitted] of this.recentNew) {
+      if (lastSubmitted >= oldestOpen) break
+      this.recentNew.delete(hash)
+    }
   }
 
   /** Read, decompress and verify an object. Throws MissingObjectError / CorruptObjectError. */
@@ -86,8 +119,18 @@ export class ObjectStore {
    * still exists and refresh stale last-use times. Returns the names of the missing ones.
    */
   async ensure(hashes: string[]): Promise<string[]> {
+    const times = await this.ensureTimes(hashes)
+    return hashes.filter((_, i) => times[i] === null)
+  }
+
+  /**
+   * ensure(), reporting per hash the last-use time (ms) the object ends with, or null when it
+   * is missing: what a local cache may record (an object found fresh was not touched, so its
+   * last-use time is older than now). A dry run touches nothing and reports the times found.
+   */
+  async ensureTimes(hashes: string[]): Promise<Array<number | null>> {
     if (hashes.length === 0) return []
-    return this.pool.call<string[]>({ op: 'ensure', hashes, refreshMs: this.refreshMs, dryRun: this.dryRun })
+    return this.pool.call<Array<number | null>>({ op: 'ensure', hashes, refreshMs: this.refreshMs, dryRun: this.dryRun })
   }
 
   has(hash: string): boolean {

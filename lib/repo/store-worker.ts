@@ -32,8 +32,9 @@ async function put(req: Extract<StoreRequest, { op: 'put' }>): Promise<PutReply>
   const data = Buffer.from(req.data.buffer, req.data.byteOffset, req.data.byteLength)
   const hash = sha256hex(data)
   const target = dataPath(savedir, hash)
-  if (existsSync(target)) {
-    if (!req.dryRun) refresh(hash, req.refreshMs)
+  // An existing object is reused and refreshed; one that vanished between the two looks (a
+  // concurrent expire) is written again below.
+  if (existsSync(target) && (req.dryRun || refresh(hash, req.refreshMs) !== null)) {
     return { hash, isNew: false, storedBytes: 0 }
   }
   const codec = codecById(req.codecId)
@@ -53,23 +54,24 @@ async function put(req: Extract<StoreRequest, { op: 'put' }>): Promise<PutReply>
 /**
  * A new saveset uses an existing object: make sure its last-use time (the newer of the .data
  * and .time mtimes) is no older than `refreshMs`, touching .time only when it is stale
- * (DESIGN.md §4). Returns false when the .data is gone (expired by someone else).
+ * (DESIGN.md §4). Returns the last-use time (ms) it ends with, null when the .data is gone
+ * (expired by someone else).
  */
-function refresh(hash: string, refreshMs: number): boolean {
+function refresh(hash: string, refreshMs: number): number | null {
   const now = Date.now()
   const d = dataPath(savedir, hash)
   let last: number
   try {
     last = statSync(d).mtimeMs
   } catch (e) {
-    if (isSystemError(e, 'ENOENT')) return false
+    if (isSystemError(e, 'ENOENT')) return null
     throw savedirIoError(e, 'stat of an object', d)
   }
-  if (now - last < refreshMs) return true
+  if (now - last < refreshMs) return last
   const t = timePath(savedir, hash)
   try {
-    last = statSync(t).mtimeMs
-    if (now - last < refreshMs) return true
+    last = Math.max(last, statSync(t).mtimeMs)
+    if (now - last < refreshMs) return last
     const when = new Date(now)
     utimesSync(t, when, when)
   } catch (e) {
@@ -81,16 +83,25 @@ function refresh(hash: string, refreshMs: number): boolean {
     }
   }
   // The .data may have been removed between the stat and the touch: check again.
-  return existsSync(d)
+  return existsSync(d) ? now : null
 }
 
-function ensure(req: Extract<StoreRequest, { op: 'ensure' }>): string[] {
-  const missing: string[] = []
-  for (const h of req.hashes) {
-    const ok = req.dryRun ? existsSync(dataPath(savedir, h)) : refresh(h, req.refreshMs)
-    if (!ok) missing.push(h)
+/** Last-use time (ms) without touching anything (dry run); null when the .data is missing. */
+function lastUse(hash: string): number | null {
+  const d = dataPath(savedir, hash)
+  const t = timePath(savedir, hash)
+  try {
+    const data = statSync(d, { throwIfNoEntry: false })
+    if (!data) return null
+    return Math.max(data.mtimeMs, statSync(t, { throwIfNoEntry: false })?.mtimeMs ?? 0)
+  } catch (e) {
+    throw savedirIoError(e, 'stat of an object', d)
   }
-  return missing
+}
+
+/** Per hash: its last-use time after the refresh, or null when it is missing. */
+function ensure(req: Extract<StoreRequest, { op: 'ensure' }>): Array<number | null> {
+  return req.hashes.map(h => (req.dryRun ? lastUse(h) : refresh(h, req.refreshMs)))
 }
 
 async function get(hash: string): Promise<{ kind: ObjectKind; data: Uint8Array }> {

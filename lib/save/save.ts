@@ -243,6 +243,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
         const entry = entryFromStat(name, type, group.stat, xattrs, opts.atime ?? false)
         entry.size = group.size
         entry.link = group.key
+        if (group.racy) entry.racy = true
         progress.files++
         progress.bytesTotal += group.size
         pending.push({ entry, content: group.content })
@@ -260,7 +261,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
         const content: FileContent = reused.data ? { kind: 'inline', data: reused.data } : reused.chunks ? { kind: 'chunks', chunks: Promise.resolve(reused.chunks) } : { kind: 'empty' }
         if (st.nlink > 1n) {
           entry.link = path
-          links.add(st, { key: path, content, size: entry.size, stat: st })
+          links.add(st, { key: path, content, size: entry.size, stat: st, racy: false })
         }
         progress.files++
         progress.bytesTotal += entry.size
@@ -284,7 +285,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       if (r.unstable || r.stat.mtimeNs >= startNs - RACY_NS) entry.racy = true
       if (r.stat.nlink > 1n) {
         entry.link = path
-        links.add(r.stat, { key: path, content: r.content, size: r.size, stat: r.stat })
+        links.add(r.stat, { key: path, content: r.content, size: r.size, stat: r.stat, racy: entry.racy === true })
       }
       progress.files++
       progress.bytesRead += r.bytesRead
@@ -336,13 +337,24 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     if (ref.data) return { data: ref.data }
     if (!ref.chunks) return size === 0 ? {} : null
     const now = Date.now()
-    const unknown = ref.chunks.map(c => c.hash.toString('hex')).filter(h => {
+    // The cache knows recent last-use times, which spares the .time stat and touch of objects
+    // used in the last half refresh interval. It cannot know that an object still exists (one
+    // removed by hand or by a tool that did not bump the generation, a savedir put back from
+    // an older copy): each is checked with one stat, so a cache never hides a missing object.
+    const fresh: string[] = []
+    const stale: string[] = []
+    for (const c of ref.chunks) {
+      const h = c.hash.toString('hex')
       const t = cache?.touchedAt(h)
-      return t === undefined || now - t > refreshMs / 2
-    })
-    const missing = await store.ensure(unknown)
-    if (missing.length > 0) return null
-    for (const h of unknown) cache?.record(h, now)
+      if (t !== undefined && now - t <= refreshMs / 2) fresh.push(h)
+      else stale.push(h)
+    }
+    if (!fresh.every(h => store.has(h))) return null
+    const times = await store.ensureTimes(stale)
+    if (times.some(t => t === null)) return null
+    // Record the last-use time each object really has (not "now": one found fresh enough was
+    // not touched), so that a later save skips only objects that are still fresh.
+    stale.forEach((h, i) => cache?.record(h, Math.min(now, times[i] as number)))
     return { chunks: ref.chunks }
   }
 
