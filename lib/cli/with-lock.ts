@@ -3,8 +3,10 @@
 import { Lock, type LockKind } from '../repo/lock.js'
 import { parseDuration } from './options.js'
 import { UsageError } from '../errors.js'
+import { readConfig } from '../repo/config.js'
 
 export async function withLock<T>(savedir: string, kind: LockKind, operation: string, values: Record<string, unknown>, fn: (lock: Lock | null) => Promise<T>): Promise<T> {
+  readConfig(savedir) // never create a lock in a directory that is not a savedir we can read
   if (values['no-lock'] === true) {
     if (kind === 'exclusive') throw new UsageError(`${operation} changes the savedir and needs its lock: --no-lock is only for readers`)
     return fn(null)
