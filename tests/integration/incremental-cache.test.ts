@@ -1,0 +1,124 @@
+// The local cache is a hint (DESIGN.md §6): deleting it changes nothing but time, and a cache
+// that believes in an object the savedir no longer has (removed by expire, which bumps the
+// generation, or removed by anything else) never makes a save reference a missing object.
+// Last-use times and the cache: incremental-lastuse.test.ts.
+import t, { type Test } from 'tap'
+import fs from 'node:fs'
+import path from 'node:path'
+import { buildTree, tmpDirFor, type FixtureNode } from '../helpers/fixture-tree.js'
+import { newSavedir, stableTmpDir } from '../helpers/cli.js'
+import { assertSameTree } from '../helpers/compare-trees.js'
+import { ObjectKind } from '../../lib/codec/object-header.js'
+import { readConfig } from '../../lib/repo/config.js'
+import { readGeneration } from '../../lib/repo/generation.js'
+import { dataPath, timePath } from '../../lib/repo/layout.js'
+import { chunksOfFile, hoursAgoNs, incSave, objectKinds, reachOf, restorePipe, summaryById } from '../helpers/run-cli-incremental.js'
+
+const KiB = 1024
+
+/** A few chunked files (256 KiB-average chunker: several chunks each) and small ones. */
+function cacheTree(): FixtureNode {
+  const old = hoursAgoNs(5)
+  const f = (size: number, seed: number): FixtureNode => ({ type: 'file', size, seed, mtimeNs: old })
+  return {
+    type: 'dir',
+    mtimeNs: old,
+    children: {
+      big: { type: 'dir', mtimeNs: old, children: { 'keep1.bin': f(1500 * KiB, 1), 'keep2.bin': f(900 * KiB, 2), 'gone.bin': f(1200 * KiB, 3) } },
+      small: { type: 'dir', mtimeNs: old, children: { 'a.txt': f(300, 4), 'b.txt': f(5000, 5), 'c.bin': f(40 * KiB, 6) } },
+    },
+  }
+}
+
+interface Setup {
+  src: string
+  savedir: string
+  cache: string
+  out: string
+}
+
+function setup(t: Test, stable = false): Setup {
+  const dir = tmpDirFor(t, 'tarshift-inc-cache-')
+  const src = path.join(stable ? stableTmpDir(t, 'tarshift-inc-cache') : dir, 'src')
+  buildTree(src, cacheTree())
+  return { src, savedir: newSavedir(t, ['--chunk-size', '256K']), cache: path.join(dir, 'xdg-cache'), out: path.join(dir, 'out') }
+}
+
+/** Removes an object's .data (and .time), as expire would. */
+function removeObject(savedir: string, hash: string): void {
+  fs.rmSync(dataPath(savedir, hash))
+  fs.rmSync(timePath(savedir, hash), { force: true })
+}
+
+function roundTrip(t: Test, s: Setup, id: string): void {
+  fs.rmSync(s.out, { recursive: true, force: true })
+  const r = restorePipe(s.savedir, id, s.out)
+  t.equal(r.status, 0, `restore | tar -x: ${r.stderr}`)
+  assertSameTree(t, s.src, path.join(s.out, s.src), { labels: ['source', 'restored'] })
+}
+
+t.test('without its cache directory the next save produces the identical root and restores', async t => {
+  const s = setup(t, true)
+  const s1 = incSave(s.savedir, 'c', [s.src], s.cache)
+  const s2 = incSave(s.savedir, 'c', [s.src], s.cache)
+  t.equal(s2.filesRead, 0)
+  const repoId = readConfig(s.savedir).id
+  const cacheDir = path.join(s.cache, 'tarshift', repoId)
+  t.ok(fs.existsSync(cacheDir), 'the cache lives in $XDG_CACHE_HOME/tarshift/<repo id>')
+  fs.rmSync(cacheDir, { recursive: true })
+  const s3 = incSave(s.savedir, 'c', [s.src], s.cache)
+  t.equal(s3.filesRead, 0, 'nothing read: the references, not the cache, say what is unchanged')
+  t.equal(s3.objectsNew, 0, 'nothing stored')
+  t.equal(summaryById(s.savedir, s3.id).root, summaryById(s.savedir, s2.id).root, 'identical root tree hash')
+  t.equal(summaryById(s.savedir, s3.id).root, summaryById(s.savedir, s1.id).root, 'as the first save')
+  roundTrip(t, s, s3.id)
+})
+
+t.test('a cache from an older generation is dropped: a chunk removed (generation bumped) is stored again', async t => {
+  const s = setup(t)
+  const keep1 = path.join(s.src, 'big', 'keep1.bin')
+  incSave(s.savedir, 'c', [s.src], s.cache)
+  // The second save reuses keep1.bin: its chunks go into the cache as known.
+  const s2 = incSave(s.savedir, 'c', [s.src], s.cache)
+  t.equal(s2.filesRead, 0)
+  const chunks = await chunksOfFile(s.savedir, s2.id, keep1)
+  t.ok(chunks.length >= 2, `keep1.bin has several chunks (${chunks.length})`)
+  const victim = chunks[1] as string
+  removeObject(s.savedir, victim)
+  const gen = readGeneration(s.savedir)
+  fs.writeFileSync(path.join(s.savedir, 'generation'), `${gen + 1}\n`)
+
+  const s3 = incSave(s.savedir, 'c', [s.src], s.cache)
+  t.equal(s3.filesRead, 1, 'the file whose chunk is gone is read again')
+  t.ok(fs.existsSync(dataPath(s.savedir, victim)), 'the removed chunk exists again')
+  t.equal(objectKinds(s.savedir).get(victim), ObjectKind.Data, 'as a data chunk')
+  t.ok(s3.objectsNew >= 1, 'it was stored by this save')
+  roundTrip(t, s, s3.id)
+})
+
+t.test('a chunk removed WITHOUT a generation bump is noticed despite the cache, and stored again', async t => {
+  const s = setup(t)
+  const keep1 = path.join(s.src, 'big', 'keep1.bin')
+  const keep2 = path.join(s.src, 'big', 'keep2.bin')
+  const s1 = incSave(s.savedir, 'c', [s.src], s.cache)
+
+  // (a) The cache has never seen the chunk (it was written new, not reused).
+  const first = (await chunksOfFile(s.savedir, s1.id, keep2))[0] as string
+  removeObject(s.savedir, first)
+  const s2 = incSave(s.savedir, 'c', [s.src], s.cache)
+  t.equal(s2.filesRead, 1, '(a) the file is read again')
+  t.ok(fs.existsSync(dataPath(s.savedir, first)), '(a) its chunk is stored again')
+
+  // (b) The cache knows the chunk: s2 reused keep1.bin and recorded its chunks as touched.
+  const victim = (await chunksOfFile(s.savedir, s2.id, keep1))[1] as string
+  t.ok(victim, 'keep1.bin has a second chunk')
+  removeObject(s.savedir, victim)
+  const s3 = incSave(s.savedir, 'c', [s.src], s.cache)
+  // If this fails, the save referenced an object that does not exist: a saveset that cannot
+  // be restored, silently. DATA LOSS.
+  t.equal(s3.filesRead, 1, '(b) the file whose chunk is gone is read again although the cache knows the chunk')
+  t.ok(fs.existsSync(dataPath(s.savedir, victim)), '(b) the removed chunk exists again')
+  const missing = [...(await reachOf(s.savedir, s3.id)).chunks].filter(h => !fs.existsSync(dataPath(s.savedir, h)))
+  t.same(missing, [], 'the new saveset references no missing object')
+  roundTrip(t, s, s3.id)
+})

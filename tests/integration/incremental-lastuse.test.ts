@@ -1,0 +1,133 @@
+// Last-use times (DESIGN.md §4, §6): every object a new saveset references (file chunks and
+// trees, also those of a reused unchanged subtree) ends the save with a last-use time (the newer
+// of its .data and .time mtimes) no older than the refresh interval, 1 day; objects it does not
+// reference are left alone; and the local cache, which spares the save those stats, never lets
+// a referenced object go stale, not even after a --dry-run.
+import t, { type Test } from 'tap'
+import fs from 'node:fs'
+import path from 'node:path'
+import { createRequire } from 'node:module'
+import { buildTree, tmpDirFor, type FixtureNode } from '../helpers/fixture-tree.js'
+import { newSavedir } from '../helpers/cli.js'
+import { readConfig } from '../../lib/repo/config.js'
+import { dataPath, timePath } from '../../lib/repo/layout.js'
+import {
+  chunksOfFile, hoursAgoNs, incSave, lastUseMs, objectKinds, reachOf, setObjectTimes, shiftObjectTimes,
+} from '../helpers/run-cli-incremental.js'
+
+const KiB = 1024
+const HOUR = 3600 * 1000
+const DAY = 24 * HOUR
+
+/** A few chunked files (256 KiB-average chunker: several chunks each) and small ones. */
+function tree(): FixtureNode {
+  const old = hoursAgoNs(5)
+  const f = (size: number, seed: number): FixtureNode => ({ type: 'file', size, seed, mtimeNs: old })
+  return {
+    type: 'dir',
+    mtimeNs: old,
+    children: {
+      big: { type: 'dir', mtimeNs: old, children: { 'keep1.bin': f(1500 * KiB, 1), 'keep2.bin': f(900 * KiB, 2), 'gone.bin': f(1200 * KiB, 3) } },
+      small: { type: 'dir', mtimeNs: old, children: { 'a.txt': f(300, 4), 'b.txt': f(5000, 5), 'c.bin': f(40 * KiB, 6) } },
+    },
+  }
+}
+
+function setup(t: Test): { src: string; savedir: string; cache: string } {
+  const dir = tmpDirFor(t, 'tarshift-inc-lastuse-')
+  const src = path.join(dir, 'src')
+  buildTree(src, tree())
+  return { src, savedir: newSavedir(t, ['--chunk-size', '256K']), cache: path.join(dir, 'xdg-cache') }
+}
+
+/** Objects reachable from saveset `id` whose last-use time is older than a day, with their age. */
+async function staleObjects(savedir: string, id: string): Promise<string[]> {
+  const r = await reachOf(savedir, id)
+  const now = Date.now()
+  return [...r.trees, ...r.chunks]
+    .map(h => [h, lastUseMs(savedir, h) ?? 0] as const)
+    .filter(([, lu]) => lu < now - DAY)
+    .map(([h, lu]) => `${h.slice(0, 12)}: ${((now - lu) / HOUR).toFixed(1)} h`)
+}
+
+t.test('every object a new saveset references ends the save fresh; other objects are left alone', async t => {
+  const s = setup(t)
+  const s1 = incSave(s.savedir, 'c', [s.src], s.cache)
+  const gone = path.join(s.src, 'big', 'gone.bin')
+  const goneChunks = await chunksOfFile(s.savedir, s1.id, gone)
+  t.ok(goneChunks.length >= 1)
+  fs.rmSync(gone)
+  const threeDaysAgo = new Date(Date.now() - 3 * DAY)
+  setObjectTimes(s.savedir, threeDaysAgo)
+  const before = new Set(objectKinds(s.savedir).keys())
+
+  const s2 = incSave(s.savedir, 'c', [s.src], s.cache)
+  t.equal(s2.filesRead, 0, 'unchanged files are reused')
+  const r = await reachOf(s.savedir, s2.id)
+  t.same(await staleObjects(s.savedir, s2.id), [], `every object reachable from the new saveset (${r.trees.size} trees, ${r.chunks.size} chunks) has a last-use time < 1 day old`)
+  t.ok([...r.chunks].every(h => before.has(h)), 'its chunks are all old objects (reused, refreshed)')
+
+  const unreferenced = [...before].filter(h => !r.trees.has(h) && !r.chunks.has(h))
+  t.ok(goneChunks.every(h => unreferenced.includes(h)), 'the removed file\'s chunks are not referenced')
+  t.ok(unreferenced.length > goneChunks.length, 'nor are the old trees on its path')
+  const touched = unreferenced.filter(h => fs.existsSync(timePath(s.savedir, h)) || Math.abs(fs.statSync(dataPath(s.savedir, h)).mtimeMs - threeDaysAgo.getTime()) > 1000)
+  t.same(touched, [], 'objects the new saveset does not reference were left alone (no .time, .data mtime unchanged)')
+})
+
+/** Moves every time in the local cache by `deltaMs` (the generation marker aside). */
+async function shiftCacheTimes(cacheHome: string, repoId: string, deltaMs: number): Promise<number> {
+  const require = createRequire(import.meta.url)
+  const lmdb = require('lmdb') as {
+    open(o: { path: string; compression?: boolean }): {
+      getRange(): Iterable<{ key: unknown; value: unknown }>
+      putSync(k: unknown, v: unknown): void
+      close(): Promise<void>
+    }
+  }
+  const db = lmdb.open({ path: path.join(cacheHome, 'tarshift', repoId), compression: false })
+  let n = 0
+  try {
+    const updates: Array<[unknown, number]> = []
+    for (const { key, value } of db.getRange()) {
+      if (typeof key === 'string' && !key.startsWith('!') && typeof value === 'number') updates.push([key, value + deltaMs])
+    }
+    for (const [k, v] of updates) db.putSync(k, v)
+    n = updates.length
+  } finally {
+    await db.close()
+  }
+  return n
+}
+
+t.test('the cache never lets a referenced object go stale (refresh interval 1 day)', async t => {
+  // Day-to-day use: an object last used 23 h ago is fresh enough, so save 2 does not touch it;
+  // if the cache then records "touched now", save 3 half a day later skips it, and the object
+  // ends save 3 with a last-use time 34 h old. Half a day passing is simulated by moving every
+  // recorded time back 11 h: the savedir's .data/.time mtimes and the cache's times alike.
+  const s = setup(t)
+  incSave(s.savedir, 'c', [s.src], s.cache)
+  setObjectTimes(s.savedir, new Date(Date.now() - 23 * HOUR))
+  const s2 = incSave(s.savedir, 'c', [s.src], s.cache)
+  t.equal(s2.filesRead, 0)
+  const shifted = await shiftCacheTimes(s.cache, readConfig(s.savedir).id, -11 * HOUR)
+  t.ok(shifted >= 1, `the cache recorded the reused chunks (${shifted})`)
+  shiftObjectTimes(s.savedir, -11 * HOUR)
+
+  const s3 = incSave(s.savedir, 'c', [s.src], s.cache)
+  t.equal(s3.filesRead, 0)
+  t.same(await staleObjects(s.savedir, s3.id), [], 'every object the third saveset references has a last-use time < 1 day old')
+})
+
+t.test('a --dry-run save does not make the cache believe it refreshed anything', async t => {
+  // A dry run touches nothing: if the cache recorded its reused chunks as "touched now", the
+  // next real save would skip refreshing them and reference objects 3 days stale.
+  const s = setup(t)
+  incSave(s.savedir, 'c', [s.src], s.cache)
+  setObjectTimes(s.savedir, new Date(Date.now() - 3 * DAY))
+  const dry = incSave(s.savedir, 'c', [s.src, '--dry-run'], s.cache)
+  t.equal(dry.filesRead, 0, 'the dry run reuses every file')
+  t.same([...objectKinds(s.savedir).keys()].filter(h => fs.existsSync(timePath(s.savedir, h))), [], 'and touches no object')
+  const s2 = incSave(s.savedir, 'c', [s.src], s.cache)
+  t.equal(s2.filesRead, 0)
+  t.same(await staleObjects(s.savedir, s2.id), [], 'every object the real save references has a last-use time < 1 day old')
+})
