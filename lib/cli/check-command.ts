@@ -1,3 +1,5 @@
+// tarshift check: parse the options, take the shared lock (exclusive with --repair), run
+// lib/check, print its report as lines or one JSON object; exit 2 when it found errors.
 import type { Command } from './main.js'
 import { parse, savedirFrom } from './options.js'
 import { withLock, lockOptions } from './with-lock.js'
@@ -94,7 +96,7 @@ function render(r: CheckReport): string {
   if (r.repair) {
     for (const q of r.repair.quarantined) out.push(`repair: moved ${q.what === 'tree' ? 'tree' : q.what === 'warnings' ? 'warnings list' : 'chunk'} ${q.object} to ${q.to}`)
     if (r.repair.generation !== null) out.push(`repair: savedir generation now ${r.repair.generation} (local caches of every host start afresh)`)
-    if (r.repair.quarantined.length === 0 && r.errors.length > 0) out.push('repair: nothing to move: missing objects can only be stored again by a save of their source')
+    if (r.repair.quarantined.length === 0) out.push('repair: nothing moved to quarantine/ (no corrupt object found)')
   }
   for (const d of r.damaged) {
     const lost = d.lost.map(l => `${l.path ?? '(no path)'} (${l.state} ${l.what === 'warnings' ? 'warnings list' : l.what} ${l.object.slice(0, 12)})`)
