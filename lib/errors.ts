@@ -55,10 +55,12 @@ export class UsageError extends TarshiftError {
 /** An object in the savedir whose bytes do not match its name or cannot be decoded. */
 export class CorruptObjectError extends TarshiftError {
   readonly hash: string
+  readonly why: string
   constructor(hash: string, path: string, why: string) {
     super('TARSHIFT_CORRUPT_OBJECT', `corrupt object ${hash}: ${why} (${path}); run tarshift check --repair`, { path })
     this.name = 'CorruptObjectError'
     this.hash = hash
+    this.why = why
   }
 }
 

@@ -43,6 +43,7 @@ const command: Command = {
       dedupRatio: o.rawBytes > 0 ? restoreBytes / o.rawBytes : null,
       compressionRatio: o.storedBytes > 0 ? o.rawBytes / o.storedBytes : null,
       temporaries: o.temporaries,
+      unreadableObjects: o.unreadable,
       groups: [...groups.values()],
     }
     if (values.json === true) {
@@ -52,7 +53,7 @@ const command: Command = {
     const ratio = (x: number | null): string => (x === null ? '-' : `${x.toFixed(2)}x`)
     process.stdout.write(`savedir      ${savedir} (id ${config.id}, format ${config.version}, ${config.compression})
 savesets     ${info.savesets}${info.incomplete ? ` (${info.incomplete} incomplete)` : ''}
-objects      ${o.objects} (${o.dataObjects} data, ${o.treeObjects} trees)${o.temporaries ? `, ${o.temporaries} temporaries` : ''}
+objects      ${o.objects} (${o.dataObjects} data, ${o.treeObjects} trees)${o.temporaries ? `, ${o.temporaries} temporaries` : ''}${o.unreadable ? `, ${o.unreadable} with unreadable headers (run tarshift check)` : ''}
 stored       ${formatBytes(o.storedBytes)} on disk, ${formatBytes(o.rawBytes)} uncompressed
 restores to  ${formatBytes(restoreBytes)} (all savesets)
 dedup        ${ratio(info.dedupRatio)}

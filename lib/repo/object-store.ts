@@ -34,7 +34,7 @@ const SYNCFS_TYPES = new Set([0xef53 /* ext2/3/4 */, 0x58465342 /* xfs */, 0x912
 
 function revive(e: SerializedError): Error {
   if (e.name === 'CorruptObjectError' && e.hash && e.path) {
-    return new CorruptObjectError(e.hash, e.path, e.message.replace(/^corrupt object \S+: /, '').replace(/ \(.*$/, ''))
+    return new CorruptObjectError(e.hash, e.path, e.why ?? e.message)
   }
   if (e.name === 'MissingObjectError' && e.hash && e.path) return new MissingObjectError(e.hash, e.path)
   if (e.code?.startsWith('TARSHIFT_')) {

@@ -80,7 +80,7 @@ export function listSummaries(savedir: string, problems?: SummaryProblem[]): Sav
       if (typeof s.id !== 'string' || typeof s.start !== 'string' || typeof s.host !== 'string') throw new Error('missing fields')
     } catch (e) {
       if (isSystemError(e, 'ENOENT')) continue // removed by a concurrent expire
-      if (isSystemError(e)) throw savedirIoError(e, 'reading a saveset summary', p)
+      if (isSystemError(e, 'EIO', 'ENOSPC', 'ESTALE', 'ETIMEDOUT')) throw savedirIoError(e, 'reading a saveset summary', p)
       problems?.push({ file: p, why: (e as Error).message })
       continue
     }

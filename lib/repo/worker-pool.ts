@@ -22,6 +22,7 @@ export interface SerializedError {
   syscall?: string
   path?: string
   hash?: string
+  why?: string
 }
 
 export class WorkerPool {
@@ -30,12 +31,17 @@ export class WorkerPool {
   private readonly load: number[] = []
   private nextId = 1
   private closed = false
+  /** A worker died: every later call fails with this instead of waiting forever. */
+  private broken: Error | null = null
 
   constructor(script: URL, size: number, workerData: unknown, private readonly revive: (e: SerializedError) => Error) {
     for (let i = 0; i < size; i++) {
       const w = new Worker(script, { workerData })
       w.on('message', (m: WorkerReply) => this.settle(i, m))
       w.on('error', e => this.failAll(e))
+      w.on('exit', code => {
+        if (!this.closed) this.failAll(new Error(`store worker ${i} exited (code ${code})`))
+      })
       w.unref()
       this.workers.push(w)
       this.load.push(0)
@@ -49,6 +55,7 @@ export class WorkerPool {
   /** Send to the least loaded worker (or to worker `index`). */
   call<T>(msg: object, transfer: ArrayBuffer[] = [], index?: number): Promise<T> {
     if (this.closed) return Promise.reject(new Error('worker pool closed'))
+    if (this.broken) return Promise.reject(this.broken)
     let i = index ?? 0
     if (index === undefined) for (let k = 1; k < this.load.length; k++) if ((this.load[k] as number) < (this.load[i] as number)) i = k
     const id = this.nextId++
@@ -77,6 +84,7 @@ export class WorkerPool {
   }
 
   private failAll(e: unknown): void {
+    this.broken ??= e instanceof Error ? e : new Error(String(e))
     for (const p of this.pending.values()) p.reject(e)
     this.pending.clear()
   }
@@ -94,5 +102,6 @@ export function serializeError(e: unknown): SerializedError {
   if (typeof x?.syscall === 'string') out.syscall = x.syscall
   if (typeof x?.path === 'string') out.path = x.path
   if (typeof x?.hash === 'string') out.hash = x.hash
+  if (typeof x?.why === 'string') out.why = x.why
   return out
 }
