@@ -5,6 +5,7 @@ import { existsSync, statSync, utimesSync, closeSync, openSync, statfsSync, cons
 import { availableParallelism } from 'node:os'
 import { CorruptObjectError, MissingObjectError, TarshiftError, isSystemError, savedirIoError, type ErrorCode } from '../errors.js'
 import { codecByName } from '../codec/codec.js'
+import { sha256hex } from '../codec/object-frame.js'
 import type { ObjectKind } from '../codec/object-header.js'
 import { native } from '../fs/native.js'
 import { dataPath, timePath } from './layout.js'
@@ -51,6 +52,8 @@ export class ObjectStore {
   private readonly codecId: number
   private readonly dryRun: boolean
   private readonly refreshMs: number
+  private readonly deferred = new Set<Promise<void>>()
+  private deferredFailure: unknown = null
   /** Puts sent so far; the sequence numbers of those not yet answered (ascending). */
   private submitted = 0
   private readonly open = new Set<number>()
@@ -70,12 +73,17 @@ export class ObjectStore {
   }
 
   /** Hash, compress and store `data` unless an object of that name exists. */
-  async put(data: Buffer, kind: ObjectKind): Promise<PutReply> {
+  async put(data: Buffer, kind: ObjectKind, opts: { transfer?: boolean } = {}): Promise<PutReply> {
+    const length = data.length
+    // Hand the bytes to the worker without a copy when the caller gives them up and they own
+    // their whole memory (chunks from the StreamChunker do; pooled or shared buffers do not).
+    const transfer = opts.transfer === true && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength &&
+      data.buffer instanceof ArrayBuffer ? [data.buffer] : []
     const seq = ++this.submitted
     this.open.add(seq)
     let r: PutReply
     try {
-      r = await this.pool.call<PutReply>({ op: 'put', kind, codecId: this.codecId, data, dryRun: this.dryRun, refreshMs: this.refreshMs })
+      r = await this.pool.call<PutReply>({ op: 'put', kind, codecId: this.codecId, data, dryRun: this.dryRun, refreshMs: this.refreshMs }, transfer)
     } finally {
       this.open.delete(seq)
     }
@@ -86,7 +94,7 @@ export class ObjectStore {
     } else if (r.isNew) {
       this.stats.objectsNew++
       this.stats.bytesNew += r.storedBytes
-      this.stats.rawBytesNew += data.length
+      this.stats.rawBytesNew += length
       this.recentNew.set(r.hash, this.submitted)
     }
     this.forgetSettled()
@@ -106,6 +114,31 @@ export class ObjectStore {
       if (lastSubmitted >= oldestOpen) break
       this.recentNew.delete(hash)
     }
+  }
+
+  /**
+   * Store `data` without waiting: its name is computed here (SHA-256 on this thread, cheap
+   * for the small objects this is meant for: trees) and returned at once; the write goes on in
+   * the workers. flush() waits for every deferred put and rethrows the first failure.
+   */
+  putDeferred(data: Buffer, kind: ObjectKind): string {
+    if (this.deferredFailure !== null) throw this.deferredFailure
+    const hash = sha256hex(data)
+    const p = this.put(data, kind).then(
+      () => undefined,
+      e => {
+        this.deferredFailure ??= e
+      },
+    )
+    this.deferred.add(p)
+    void p.finally(() => this.deferred.delete(p))
+    return hash
+  }
+
+  /** Wait for every deferred put; rethrow the first failure. */
+  async settle(): Promise<void> {
+    while (this.deferred.size > 0) await Promise.all([...this.deferred])
+    if (this.deferredFailure !== null) throw this.deferredFailure
   }
 
   /** Read, decompress and verify an object. Throws MissingObjectError / CorruptObjectError. */
@@ -181,6 +214,7 @@ export class ObjectStore {
    * fsync of each new object and its directory, in the workers, in parallel.
    */
   async flush(): Promise<void> {
+    await this.settle()
     if (this.dryRun) return
     let local = false
     try {

@@ -21,7 +21,8 @@ export class PutWindow {
   submit(data: Buffer): Promise<ChunkRef> {
     const n = data.length
     this.inFlight += n
-    const p = this.store.put(data, ObjectKind.Data).then(
+    // The chunk is given up: the worker takes its memory without a copy.
+    const p = this.store.put(data, ObjectKind.Data, { transfer: true }).then(
       r => ({ hash: Buffer.from(r.hash, 'hex'), length: n }),
       e => {
         if (this.failure === null) this.failure = e

@@ -159,6 +159,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
   /** Save a directory's listed contents; returns its tree hash. */
   async function saveDir(dirPath: Buffer, node: SelectionNode | null, rootDev: bigint | null, refTrees: Buffer[]): Promise<Buffer> {
     const refLists = await readReferenceTrees(refTrees)
+    prefetch(refLists)
     const walkAll = node === null || node.recursive
     let names: Buffer[]
     if (walkAll) {
@@ -301,17 +302,37 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       entries.push(p.entry)
     }
     frames.pop()
+    // Read-ahead trees of reference subdirectories that are gone from the source.
+    for (const l of refLists) for (const e of l) if (e.tree) prefetched.delete(e.tree.toString('hex'))
     report()
     return writeTree(store, entries)
   }
 
   /** Entry lists of the reference trees for one directory (each distinct tree read once). */
+  /** Reference trees read ahead: the subdirectories of the directory being saved. */
+  const prefetched = new Map<string, Promise<Entry[]>>()
+  function prefetch(lists: Entry[][]): void {
+    for (const l of lists) {
+      for (const e of l) {
+        if (e.type !== EntryType.Dir || !e.tree) continue
+        const k = e.tree.toString('hex')
+        if (prefetched.has(k)) continue
+        const p = readTree(store, e.tree)
+        p.catch(() => undefined) // awaited (and reported) when its directory is reached
+        prefetched.set(k, p)
+      }
+    }
+  }
+
   async function readReferenceTrees(trees: Buffer[]): Promise<Entry[][]> {
     const distinct = trees.filter((t, i) => trees.findIndex(u => u.equals(t)) === i)
     const out: Entry[][] = []
     for (const t of distinct) {
+      const k = t.toString('hex')
+      const early = prefetched.get(k)
+      prefetched.delete(k)
       try {
-        out.push(await readTree(store, t))
+        out.push(await (early ?? readTree(store, t)))
       } catch (e) {
         // A damaged reference only costs time: the files are read again.
         if (!(e instanceof TarshiftError)) throw e

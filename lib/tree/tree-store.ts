@@ -1,6 +1,7 @@
 // Storing and reading trees through the object store. A directory whose encoding exceeds the
 // maximum chunk size is split at entry boundaries into parts (each itself a valid tree), and
 // a tree index object lists the parts; the parent names the index (doc/format.md, "Trees").
+// Writes are deferred (ObjectStore.putDeferred): the caller's flush() waits for them.
 import { ObjectKind } from '../codec/object-header.js'
 import { CorruptObjectError } from '../errors.js'
 import type { ObjectStore } from '../repo/object-store.js'
@@ -19,7 +20,7 @@ function splitHere(name: Buffer, partBytes: number, min: number): boolean {
 export async function writeTree(store: ObjectStore, entries: readonly Entry[]): Promise<Buffer> {
   const max = store.config.chunker.max
   const whole = encodeTree(entries)
-  if (whole.length <= max) return Buffer.from((await store.put(whole, ObjectKind.Tree)).hash, 'hex')
+  if (whole.length <= max) return Buffer.from(store.putDeferred(whole, ObjectKind.Tree), 'hex')
   const parts: Buffer[] = []
   let start = 0
   let bytes = 0
@@ -40,11 +41,11 @@ export async function writeTree(store: ObjectStore, entries: readonly Entry[]): 
     }
   }
   if (start < entries.length) parts.push(await putPart(store, entries.slice(start)))
-  return Buffer.from((await store.put(encodeTreeIndex(parts), ObjectKind.TreeIndex)).hash, 'hex')
+  return Buffer.from(store.putDeferred(encodeTreeIndex(parts), ObjectKind.TreeIndex), 'hex')
 }
 
 async function putPart(store: ObjectStore, entries: readonly Entry[]): Promise<Buffer> {
-  return Buffer.from((await store.put(encodeTree(entries), ObjectKind.Tree)).hash, 'hex')
+  return Buffer.from(store.putDeferred(encodeTree(entries), ObjectKind.Tree), 'hex')
 }
 
 /** The object names a tree consists of: itself, and its parts when it is an index. */
