@@ -3,9 +3,9 @@
 // summaries that go, then sweep unmarked objects older than the grace period.
 import { unlinkSync } from 'node:fs'
 import { join } from 'node:path'
-import { isSystemError, savedirIoError } from '../errors.js'
+import { isSystemError, savedirIoError, TarshiftError } from '../errors.js'
 import type { ObjectStore } from '../repo/object-store.js'
-import { listSummaries, type SavesetSummary } from '../repo/saveset.js'
+import { listSummaries, type SavesetSummary, type SummaryProblem } from '../repo/saveset.js'
 import { SAVESETS_DIR } from '../repo/layout.js'
 import { fsyncDir } from '../repo/atomic-write.js'
 import { bumpGeneration } from '../repo/generation.js'
@@ -30,7 +30,17 @@ export interface ExpireResult {
 
 export async function expire(savedir: string, store: ObjectStore, opts: ExpireOptions): Promise<ExpireResult> {
   const now = opts.now ?? new Date()
-  const decisions = decideRetention(listSummaries(savedir), opts.rules, now)
+  // A summary that cannot be read names a saveset whose objects we cannot mark: sweeping now
+  // would destroy it. Stop before changing anything, as for an unreadable tree.
+  const problems: SummaryProblem[] = []
+  const summaries = listSummaries(savedir, problems)
+  if (problems.length > 0) {
+    const p = problems[0] as SummaryProblem
+    throw new TarshiftError('TARSHIFT_CORRUPT_OBJECT',
+      `cannot read saveset summary ${p.file} (${p.why})${problems.length > 1 ? ` and ${problems.length - 1} more` : ''}; nothing was removed: repair or remove it (run tarshift check), then expire again`,
+      { path: p.file })
+  }
+  const decisions = decideRetention(summaries, opts.rules, now)
   const stay = decisions.filter(d => d.keep).map(d => d.summary)
   const go = decisions.filter(d => !d.keep).map(d => d.summary)
   const { marked, trees } = await markReachable(store, stay)

@@ -132,14 +132,26 @@ export class Lock {
     const file = `${HOST.replace(/[^A-Za-z0-9_.-]/g, '_')}.${process.pid}.${randomBytes(4).toString('hex')}.${kind}.lock`
     const p = join(savedir, LOCKS_DIR, file)
     const body = JSON.stringify({ host: HOST, pid: process.pid, operation, kind, start: new Date().toISOString() }) + '\n'
+    let fd: number
     try {
-      const fd = openSync(p, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600)
+      fd = openSync(p, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600)
+    } catch (e) {
+      throw savedirIoError(e, 'creating a lock', p)
+    }
+    try {
       try {
         writeSync(fd, body)
       } finally {
         closeSync(fd)
       }
     } catch (e) {
+      // Created but not written (ENOSPC, EDQUOT; NFS reports them at close): an empty lock file
+      // reads as a foreign exclusive lock and would block every command for 30 minutes.
+      try {
+        unlinkSync(p)
+      } catch (e2) {
+        if (!isSystemError(e2, 'ENOENT')) throw savedirIoError(e2, 'removing a lock', p)
+      }
       throw savedirIoError(e, 'creating a lock', p)
     }
     return new Lock(savedir, file, kind)

@@ -77,13 +77,16 @@ export class ObjectStore {
     const length = data.length
     // Hand the bytes to the worker without a copy when the caller gives them up and they own
     // their whole memory (chunks from the StreamChunker do; pooled or shared buffers do not).
-    const transfer = opts.transfer === true && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength &&
-      data.buffer instanceof ArrayBuffer ? [data.buffer] : []
+    // Otherwise copy exactly the bytes: posting a view would clone its whole backing memory
+    // (an 8 KiB pool slab, or msgpackr's multi-megabyte output buffer for every tree).
+    const owns = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer
+    const payload = opts.transfer === true && owns ? data : new Uint8Array(data)
+    const transfer = [payload.buffer as ArrayBuffer]
     const seq = ++this.submitted
     this.open.add(seq)
     let r: PutReply
     try {
-      r = await this.pool.call<PutReply>({ op: 'put', kind, codecId: this.codecId, data, dryRun: this.dryRun, refreshMs: this.refreshMs }, transfer)
+      r = await this.pool.call<PutReply>({ op: 'put', kind, codecId: this.codecId, data: payload, dryRun: this.dryRun, refreshMs: this.refreshMs }, transfer)
     } finally {
       this.open.delete(seq)
     }

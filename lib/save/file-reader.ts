@@ -10,6 +10,8 @@ import type { PutWindow } from './put-window.js'
 import { sameStat } from './entry-from-stat.js'
 
 const READ_BLOCK = 4 * 1024 * 1024
+/** One read buffer, reused: the chunker copies every chunk out of it (no garbage per read). */
+let readBuffer: Buffer | null = null
 const O_NOATIME = (constants as Record<string, number>).O_NOATIME ?? 0
 let noatimeAllowed = O_NOATIME !== 0
 
@@ -79,7 +81,8 @@ async function readOnce(fd: number, pre: BigIntStats, inlineMax: number, ctx: Re
   const refs: Promise<ChunkRef>[] = []
   let pos = 0
   for (;;) {
-    const buf = Buffer.allocUnsafe(READ_BLOCK)
+    readBuffer ??= Buffer.allocUnsafeSlow(READ_BLOCK)
+    const buf = readBuffer
     const n = readFully(fd, buf, pos)
     if (n === 0) break
     pos += n
