@@ -11,8 +11,11 @@ export function floorSeconds(ns: bigint): bigint {
 }
 
 /** Largest value an octal field of `width` bytes holds (width-1 digits then a NUL). */
+const MAX_OCTAL: bigint[] = Array.from({ length: 16 }, (_, w) => (w === 0 ? 0n : 8n ** BigInt(w - 1) - 1n))
+
+/** Largest value an octal field of `width` bytes (NUL-terminated) holds; precomputed: hot path. */
 export function maxOctal(width: number): bigint {
-  return 8n ** BigInt(width - 1) - 1n
+  return MAX_OCTAL[width] ?? 8n ** BigInt(width - 1) - 1n
 }
 
 export function fitsOctal(value: bigint, width: number): boolean {
