@@ -29,6 +29,8 @@ export interface StoreStats {
 }
 
 export const DEFAULT_REFRESH_MS = 24 * 3600 * 1000
+/** Bytes of deferred (tree) puts in flight before writeTree waits. */
+const DEFERRED_LIMIT = 16 * 1024 * 1024
 
 /** Local filesystems on which one syncfs() makes everything written durable. */
 const SYNCFS_TYPES = new Set([0xef53 /* ext2/3/4 */, 0x58465342 /* xfs */, 0x9123683e /* btrfs */, 0x01021994 /* tmpfs */, 0x2fc12fc1 /* zfs */, 0xf2f52010 /* f2fs */])
@@ -54,6 +56,7 @@ export class ObjectStore {
   private readonly refreshMs: number
   private readonly deferred = new Set<Promise<void>>()
   private deferredFailure: unknown = null
+  private deferredBytes = 0
   /** Puts sent so far; the sequence numbers of those not yet answered (ascending). */
   private submitted = 0
   private readonly open = new Set<number>()
@@ -127,6 +130,8 @@ export class ObjectStore {
   putDeferred(data: Buffer, kind: ObjectKind): string {
     if (this.deferredFailure !== null) throw this.deferredFailure
     const hash = sha256hex(data)
+    const n = data.length
+    this.deferredBytes += n
     const p = this.put(data, kind).then(
       () => undefined,
       e => {
@@ -134,8 +139,17 @@ export class ObjectStore {
       },
     )
     this.deferred.add(p)
-    void p.finally(() => this.deferred.delete(p))
+    void p.finally(() => {
+      this.deferred.delete(p)
+      this.deferredBytes -= n
+    })
     return hash
+  }
+
+  /** Wait while more than `limit` bytes of deferred puts are in flight (bounded memory). */
+  async deferredRoom(limit = DEFERRED_LIMIT): Promise<void> {
+    while (this.deferredBytes > limit && this.deferred.size > 0) await Promise.race([...this.deferred])
+    if (this.deferredFailure !== null) throw this.deferredFailure
   }
 
   /** Wait for every deferred put; rethrow the first failure. */

@@ -33,6 +33,8 @@ export class WorkerPool {
   private closed = false
   /** A worker died: every later call fails with this instead of waiting forever. */
   private broken: Error | null = null
+  /** close() waits here for the requests still running (never cut a write in half). */
+  private drained: (() => void) | null = null
 
   constructor(script: URL, size: number, workerData: unknown, private readonly revive: (e: SerializedError) => Error) {
     for (let i = 0; i < size; i++) {
@@ -75,22 +77,28 @@ export class WorkerPool {
 
   private settle(i: number, m: WorkerReply): void {
     this.load[i] = (this.load[i] as number) - 1
-    if (this.load[i] === 0) this.workers[i]?.unref()
+    if (this.load[i] === 0 && !this.closed) this.workers[i]?.unref()
     const p = this.pending.get(m.id)
     if (!p) return
     this.pending.delete(m.id)
     if (m.ok) p.resolve(m.value)
     else p.reject(this.revive(m.error as SerializedError))
+    if (this.closed && this.pending.size === 0) this.drained?.()
   }
 
   private failAll(e: unknown): void {
     this.broken ??= e instanceof Error ? e : new Error(String(e))
     for (const p of this.pending.values()) p.reject(e)
     this.pending.clear()
+    this.drained?.()
   }
 
   async close(): Promise<void> {
     this.closed = true
+    // Keep the process alive and let running requests finish: terminating a worker in the
+    // middle of a write would leave a temporary behind (on a full disk, too).
+    for (const w of this.workers) w.ref()
+    if (this.pending.size > 0 && this.broken === null) await new Promise<void>(r => { this.drained = r })
     await Promise.all(this.workers.map(w => w.terminate()))
   }
 }

@@ -72,7 +72,7 @@ export interface SaveResult {
 
 /** A file whose mtime is this close to the save's start may change again unseen (git's racy rule). */
 const RACY_NS = 2_000_000_000n
-const WINDOW_BYTES = 64 * 1024 * 1024
+const WINDOW_BYTES = 32 * 1024 * 1024
 
 interface Pending {
   entry: Entry

@@ -19,6 +19,7 @@ function splitHere(name: Buffer, partBytes: number, min: number): boolean {
 
 export async function writeTree(store: ObjectStore, entries: readonly Entry[]): Promise<Buffer> {
   const max = store.config.chunker.max
+  await store.deferredRoom()
   const whole = encodeTree(entries)
   if (whole.length <= max) return Buffer.from(store.putDeferred(whole, ObjectKind.Tree), 'hex')
   const parts: Buffer[] = []

@@ -22,7 +22,7 @@ export interface CliResult {
 }
 
 export interface CliOptions {
-  /** Bytes for stdin (default: none, stdin is /dev/null). */
+  /** Bytes for stdin (default: an empty pipe). */
   input?: Buffer | string
   /** Run as this user and group (supplementary groups are dropped). */
   uid?: number
