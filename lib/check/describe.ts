@@ -27,16 +27,7 @@ export function formatAge(ms: number): string {
   return `${Math.floor(s / 86400)} d`
 }
 
-export function formatSize(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let i = 0
-  let v = n
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024
-    i++
-  }
-  return `${i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`
-}
+export { formatBytes as formatSize } from '../format-bytes.js'
 
 /** The reason inside a CorruptObjectError's message ("corrupt object H: WHY (PATH); ..."). */
 export function corruptWhy(e: CorruptObjectError): string {

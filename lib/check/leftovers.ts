@@ -4,12 +4,13 @@
 // files whose object is gone, files that do not belong, and what an earlier repair moved to
 // quarantine/. None of it harms a saveset: expire, unlock and the next save deal with it.
 // The one error found here is a missing fan-out directory (saves into it would fail).
-import { readdirSync, statSync } from 'node:fs'
+import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { isSystemError, savedirIoError } from '../errors.js'
 import { isTempName } from '../repo/atomic-write.js'
 import { CHUNKS_DIR, FANOUT_DIGITS, QUARANTINE_DIR, SAVESETS_DIR, fanoutNames, isObjectName } from '../repo/layout.js'
 import { isStale, listLocks, type LockInfo } from '../repo/lock.js'
+import { statOrNull } from '../repo/stat-or-null.js'
 
 /** Keep the lists of names bounded: beyond this, only counts. */
 export const LIST_MAX = 50
@@ -37,16 +38,6 @@ function listDir(dir: string, what: string): string[] | null {
   }
 }
 
-/** mtime and size, or null when the file went away meanwhile (renamed, expired). */
-function statOrNull(p: string): { mtimeMs: number; size: number } | null {
-  try {
-    const st = statSync(p)
-    return { mtimeMs: st.mtimeMs, size: st.size }
-  } catch (e) {
-    if (isSystemError(e, 'ENOENT')) return null
-    throw savedirIoError(e, 'stat', p)
-  }
-}
 
 /**
  * Scan the savedir. `referenced(hash)`: whether a saveset uses the object; `ownLock`: the

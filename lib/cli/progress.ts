@@ -13,16 +13,8 @@ export interface ProgressCounters {
   current: Buffer | null
 }
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let i = 0
-  let v = n
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024
-    i++
-  }
-  return `${i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`
-}
+import { formatBytes } from '../format-bytes.js'
+export { formatBytes }
 
 function formatSeconds(s: number): string {
   if (!Number.isFinite(s) || s < 0) return '?'

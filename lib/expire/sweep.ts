@@ -1,11 +1,12 @@
 // Sweeping: delete every unmarked object whose last-use time (the newer of its .data and
 // .time mtimes) is older than the grace period, orphaned .time files likewise, and
 // temporaries older than a day. Fan-out directories stay.
-import { readdirSync, statSync, unlinkSync } from 'node:fs'
+import { readdirSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { isSystemError, savedirIoError } from '../errors.js'
 import { CHUNKS_DIR, fanoutNames } from '../repo/layout.js'
 import { isTempName } from '../repo/atomic-write.js'
+import { statOrNull as mtimeOrNull } from '../repo/stat-or-null.js'
 
 export interface SweepResult {
   objects: number
@@ -18,15 +19,6 @@ export interface SweepResult {
 
 const TEMP_MAX_AGE_MS = 24 * 3600 * 1000
 
-function mtimeOrNull(p: string): { mtimeMs: number; size: number } | null {
-  try {
-    const st = statSync(p)
-    return { mtimeMs: st.mtimeMs, size: st.size }
-  } catch (e) {
-    if (isSystemError(e, 'ENOENT')) return null
-    throw savedirIoError(e, 'stat', p)
-  }
-}
 
 function remove(p: string): void {
   try {
