@@ -10,7 +10,6 @@ import { lookup, savedComponents } from '../restore/saveset-walk.js'
 import { diffEntries, diffTrees } from '../restore/tree-diff.js'
 import type { Entry } from '../tree/entry.js'
 import { showPath } from '../restore/show-path.js'
-import { EntryType } from '../tree/entry.js'
 import { OutputSink } from '../restore/output-sink.js'
 
 const SIGN = { added: '+', removed: '-', modified: 'M' } as const
@@ -46,16 +45,6 @@ async function runLocked(argv: string[]): Promise<number> {
   try {
     const comps = path === undefined ? [] : savedComponents(path)
     const base = Buffer.concat(comps.flatMap((c, i) => (i ? [Buffer.from('/'), c] : [c])))
-    const treeAt = async (root: Buffer): Promise<Buffer | null> => {
-      if (comps.length === 0) return root
-      try {
-        const e = await lookup(a.store, root, comps)
-        return e && e.type === EntryType.Dir ? (e.tree ?? null) : null
-      } catch (e) {
-        if (e instanceof TarshiftError && e.code === 'TARSHIFT_NO_SUCH_PATH') return null
-        throw e
-      }
-    }
     const entryAt = async (root: Buffer): Promise<Entry | null> => {
       try {
         return await lookup(a.store, root, comps)
@@ -67,12 +56,9 @@ async function runLocked(argv: string[]): Promise<number> {
     const ea = comps.length ? await entryAt(a.root) : null
     const eb = comps.length ? await entryAt(Buffer.from(bSummary.root, 'hex')) : null
     if (comps.length && !ea && !eb) throw new TarshiftError('TARSHIFT_NO_SUCH_PATH', `no such path in either saveset: /${showPath(base)}`)
-    const ta = await treeAt(a.root)
-    const tb = await treeAt(Buffer.from(bSummary.root, 'hex'))
     let n = 0
-    const items = (ea && ea.type !== EntryType.Dir) || (eb && eb.type !== EntryType.Dir)
-      ? diffEntries(a.store, ea, eb, base)
-      : diffTrees(a.store, ta, tb, base)
+    // A PATH is compared itself (its own metadata too), then below it.
+    const items = comps.length > 0 ? diffEntries(a.store, ea, eb, base) : diffTrees(a.store, a.root, Buffer.from(bSummary.root, 'hex'), base)
     for await (const d of items) {
       n++
       const p = '/' + showPath(d.path)
