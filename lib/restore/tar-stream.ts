@@ -5,7 +5,7 @@
 // ones are link members to it (DESIGN.md §2). Damaged data is never silent (DESIGN.md §7).
 import { CorruptObjectError, MissingObjectError, TarshiftError } from '../errors.js'
 import type { ObjectStore } from '../repo/object-store.js'
-import { EntryType, type Entry } from '../tree/entry.js'
+import { EntryType, type ChunkRef, type Entry } from '../tree/entry.js'
 import { encodeMember, END_OF_ARCHIVE, formatLosses, paddingFor, TarFormatError, type TarFormat, type TarMember } from './tar-header.js'
 import { entryToMember } from './entry-to-member.js'
 import type { OutputSink } from './output-sink.js'
@@ -32,10 +32,14 @@ export interface TarStreamResult {
 }
 
 const READ_AHEAD_BYTES = 64 * 1024 * 1024
+const WRITTEN: Promise<Buffer> = Promise.resolve(Buffer.alloc(0))
 
 interface Job {
   item: WalkItem
   name: Buffer
+  /** The chunks this member's data needs fetched, or null (inline, not a file, a later link). */
+  refs: ChunkRef[] | null
+  /** Fetches started so far, in order: chunks[0 .. started). */
   chunks: Array<Promise<Buffer>>
 }
 
@@ -61,6 +65,33 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
   const iter = items[Symbol.asyncIterator]()
   let exhausted = false
   const lossesSeen = new Set<string>()
+  /** The job being written; it comes before every queued job in fetch order. */
+  let current: Job | null = null
+
+  function startFetches(job: Job, force = false): void {
+    const refs = job.refs
+    if (!refs) return
+    while (job.chunks.length < refs.length && (ahead < READ_AHEAD_BYTES || force)) {
+      const c = refs[job.chunks.length] as ChunkRef
+      const p = store.get(c.hash.toString('hex')).then(r => r.data)
+      p.catch(() => undefined) // awaited in order by the writer
+      job.chunks.push(p)
+      ahead += c.length
+      force = false
+    }
+  }
+
+  /**
+   * Start chunk reads in stream order while fewer than READ_AHEAD_BYTES are fetched and not yet
+   * written: a large file's chunks are read a window at a time, never all at once.
+   */
+  function pump(): void {
+    if (current) startFetches(current)
+    for (const j of queue) {
+      if (ahead >= READ_AHEAD_BYTES) return
+      startFetches(j)
+    }
+  }
 
   async function fill(): Promise<void> {
     while (!exhausted && (ahead < READ_AHEAD_BYTES || queue.length === 0) && queue.length < 10000) {
@@ -72,19 +103,12 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
       const name = rename(n.value.path, opts)
       if (name === null) continue
       const e = n.value.entry
-      const job: Job = { item: n.value, name, chunks: [] }
       const key = e.link?.toString('latin1')
-      const fetch = e.type === EntryType.File && e.chunks && !(key && linkPlanned.has(key))
-      if (fetch && e.chunks) {
-        if (key) linkPlanned.add(key)
-        for (const c of e.chunks) {
-          const p = store.get(c.hash.toString('hex')).then(r => r.data)
-          p.catch(() => undefined) // awaited in order by the writer
-          job.chunks.push(p)
-          ahead += c.length
-        }
-      }
+      const fetch = e.type === EntryType.File && e.chunks && e.chunks.length > 0 && !(key && linkPlanned.has(key))
+      const job: Job = { item: n.value, name, refs: fetch ? (e.chunks as ChunkRef[]) : null, chunks: [] }
+      if (fetch && key) linkPlanned.add(key)
       queue.push(job)
+      pump()
     }
   }
 
@@ -109,13 +133,18 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
   }
 
   /** Drop a job's fetched-ahead chunks (the member is not written). */
-  async function release(job: Job, e: Entry, key: string | undefined): Promise<void> {
-    if (job.chunks.length > 0) {
-      await Promise.allSettled(job.chunks)
-      ahead -= (e.chunks ?? []).reduce((n, c) => n + c.length, 0)
-      job.chunks = []
-    }
+  async function release(job: Job, key: string | undefined): Promise<void> {
+    await dropFrom(job, 0)
     if (key) linkPlanned.delete(key)
+  }
+
+  /** Forget the started fetches from chunk `i` on (their bytes leave the window). */
+  async function dropFrom(job: Job, i: number): Promise<void> {
+    const refs = job.refs ?? []
+    for (let k = i; k < job.chunks.length; k++) ahead -= (refs[k] as ChunkRef).length
+    await Promise.allSettled(job.chunks.slice(i))
+    job.refs = null
+    job.chunks = []
   }
 
   async function emit(job: Job): Promise<void> {
@@ -137,7 +166,7 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
     }
     const header = encodeOrSkip(job, member)
     if (header === null) {
-      await release(job, e, key)
+      await release(job, key)
       return
     }
     if (opts.format !== 'pax') {
@@ -152,16 +181,14 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
       // Check every chunk exists before the header: a missing one means the file is left out.
       const missing = e.chunks.find(c => !store.has(c.hash.toString('hex')))
       if (missing) {
-        await release(job, e, key)
+        await release(job, key)
         damaged(job.item.path, `data object ${missing.hash.toString('hex')} is missing; file not restored`)
         return
       }
-      if (job.chunks.length === 0) {
+      if (job.refs === null) {
         // A hardlink group whose first member was left out (missing data, format): fetch here.
-        for (const c of e.chunks) {
-          job.chunks.push(store.get(c.hash.toString('hex')).then(r => r.data))
-          ahead += c.length
-        }
+        job.refs = e.chunks
+        job.chunks = []
       }
     }
     await sink.write(header)
@@ -177,12 +204,13 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
         const ref = e.chunks[i] as { length: number }
         let data: Buffer
         try {
+          pump()
+          if (i >= job.chunks.length) startFetches(job, true)
           data = await (job.chunks[i] as Promise<Buffer>)
           if (data.length !== ref.length) throw new CorruptObjectError((e.chunks[i] as { hash: Buffer }).hash.toString('hex'), '', `length ${data.length}, tree says ${ref.length}`)
         } catch (err) {
           if (!(err instanceof CorruptObjectError || err instanceof MissingObjectError)) throw err
-          ahead -= e.chunks.slice(i).reduce((n, c) => n + c.length, 0)
-          await Promise.allSettled(job.chunks.slice(i + 1))
+          await dropFrom(job, i)
           const rest = e.size - written
           // --stop-on-error: the member ends here, cut short, so that tar fails on it too.
           if (opts.stopOnError) damaged(job.item.path, `${err.message}; stopped at byte ${written} of the file`)
@@ -192,6 +220,8 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
           break
         }
         ahead -= ref.length
+        job.chunks[i] = WRITTEN // let the bytes go once written, not when the member ends
+        pump()
         await sink.write(data)
         written += data.length
       }
@@ -211,7 +241,9 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
       await fill()
       const job = queue.shift()
       if (!job) break
+      current = job
       await emit(job)
+      current = null
     }
   } catch (err) {
     // --stop-on-error: hand over everything written before the damaged member, so that what
