@@ -1,10 +1,10 @@
 // Sweeping: delete every unmarked object whose last-use time (the newer of its .data and
 // .time mtimes) is older than the grace period, orphaned .time files likewise, and
 // temporaries older than a day. Fan-out directories stay.
-import { readdirSync, unlinkSync } from 'node:fs'
+import { unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { isSystemError, savedirIoError } from '../errors.js'
-import { CHUNKS_DIR, fanoutNames } from '../repo/layout.js'
+import { objectDirs } from '../repo/layout.js'
 import { isTempName } from '../repo/atomic-write.js'
 import { statOrNull as mtimeOrNull } from '../repo/stat-or-null.js'
 
@@ -30,15 +30,7 @@ function remove(p: string): void {
 
 export function sweep(savedir: string, marked: Set<string>, graceMs: number, dryRun: boolean, now = Date.now()): SweepResult {
   const r: SweepResult = { objects: 0, bytes: 0, kept: 0, young: 0, temporaries: 0 }
-  for (const f of fanoutNames()) {
-    const dir = join(savedir, CHUNKS_DIR, f)
-    let names: string[]
-    try {
-      names = readdirSync(dir)
-    } catch (e) {
-      if (isSystemError(e, 'ENOENT')) continue
-      throw savedirIoError(e, 'listing objects', dir)
-    }
+  for (const { dir, names } of objectDirs(savedir)) {
     const present = new Set(names)
     for (const n of names) {
       const p = join(dir, n)

@@ -1,6 +1,8 @@
 // lib/repo owns the savedir: its layout, config, atomic writes, the object store
 // (put/get/has/touch), saveset summaries and locks. It knows nothing of tar or of source trees.
+import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { isSystemError, savedirIoError } from '../errors.js'
 
 export const CONFIG_FILE = 'tarshift.json'
 export const CHUNKS_DIR = 'chunks'
@@ -31,4 +33,22 @@ export function timePath(savedir: string, hash: string): string {
 
 export function isObjectName(hash: string): boolean {
   return /^[0-9a-f]{64}$/.test(hash)
+}
+
+/**
+ * Every fan-out directory with its names, in order; a directory that is missing is skipped
+ * (check reports those). Listing errors are fatal savedir errors.
+ */
+export function* objectDirs(savedir: string): Generator<{ fanout: string; dir: string; names: string[] }> {
+  for (const fanout of fanoutNames()) {
+    const dir = join(savedir, CHUNKS_DIR, fanout)
+    let names: string[]
+    try {
+      names = readdirSync(dir)
+    } catch (e) {
+      if (isSystemError(e, 'ENOENT')) continue
+      throw savedirIoError(e, 'listing objects', dir)
+    }
+    yield { fanout, dir, names }
+  }
 }

@@ -1,10 +1,10 @@
 // Savedir totals for `info`: object counts and sizes from the object files themselves
 // (a stat and a 16-byte header read each; nothing is decompressed).
-import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs'
+import { closeSync, openSync, readSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { decodeHeader, HEADER_SIZE, ObjectKind } from '../codec/object-header.js'
 import { isSystemError, savedirIoError } from '../errors.js'
-import { CHUNKS_DIR, fanoutNames } from './layout.js'
+import { objectDirs } from './layout.js'
 import { isTempName } from './atomic-write.js'
 
 export interface ObjectTotals {
@@ -22,15 +22,7 @@ export interface ObjectTotals {
 export function objectTotals(savedir: string): ObjectTotals {
   const t: ObjectTotals = { objects: 0, dataObjects: 0, treeObjects: 0, storedBytes: 0, rawBytes: 0, temporaries: 0, unreadable: 0 }
   const head = Buffer.alloc(HEADER_SIZE)
-  for (const f of fanoutNames()) {
-    const dir = join(savedir, CHUNKS_DIR, f)
-    let names: string[]
-    try {
-      names = readdirSync(dir)
-    } catch (e) {
-      if (isSystemError(e, 'ENOENT')) continue
-      throw savedirIoError(e, 'listing objects', dir)
-    }
+  for (const { dir, names } of objectDirs(savedir)) {
     for (const n of names) {
       if (isTempName(n)) {
         t.temporaries++
