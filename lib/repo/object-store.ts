@@ -1,14 +1,14 @@
 // The object store: content-addressed objects in chunks/abc/<sha256>.data, written once,
 // never modified; .time files record a later use (DESIGN.md §2, §4). Work runs in a pool of
 // worker threads; this class is the main-thread face of it.
-import { existsSync, statSync, utimesSync, closeSync, openSync, statfsSync, constants } from 'node:fs'
+import { existsSync, closeSync, openSync, statfsSync, constants } from 'node:fs'
 import { availableParallelism } from 'node:os'
-import { CorruptObjectError, MissingObjectError, TarshiftError, isSystemError, savedirIoError, type ErrorCode } from '../errors.js'
+import { CorruptObjectError, MissingObjectError, TarshiftError, savedirIoError, type ErrorCode } from '../errors.js'
 import { codecByName } from '../codec/codec.js'
 import { sha256hex } from '../codec/object-frame.js'
 import type { ObjectKind } from '../codec/object-header.js'
 import { native } from '../fs/native.js'
-import { dataPath, timePath } from './layout.js'
+import { dataPath } from './layout.js'
 import type { RepoConfig } from './config.js'
 import { WorkerPool, type SerializedError } from './worker-pool.js'
 import type { PutReply } from './store-worker.js'
@@ -166,16 +166,8 @@ export class ObjectStore {
 
   /**
    * A saveset is about to reference these existing objects without writing them: check each
-   * still exists and refresh stale last-use times. Returns the names of the missing ones.
-   */
-  async ensure(hashes: string[]): Promise<string[]> {
-    const times = await this.ensureTimes(hashes)
-    return hashes.filter((_, i) => times[i] === null)
-  }
-
-  /**
-   * ensure(), reporting per hash the last-use time (ms) the object ends with, or null when it
-   * is missing: what a local cache may record (an object found fresh was not touched, so its
+   * still exists and refresh stale last-use times (DESIGN.md §4, in the workers). Reports per
+   * hash the last-use time (ms) the object ends with, or null when it is missing: what a local cache may record (an object found fresh was not touched, so its
    * last-use time is older than now). A dry run touches nothing and reports the times found.
    */
   async ensureTimes(hashes: string[]): Promise<Array<number | null>> {
@@ -185,45 +177,6 @@ export class ObjectStore {
 
   has(hash: string): boolean {
     return existsSync(dataPath(this.savedir, hash))
-  }
-
-  /** Last-use time in ms: the newer of the .data and .time mtimes; null when .data is missing. */
-  lastUse(hash: string): number | null {
-    let t: number
-    try {
-      t = statSync(dataPath(this.savedir, hash)).mtimeMs
-    } catch (e) {
-      if (isSystemError(e, 'ENOENT')) return null
-      throw savedirIoError(e, 'stat of an object', dataPath(this.savedir, hash))
-    }
-    try {
-      t = Math.max(t, statSync(timePath(this.savedir, hash)).mtimeMs)
-    } catch (e) {
-      if (!isSystemError(e, 'ENOENT')) throw savedirIoError(e, 'stat of an object time', timePath(this.savedir, hash))
-    }
-    return t
-  }
-
-  /**
-   * Record a new use of an existing object: set its .time to now (creating it). Returns false
-   * when the .data is gone (expired by someone else): the caller must store it again.
-   */
-  touch(hash: string): boolean {
-    if (this.dryRun) return this.has(hash)
-    if (!this.has(hash)) return false
-    const p = timePath(this.savedir, hash)
-    const now = new Date()
-    try {
-      utimesSync(p, now, now)
-    } catch (e) {
-      if (!isSystemError(e, 'ENOENT')) throw savedirIoError(e, 'touching an object', p)
-      try {
-        closeSync(openSync(p, constants.O_WRONLY | constants.O_CREAT, 0o600))
-      } catch (e2) {
-        throw savedirIoError(e2, 'touching an object', p)
-      }
-    }
-    return true
   }
 
   /**

@@ -1,16 +1,10 @@
 // A tree entry as a tar member (name bytes already decided by the caller).
-import { EntryType, timespecToNs, type Entry } from '../tree/entry.js'
+import { ENTRY_TYPE_NAMES, EntryType, timespecToNs, type Entry } from '../tree/entry.js'
 import type { TarMember, TarType } from './tar-member.js'
 import { aclToText } from './posix-acl.js'
 
-const TYPES: Record<EntryType, TarType> = {
-  [EntryType.File]: 'file',
-  [EntryType.Dir]: 'dir',
-  [EntryType.Symlink]: 'symlink',
-  [EntryType.CharDev]: 'chardev',
-  [EntryType.BlockDev]: 'blockdev',
-  [EntryType.Fifo]: 'fifo',
-}
+/** Entry type names and tar member types are the same words. */
+const TYPES: Record<EntryType, TarType> = ENTRY_TYPE_NAMES
 
 const ACL_ACCESS = 'system.posix_acl_access'
 const ACL_DEFAULT = 'system.posix_acl_default'

@@ -1,7 +1,7 @@
 // ls output for tree entries: names like tar members (no leading '/', directories end in '/'),
 // the long form carries the same fields as `tar -tv` (type letter and rwx with s/S/t/T,
 // user/group, size or major,minor, date, name, "-> target", "link to X"), and a JSON form.
-import { EntryType, timespecToNs, type Entry } from '../tree/entry.js'
+import { ENTRY_TYPE_NAMES, EntryType, timespecToNs, type Entry } from '../tree/entry.js'
 import { showPath } from './show-path.js'
 
 const TYPE_LETTER: Record<EntryType, string> = {
@@ -62,7 +62,7 @@ function isUtf8(b: Buffer): boolean {
 export function jsonEntry(path: Buffer, e: Entry): Record<string, unknown> {
   const o: Record<string, unknown> = {
     path: '/' + showPath(path),
-    type: ['file', 'dir', 'symlink', 'chardev', 'blockdev', 'fifo'][e.type],
+    type: ENTRY_TYPE_NAMES[e.type],
     mode: e.mode,
     uid: e.uid,
     gid: e.gid,

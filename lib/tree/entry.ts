@@ -11,6 +11,16 @@ export enum EntryType {
   Fifo = 5,
 }
 
+/** The names of the entry types, as ls --json and tar member types spell them. */
+export const ENTRY_TYPE_NAMES = {
+  [EntryType.File]: 'file',
+  [EntryType.Dir]: 'dir',
+  [EntryType.Symlink]: 'symlink',
+  [EntryType.CharDev]: 'chardev',
+  [EntryType.BlockDev]: 'blockdev',
+  [EntryType.Fifo]: 'fifo',
+} as const satisfies Record<EntryType, string>
+
 /** A time as whole seconds (may be negative) and nanoseconds 0..999,999,999. */
 export type Timespec = [sec: number, nsec: number]
 

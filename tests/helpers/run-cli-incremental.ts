@@ -11,6 +11,7 @@ import { dataPath, timePath } from '../../lib/repo/layout.js'
 import { ObjectStore } from '../../lib/repo/object-store.js'
 import { listSummaries, type SavesetSummary } from '../../lib/repo/saveset.js'
 import { EntryType } from '../../lib/tree/entry.js'
+import type { FixtureNode } from './fixture-tree.js'
 import { readTree, treeObjects } from '../../lib/tree/tree-store.js'
 import { showRun, TARSHIFT_BIN, tarshift, type CliResult, type SaveJson } from './cli.js'
 
@@ -249,4 +250,22 @@ export async function reachOf(savedir: string, id: string): Promise<Reachable> {
 /** The chunks of the saved file at absolute path `file` in saveset `id` ([] when inline or absent). */
 export async function chunksOfFile(savedir: string, id: string, file: string): Promise<string[]> {
   return (await reachOf(savedir, id)).fileChunks.get(file.replace(/^\/+/, '')) ?? []
+}
+
+/**
+ * A few chunked files (several chunks each with a 256 KiB-average chunker) and small ones, all
+ * with mtimes 5 hours old (not racy): the tree the cache and last-use tests save.
+ */
+export function chunkedAndSmallTree(): FixtureNode {
+  const KiB = 1024
+  const old = hoursAgoNs(5)
+  const f = (size: number, seed: number): FixtureNode => ({ type: 'file', size, seed, mtimeNs: old })
+  return {
+    type: 'dir',
+    mtimeNs: old,
+    children: {
+      big: { type: 'dir', mtimeNs: old, children: { 'keep1.bin': f(1500 * KiB, 1), 'keep2.bin': f(900 * KiB, 2), 'gone.bin': f(1200 * KiB, 3) } },
+      small: { type: 'dir', mtimeNs: old, children: { 'a.txt': f(300, 4), 'b.txt': f(5000, 5), 'c.bin': f(40 * KiB, 6) } },
+    },
+  }
 }

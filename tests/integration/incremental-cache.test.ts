@@ -5,30 +5,16 @@
 import t, { type Test } from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
-import { buildTree, tmpDirFor, type FixtureNode } from '../helpers/fixture-tree.js'
+import { buildTree, tmpDirFor } from '../helpers/fixture-tree.js'
 import { newSavedir, stableTmpDir } from '../helpers/cli.js'
 import { assertSameTree } from '../helpers/compare-trees.js'
 import { ObjectKind } from '../../lib/codec/object-header.js'
 import { readConfig } from '../../lib/repo/config.js'
 import { readGeneration } from '../../lib/repo/generation.js'
 import { dataPath, timePath } from '../../lib/repo/layout.js'
-import { chunksOfFile, hoursAgoNs, incSave, objectKinds, reachOf, restorePipe, summaryById } from '../helpers/run-cli-incremental.js'
+import { chunkedAndSmallTree, chunksOfFile, incSave, objectKinds, reachOf, restorePipe, summaryById } from '../helpers/run-cli-incremental.js'
 
-const KiB = 1024
 
-/** A few chunked files (256 KiB-average chunker: several chunks each) and small ones. */
-function cacheTree(): FixtureNode {
-  const old = hoursAgoNs(5)
-  const f = (size: number, seed: number): FixtureNode => ({ type: 'file', size, seed, mtimeNs: old })
-  return {
-    type: 'dir',
-    mtimeNs: old,
-    children: {
-      big: { type: 'dir', mtimeNs: old, children: { 'keep1.bin': f(1500 * KiB, 1), 'keep2.bin': f(900 * KiB, 2), 'gone.bin': f(1200 * KiB, 3) } },
-      small: { type: 'dir', mtimeNs: old, children: { 'a.txt': f(300, 4), 'b.txt': f(5000, 5), 'c.bin': f(40 * KiB, 6) } },
-    },
-  }
-}
 
 interface Setup {
   src: string
@@ -40,7 +26,7 @@ interface Setup {
 function setup(t: Test, stable = false): Setup {
   const dir = tmpDirFor(t, 'tarshift-inc-cache-')
   const src = path.join(stable ? stableTmpDir(t, 'tarshift-inc-cache') : dir, 'src')
-  buildTree(src, cacheTree())
+  buildTree(src, chunkedAndSmallTree())
   return { src, savedir: newSavedir(t, ['--chunk-size', '256K']), cache: path.join(dir, 'xdg-cache'), out: path.join(dir, 'out') }
 }
 

@@ -7,36 +7,22 @@ import t, { type Test } from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
 import { createRequire } from 'node:module'
-import { buildTree, tmpDirFor, type FixtureNode } from '../helpers/fixture-tree.js'
+import { buildTree, tmpDirFor } from '../helpers/fixture-tree.js'
 import { newSavedir } from '../helpers/cli.js'
 import { readConfig } from '../../lib/repo/config.js'
 import { dataPath, timePath } from '../../lib/repo/layout.js'
 import {
-  chunksOfFile, hoursAgoNs, incSave, lastUseMs, objectKinds, reachOf, setObjectTimes, shiftObjectTimes,
+  chunkedAndSmallTree, chunksOfFile, incSave, lastUseMs, objectKinds, reachOf, setObjectTimes, shiftObjectTimes,
 } from '../helpers/run-cli-incremental.js'
 
-const KiB = 1024
 const HOUR = 3600 * 1000
 const DAY = 24 * HOUR
 
-/** A few chunked files (256 KiB-average chunker: several chunks each) and small ones. */
-function tree(): FixtureNode {
-  const old = hoursAgoNs(5)
-  const f = (size: number, seed: number): FixtureNode => ({ type: 'file', size, seed, mtimeNs: old })
-  return {
-    type: 'dir',
-    mtimeNs: old,
-    children: {
-      big: { type: 'dir', mtimeNs: old, children: { 'keep1.bin': f(1500 * KiB, 1), 'keep2.bin': f(900 * KiB, 2), 'gone.bin': f(1200 * KiB, 3) } },
-      small: { type: 'dir', mtimeNs: old, children: { 'a.txt': f(300, 4), 'b.txt': f(5000, 5), 'c.bin': f(40 * KiB, 6) } },
-    },
-  }
-}
 
 function setup(t: Test): { src: string; savedir: string; cache: string } {
   const dir = tmpDirFor(t, 'tarshift-inc-lastuse-')
   const src = path.join(dir, 'src')
-  buildTree(src, tree())
+  buildTree(src, chunkedAndSmallTree())
   return { src, savedir: newSavedir(t, ['--chunk-size', '256K']), cache: path.join(dir, 'xdg-cache') }
 }
 

@@ -9,7 +9,7 @@ import path from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { native } from '../../lib/fs/native.js'
 import { readConfig } from '../../lib/repo/config.js'
-import { EntryType, timespecToNs, type Entry } from '../../lib/tree/entry.js'
+import { ENTRY_TYPE_NAMES, EntryType, timespecToNs, type Entry } from '../../lib/tree/entry.js'
 import { findEntry, readTree } from '../../lib/tree/tree-store.js'
 import { buildTree, FULL, fullFixture, tmpDirFor } from '../helpers/fixture-tree.js'
 import { sha256File, snapshotTree, splitRdev } from '../helpers/tree-snapshot.js'
@@ -23,14 +23,7 @@ const P = FULL.paths
 const BIG = 3 * 1024 * 1024 + 12345
 const SLASH = Buffer.from('/')
 
-const TYPE_NAMES: Record<number, string> = {
-  [EntryType.File]: 'file',
-  [EntryType.Dir]: 'dir',
-  [EntryType.Symlink]: 'symlink',
-  [EntryType.CharDev]: 'chardev',
-  [EntryType.BlockDev]: 'blockdev',
-  [EntryType.Fifo]: 'fifo',
-}
+const TYPE_NAMES: Record<number, string> = ENTRY_TYPE_NAMES
 
 function sourceType(st: fs.BigIntStats): string {
   if (st.isFile()) return 'file'
