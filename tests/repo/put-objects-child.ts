@@ -20,12 +20,25 @@ function objectBytes(i: number): Buffer {
   return b
 }
 
+// Like save, the writer never exits with a put still running: on the first failure it lets the
+// others settle and closes the store (which waits for its workers) before it reports the error.
 const inFlight: Promise<unknown>[] = []
-for (let i = 0; i < count; i++) {
-  inFlight.push(store.put(objectBytes(i), ObjectKind.Data))
-  if (inFlight.length >= 64) await Promise.all(inFlight.splice(0))
+let failure: unknown = null
+const settle = async (): Promise<void> => {
+  for (const r of await Promise.allSettled(inFlight.splice(0))) {
+    if (r.status === 'rejected' && failure === null) failure = r.reason
+  }
 }
-await Promise.all(inFlight)
-if (flushS === '1') await store.flush()
-process.stdout.write(JSON.stringify(store.stats) + '\n')
+for (let i = 0; i < count && failure === null; i++) {
+  inFlight.push(store.put(objectBytes(i), ObjectKind.Data))
+  if (inFlight.length >= 64) await settle()
+}
+await settle()
+if (failure === null && flushS === '1') await store.flush().catch(e => { failure = e })
 await store.close()
+if (failure !== null) {
+  const e = failure as { code?: string; message?: string }
+  process.stderr.write(`${e.code ?? 'ERROR'}: ${e.message ?? String(failure)}\n`)
+  process.exit(2)
+}
+process.stdout.write(JSON.stringify(store.stats) + '\n')
