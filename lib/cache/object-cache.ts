@@ -1,11 +1,14 @@
 // lib/cache owns the local LMDB cache (never in the savedir): which objects this host knows
 // to exist and when it last touched them, so that a save over NFS or sshfs does not stat
 // every chunk (DESIGN.md §6). It is a hint: deleting it only costs time. It is dropped when
-// the savedir's generation (bumped by expire and check --repair) differs from its own.
-import { mkdirSync } from 'node:fs'
+// the savedir's generation (bumped by expire and check --repair) differs from its own, and
+// when the savedir lacks the last saveset this host started in it (put back from an older copy).
+import { existsSync, mkdirSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { createRequire } from 'node:module'
+import type { LastUseCache } from '../repo/object-store.js'
+import { summaryPath } from '../repo/saveset.js'
 
 const require = createRequire(import.meta.url)
 const lmdb = require('lmdb') as {
@@ -25,15 +28,17 @@ export function cacheDir(repoId: string): string {
 }
 
 const GENERATION_KEY = '!generation'
+/** The id of the last saveset this host started in the savedir (its summary is written first). */
+const SAVESET_KEY = '!saveset'
 
-export class ObjectCache {
+export class ObjectCache implements LastUseCache {
   private constructor(private readonly db: LmdbDb | null) {}
 
   /**
    * Open the cache for a savedir; a cache from another generation is cleared. A cache that
    * cannot be opened (read-only home, full disk) is not an error: the save runs without it.
    */
-  static async open(repoId: string, generation: number, disabled = false): Promise<ObjectCache> {
+  static async open(savedir: string, repoId: string, generation: number, disabled = false): Promise<ObjectCache> {
     if (disabled) return new ObjectCache(null)
     let db: LmdbDb
     try {
@@ -44,11 +49,24 @@ export class ObjectCache {
       process.stderr.write(`tarshift: note: local cache unavailable (${(e as Error).message}); continuing without it\n`)
       return new ObjectCache(null)
     }
-    if (db.get(GENERATION_KEY) !== generation) {
+    const last = db.get(SAVESET_KEY)
+    const wentBack = typeof last === 'string' && !existsSync(summaryPath(savedir, last))
+    if (wentBack) {
+      process.stderr.write(`tarshift: note: the savedir lacks saveset ${last}, which this host wrote; it may have been put back from an older copy: the local cache is dropped\n`)
+    }
+    if (db.get(GENERATION_KEY) !== generation || wentBack) {
       await db.clearAsync()
       await db.put(GENERATION_KEY, generation)
     }
     return new ObjectCache(db)
+  }
+
+  /**
+   * A save of this host has written the first summary of saveset `id`: every object recorded
+   * from now on was written after it, so a savedir without that summary is older than this cache.
+   */
+  noteSaveset(id: string): void {
+    void this.db?.put(SAVESET_KEY, id)
   }
 
   /** When this host last saw the object exist with a fresh last-use time (ms), or undefined. */

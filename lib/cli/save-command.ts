@@ -138,7 +138,8 @@ const command: Command = {
     if (!quiet && references.length > 0 && mode !== 'none') {
       process.stderr.write(`references: ${references.map(r => r.id + (r.finish ? '' : ' (incomplete)')).join(', ')}\n`)
     }
-    const cache = await ObjectCache.open(config.id, readGeneration(savedir), values['no-cache'] === true)
+    // Opened under the lock: an expire that ran while this save waited has bumped the generation.
+    let cache = null as ObjectCache | null
     let interrupted = false
     const onSignal = (sig: string): void => {
       if (interrupted) process.exit(EXIT_SIGNAL) // a second signal: stop now
@@ -149,9 +150,10 @@ const command: Command = {
     process.on('SIGTERM', onSignal)
     let r
     try {
-      r = await withLock(savedir, 'shared', 'save', values, lock => save({
+      r = await withLock(savedir, 'shared', 'save', values, async lock => save({
       beforeFinish: () => lock?.verify(),
-      host: hostName, references, cache,
+      host: hostName, references,
+      cache: cache = await ObjectCache.open(savedir, config.id, readGeneration(savedir), values['no-cache'] === true),
       forceRead: values['force-read'] === true,
       ignoreInode: values['ignore-inode'] === true,
       interrupted: () => interrupted,
@@ -171,7 +173,7 @@ const command: Command = {
       }
       throw e
     } finally {
-      await cache.close()
+      await cache?.close()
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
     }

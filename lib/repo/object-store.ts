@@ -13,8 +13,19 @@ import type { RepoConfig } from './config.js'
 import { WorkerPool, type SerializedError } from './worker-pool.js'
 import type { PutReply } from './store-worker.js'
 
+/**
+ * What this host knows of objects' last-use times (the local cache, lib/cache): lets a save
+ * skip the stat, touch and write of an object it used recently (DESIGN.md §6).
+ */
+export interface LastUseCache {
+  /** The last-use time (ms) the object had when this host last saw it, or undefined. */
+  touchedAt(hash: string): number | undefined
+  record(hash: string, lastUseMs: number): void
+}
+
 export interface ObjectStoreOptions {
   workers?: number
+  cache?: LastUseCache
   /** Objects a save uses must end with a last-use time no older than this (DESIGN.md §4). */
   refreshMs?: number
   dryRun?: boolean
@@ -31,6 +42,8 @@ export interface StoreStats {
 export const DEFAULT_REFRESH_MS = 24 * 3600 * 1000
 /** Bytes of deferred (tree) puts in flight before writeTree waits. */
 const DEFERRED_LIMIT = 16 * 1024 * 1024
+/** Objects taken on the cache's word are checked to exist in batches of this many. */
+const CLAIM_BATCH = 2048
 
 /** Local filesystems on which one syncfs() makes everything written durable. */
 const SYNCFS_TYPES = new Set([0xef53 /* ext2/3/4 */, 0x58465342 /* xfs */, 0x9123683e /* btrfs */, 0x01021994 /* tmpfs */, 0x2fc12fc1 /* zfs */, 0xf2f52010 /* f2fs */])
@@ -54,6 +67,14 @@ export class ObjectStore {
   private readonly codecId: number
   private readonly dryRun: boolean
   private readonly refreshMs: number
+  private readonly cache: LastUseCache | null
+  /** New objects written since the last flush: told to the cache once they are durable. */
+  private unflushedNew: Array<[string, number | null]> = []
+  private trustCache = true
+  /** Objects referenced on the cache's word, not yet sent to be checked; the checks sent. */
+  private claimed: string[] = []
+  private claimTimer: NodeJS.Immediate | null = null
+  private claimChecks: Array<Promise<string[]>> = []
   private readonly deferred = new Set<Promise<void>>()
   private deferredFailure: unknown = null
   private deferredBytes = 0
@@ -69,6 +90,54 @@ export class ObjectStore {
     this.codecId = codecByName(opts.compression ?? config.compression).id
     this.dryRun = opts.dryRun ?? false
     this.refreshMs = opts.refreshMs ?? DEFAULT_REFRESH_MS
+    this.cache = opts.cache ?? null
+  }
+
+  /**
+   * True when the cache says this object existed with a last-use time less than half the
+   * refresh interval old: a save may reference it without a touch, and without waiting for a
+   * stat. The cache cannot know that the object is still there (one removed by hand, or by a
+   * tool that did not bump the generation), so every object taken on its word is checked all
+   * the same, in the workers, in batches, while the save goes on; missingClaimed() reports
+   * those that were not there, and the save then runs again without trusting the cache.
+   */
+  isFresh(hash: string): boolean {
+    if (!this.trustCache) return false
+    const t = this.cache?.touchedAt(hash)
+    if (t === undefined || Date.now() - t > this.refreshMs / 2) return false
+    this.claimed.push(hash)
+    if (this.claimed.length >= CLAIM_BATCH) this.sendClaims()
+    else this.claimTimer ??= setImmediate(() => this.sendClaims())
+    return true
+  }
+
+  private sendClaims(): void {
+    if (this.claimTimer !== null) clearImmediate(this.claimTimer)
+    this.claimTimer = null
+    if (this.claimed.length === 0) return
+    const hashes = this.claimed
+    this.claimed = []
+    const p = this.pool.call<boolean[]>({ op: 'exists', hashes }).then(found => hashes.filter((_, i) => !found[i]))
+    p.catch(() => undefined) // awaited in missingClaimed()
+    this.claimChecks.push(p)
+  }
+
+  /** Objects taken on the cache's word (isFresh) since the last call that are missing. */
+  async missingClaimed(): Promise<string[]> {
+    this.sendClaims()
+    const checks = this.claimChecks
+    this.claimChecks = []
+    return (await Promise.all(checks)).flat()
+  }
+
+  /** From now on every object is checked (and touched when stale) before it is referenced. */
+  distrustCache(): void {
+    this.trustCache = false
+  }
+
+  /** Tell the cache the last-use time an object has now (never in a dry run: nothing was touched). */
+  private remember(hash: string, lastUse: number | null): void {
+    if (this.cache && !this.dryRun && lastUse !== null) this.cache.record(hash, Math.min(Date.now(), lastUse))
   }
 
   get workers(): number {
@@ -93,6 +162,8 @@ export class ObjectStore {
     } finally {
       this.open.delete(seq)
     }
+    // Written by this put: not durable before the next flush, so the cache hears of it then.
+    const written = r.isNew
     if (r.isNew && this.recentNew.has(r.hash)) {
       // Two puts of the same bytes were in flight in different workers: both found no object
       // and both wrote it (harmless, same content). Count it once.
@@ -102,6 +173,11 @@ export class ObjectStore {
       this.stats.bytesNew += r.storedBytes
       this.stats.rawBytesNew += length
       this.recentNew.set(r.hash, this.submitted)
+    }
+    if (written) {
+      if (this.cache && !this.dryRun) this.unflushedNew.push([r.hash, r.lastUse])
+    } else {
+      this.remember(r.hash, r.lastUse)
     }
     this.forgetSettled()
     return r
@@ -130,6 +206,8 @@ export class ObjectStore {
   putDeferred(data: Buffer, kind: ObjectKind): string {
     if (this.deferredFailure !== null) throw this.deferredFailure
     const hash = sha256hex(data)
+    // An unchanged directory's tree was written (or refreshed) by a recent save of this host.
+    if (this.isFresh(hash)) return hash
     const n = data.length
     this.deferredBytes += n
     const p = this.put(data, kind).then(
@@ -165,14 +243,17 @@ export class ObjectStore {
   }
 
   /**
-   * A saveset is about to reference these existing objects without writing them: check each
-   * still exists and refresh stale last-use times (DESIGN.md §4, in the workers). Reports per
-   * hash the last-use time (ms) the object ends with, or null when it is missing: what a local cache may record (an object found fresh was not touched, so its
-   * last-use time is older than now). A dry run touches nothing and reports the times found.
+   * A saveset is about to reference these existing objects without writing them (DESIGN.md
+   * §4): those the cache knows fresh are taken as they are; each of the others is checked to
+   * exist and its last-use time refreshed when stale, in a worker. False when one is missing.
+   * A dry run touches nothing; it only checks.
    */
-  async ensureTimes(hashes: string[]): Promise<Array<number | null>> {
-    if (hashes.length === 0) return []
-    return this.pool.call<Array<number | null>>({ op: 'ensure', hashes, refreshMs: this.refreshMs, dryRun: this.dryRun })
+  async ensureFresh(hashes: readonly string[]): Promise<boolean> {
+    const stale = hashes.filter(h => !this.isFresh(h))
+    if (stale.length === 0) return true
+    const times = await this.pool.call<Array<number | null>>({ op: 'ensure', hashes: stale, refreshMs: this.refreshMs, dryRun: this.dryRun })
+    stale.forEach((h, i) => this.remember(h, times[i] ?? null))
+    return times.every(t => t !== null)
   }
 
   has(hash: string): boolean {
@@ -186,6 +267,13 @@ export class ObjectStore {
   async flush(): Promise<void> {
     await this.settle()
     if (this.dryRun) return
+    const written = this.unflushedNew
+    this.unflushedNew = []
+    await this.syncAll()
+    for (const [h, lastUse] of written) this.remember(h, lastUse)
+  }
+
+  private async syncAll(): Promise<void> {
     let local = false
     try {
       local = SYNCFS_TYPES.has(statfsSync(this.savedir).type)
@@ -209,6 +297,7 @@ export class ObjectStore {
   }
 
   async close(): Promise<void> {
+    if (this.claimTimer !== null) clearImmediate(this.claimTimer)
     await this.pool.close()
   }
 }

@@ -43,7 +43,7 @@ export function newBackupId(start: Date, host: string, subset: string): string {
   return `${t}_${host}_${subset}_${randomBytes(4).toString('hex')}`
 }
 
-function summaryPath(savedir: string, id: string): string {
+export function summaryPath(savedir: string, id: string): string {
   return join(savedir, SAVESETS_DIR, `${id}.json`)
 }
 

@@ -17,11 +17,14 @@ export type StoreRequest =
   | { op: 'get'; id: number; hash: string }
   | { op: 'sync'; id: number; skip?: boolean }
   | { op: 'ensure'; id: number; hashes: string[]; refreshMs: number; dryRun: boolean }
+  | { op: 'exists'; id: number; hashes: string[] }
 
 export interface PutReply {
   hash: string
   isNew: boolean
   storedBytes: number
+  /** The object's last-use time (ms) after this put; null in a dry run (nothing touched). */
+  lastUse: number | null
 }
 
 const savedir = (workerData as { savedir: string }).savedir
@@ -34,21 +37,23 @@ async function put(req: Extract<StoreRequest, { op: 'put' }>): Promise<PutReply>
   const target = dataPath(savedir, hash)
   // An existing object is reused and refreshed; one that vanished between the two looks (a
   // concurrent expire) is written again below.
-  if (existsSync(target) && (req.dryRun || refresh(hash, req.refreshMs) !== null)) {
-    return { hash, isNew: false, storedBytes: 0 }
+  if (existsSync(target)) {
+    if (req.dryRun) return { hash, isNew: false, storedBytes: 0, lastUse: null }
+    const lastUse = refresh(hash, req.refreshMs)
+    if (lastUse !== null) return { hash, isNew: false, storedBytes: 0, lastUse }
   }
   const codec = codecById(req.codecId)
   if (!codec) throw new Error(`unknown codec id ${req.codecId}`)
   const parts = await frameObject(req.kind, codec, data)
   const storedBytes = parts.reduce((n, p) => n + p.length, 0)
-  if (req.dryRun) return { hash, isNew: true, storedBytes }
+  if (req.dryRun) return { hash, isNew: true, storedBytes, lastUse: null }
   try {
     writeFileAtomic(target, parts, { mode: 0o600 })
   } catch (e) {
     throw savedirIoError(e, 'writing an object', target)
   }
   unsynced.push(target)
-  return { hash, isNew: true, storedBytes }
+  return { hash, isNew: true, storedBytes, lastUse: Date.now() }
 }
 
 /**
@@ -94,6 +99,15 @@ function lastUse(hash: string): number | null {
     const data = statSync(d, { throwIfNoEntry: false })
     if (!data) return null
     return Math.max(data.mtimeMs, statSync(t, { throwIfNoEntry: false })?.mtimeMs ?? 0)
+  } catch (e) {
+    throw savedirIoError(e, 'stat of an object', d)
+  }
+}
+
+function existsData(hash: string): boolean {
+  const d = dataPath(savedir, hash)
+  try {
+    return statSync(d, { throwIfNoEntry: false }) !== undefined
   } catch (e) {
     throw savedirIoError(e, 'stat of an object', d)
   }
@@ -151,6 +165,7 @@ parentPort?.on('message', (req: StoreRequest) => {
         return { value: r, transfer: own ? [r.data.buffer as ArrayBuffer] : [] }
       }
       case 'ensure': return { value: ensure(req), transfer: [] }
+      case 'exists': return { value: req.hashes.map(h => existsData(h)), transfer: [] }
       case 'sync': return { value: sync(req.skip ?? false), transfer: [] }
     }
   }

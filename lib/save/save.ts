@@ -17,6 +17,7 @@ import { entryFromStat, entryType } from './entry-from-stat.js'
 import { Excluder } from './exclude.js'
 import { readSourceFile, SourceReadError, type FileContent } from './file-reader.js'
 import { HardlinkIndex } from './hardlink-index.js'
+import { MetadataPrefetch } from './metadata-prefetch.js'
 import { PutWindow } from './put-window.js'
 import { joinPath, type SelectionNode } from './source-paths.js'
 import { WarningReporter } from './warning-reporter.js'
@@ -73,6 +74,8 @@ export interface SaveResult {
 /** A file whose mtime is this close to the save's start may change again unseen (git's racy rule). */
 const RACY_NS = 2_000_000_000n
 const WINDOW_BYTES = 32 * 1024 * 1024
+/** Reference trees read ahead at most (decoded, waiting for the walk to reach them). */
+const PREFETCH_TREES = 512
 
 interface Pending {
   entry: Entry
@@ -83,6 +86,13 @@ interface Pending {
 interface Frame {
   pending: Pending[]
   current: Entry | null
+}
+
+/** Objects the local cache vouched for are missing: the walk starts again without trusting it. */
+class CacheWasWrong extends Error {
+  constructor(readonly missing: number) {
+    super(`${missing} object(s) the local cache knew of are missing from the savedir`)
+  }
 }
 
 /** The save was interrupted by a signal after writing a checkpoint. */
@@ -111,20 +121,20 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     dryRun: opts.dryRun ?? false,
     ...(opts.compression ? { compression: opts.compression } : {}),
     ...(opts.workers ? { workers: opts.workers } : {}),
+    ...(opts.cache ? { cache: opts.cache } : {}),
   })
   const window = new PutWindow(store, WINDOW_BYTES)
   const excluder = new Excluder(opts.exclude ?? [])
-  const links = new HardlinkIndex()
+  const metadata = new MetadataPrefetch({ exclude: opts.exclude ?? [], oneFileSystem: opts.oneFileSystem ?? false })
+  let links = new HardlinkIndex()
   const reporter = opts.reporter
-  const progress: SaveProgress = { files: 0, dirs: 0, bytesRead: 0, bytesTotal: 0, current: null }
+  let progress: SaveProgress = { files: 0, dirs: 0, bytesRead: 0, bytesTotal: 0, current: null }
   let filesRead = 0
   let filesReused = 0
   let checkpoints = 0
   const frames: Frame[] = []
   const checkpointMs = opts.checkpointMs ?? DEFAULT_CHECKPOINT_MS
   let nextCheckpoint = Date.now() + checkpointMs
-  const refreshMs = DEFAULT_REFRESH_MS
-  const cache = opts.cache
   const summary: SavesetSummary = {
     id: newBackupId(start, host, opts.subset),
     host,
@@ -163,6 +173,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     const walkAll = node === null || node.recursive
     let names: Buffer[]
     if (walkAll) {
+      if (node !== null) metadata.walkStarts(dirPath)
       try {
         names = readdirSync(dirPath, { encoding: 'buffer' })
       } catch (e) {
@@ -181,6 +192,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     for (const name of names) {
       if (window.failure !== null) throw window.failure
       await maybeCheckpoint()
+      if (walkAll) metadata.step()
       const path = joinPath(dirPath, name)
       const childSel = walkAll ? null : ((node as SelectionNode).children.get(name.toString('latin1')) ?? null)
       if (excluder.excludes(path, name)) continue
@@ -303,25 +315,38 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     }
     frames.pop()
     // Read-ahead trees of reference subdirectories that are gone from the source.
-    for (const l of refLists) for (const e of l) if (e.tree) prefetched.delete(e.tree.toString('hex'))
+    for (const l of refLists) for (const e of l) if (e.tree) forgetPrefetched(e.tree)
     report()
     return writeTree(store, entries)
   }
 
-  /** Entry lists of the reference trees for one directory (each distinct tree read once). */
-  /** Reference trees read ahead: the subdirectories of the directory being saved. */
+  /**
+   * Reference trees read ahead, by name: the subdirectories of the directory being saved, and
+   * as each arrives, its own subdirectories, up to PREFETCH_TREES at a time. On a cold cache the
+   * walk would otherwise wait for one tree read after another.
+   */
   const prefetched = new Map<string, Promise<Entry[]>>()
-  function prefetch(lists: Entry[][]): void {
+  function prefetch(lists: Entry[][], deeper = false): void {
     for (const l of lists) {
       for (const e of l) {
         if (e.type !== EntryType.Dir || !e.tree) continue
+        if (deeper && prefetched.size >= PREFETCH_TREES) return
         const k = e.tree.toString('hex')
         if (prefetched.has(k)) continue
         const p = readTree(store, e.tree)
-        p.catch(() => undefined) // awaited (and reported) when its directory is reached
         prefetched.set(k, p)
+        p.then(entries => { if (prefetched.get(k) === p) prefetch([entries], true) }, () => undefined) // failures are reported when the directory is reached
       }
     }
+  }
+
+  /** Drop the read-ahead of a reference subtree the walk will not visit (gone from the source). */
+  function forgetPrefetched(tree: Buffer): void {
+    const k = tree.toString('hex')
+    const p = prefetched.get(k)
+    if (p === undefined) return
+    prefetched.delete(k)
+    p.then(entries => { for (const e of entries) if (e.tree) forgetPrefetched(e.tree) }, () => undefined)
   }
 
   async function readReferenceTrees(trees: Buffer[]): Promise<Entry[][]> {
@@ -357,25 +382,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     if (st.mtimeNs >= startNs - RACY_NS) return null
     if (ref.data) return { data: ref.data }
     if (!ref.chunks) return size === 0 ? {} : null
-    const now = Date.now()
-    // The cache knows recent last-use times, which spares the .time stat and touch of objects
-    // used in the last half refresh interval. It cannot know that an object still exists (one
-    // removed by hand or by a tool that did not bump the generation, a savedir put back from
-    // an older copy): each is checked with one stat, so a cache never hides a missing object.
-    const fresh: string[] = []
-    const stale: string[] = []
-    for (const c of ref.chunks) {
-      const h = c.hash.toString('hex')
-      const t = cache?.touchedAt(h)
-      if (t !== undefined && now - t <= refreshMs / 2) fresh.push(h)
-      else stale.push(h)
-    }
-    if (!fresh.every(h => store.has(h))) return null
-    const times = await store.ensureTimes(stale)
-    if (times.some(t => t === null)) return null
-    // Record the last-use time each object really has (not "now": one found fresh enough was
-    // not touched), so that a later save skips only objects that are still fresh.
-    stale.forEach((h, i) => cache?.record(h, Math.min(now, times[i] as number)))
+    if (!await store.ensureFresh(ref.chunks.map(c => c.hash.toString('hex')))) return null
     return { chunks: ref.chunks }
   }
 
@@ -397,9 +404,29 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     return child ?? writeTree(store, [])
   }
 
+  /** Throws CacheWasWrong when an object referenced on the cache's word is not there. */
+  async function confirmClaims(): Promise<void> {
+    const missing = await store.missingClaimed()
+    if (missing.length > 0) throw new CacheWasWrong(missing.length)
+  }
+
+  /** Back to the start of the walk, for a second pass that checks every object it reuses. */
+  function restartWalk(e: CacheWasWrong): void {
+    reporter.note(SLASH, `${e.message} (removed outside expire?); saving again, checking every object`)
+    store.distrustCache()
+    reporter.restart()
+    links = new HardlinkIndex()
+    progress = { files: 0, dirs: 0, bytesRead: 0, bytesTotal: 0, current: null }
+    filesRead = 0
+    filesReused = 0
+    frames.length = 0
+    prefetched.clear()
+  }
+
   async function writeCheckpoint(): Promise<void> {
     const root = await partialRoot()
     if (window.failure !== null) throw window.failure
+    await confirmClaims()
     await store.flush()
     summary.root = root.toString('hex')
     summary.checkpoint = new Date().toISOString()
@@ -424,10 +451,22 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
   }
 
   try {
-    if (!opts.dryRun) writeSummary(opts.savedir, summary)
+    if (!opts.dryRun) {
+      writeSummary(opts.savedir, summary)
+      opts.cache?.noteSaveset(summary.id)
+    }
     const refRoots = (opts.references ?? []).map(r => Buffer.from(r.root as string, 'hex'))
-    const root = await saveDir(SLASH, opts.selection, null, refRoots)
-    if (window.failure !== null) throw window.failure
+    let root: Buffer
+    try {
+      root = await saveDir(SLASH, opts.selection, null, refRoots)
+      if (window.failure !== null) throw window.failure
+      await confirmClaims()
+    } catch (e) {
+      if (!(e instanceof CacheWasWrong)) throw e
+      restartWalk(e)
+      root = await saveDir(SLASH, opts.selection, null, refRoots)
+      if (window.failure !== null) throw window.failure
+    }
     await store.flush()
     summary.root = root.toString('hex')
     summary.files = progress.files
@@ -446,6 +485,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     if (!opts.dryRun) writeSummary(opts.savedir, summary)
     return { summary, filesRead, filesReused, checkpoints, objectsNew: store.stats.objectsNew, bytesNew: store.stats.bytesNew, seconds: (Date.now() - t0) / 1000 }
   } finally {
+    await metadata.close()
     await store.close()
   }
 }

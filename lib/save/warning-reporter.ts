@@ -9,20 +9,34 @@ export interface SourceWarning {
 }
 
 export class WarningReporter {
-  readonly warnings: SourceWarning[] = []
+  warnings: SourceWarning[] = []
   notes = 0
+  /** Lines printed: a walk started again (restart()) does not print them twice. */
+  private printed = new Set<string>()
 
   constructor(private readonly quiet: boolean, private readonly out: (line: string) => void = l => process.stderr.write(l)) {}
 
   warn(path: Buffer, code: string, what: string): void {
     const w = { path: showPath(path), code, message: what }
     this.warnings.push(w)
-    this.out(`tarshift: warning: ${w.path}: ${what}${code ? ` (${code})` : ''}\n`)
+    this.print(`tarshift: warning: ${w.path}: ${what}${code ? ` (${code})` : ''}\n`)
+  }
+
+  /** The save walks the tree again from the start: forget the warnings, print each line once. */
+  restart(): void {
+    this.warnings = []
+    this.notes = 0
+  }
+
+  private print(line: string): void {
+    if (this.printed.has(line)) return
+    this.printed.add(line)
+    this.out(line)
   }
 
   note(path: Buffer, what: string): void {
     this.notes++
-    if (!this.quiet) this.out(`tarshift: note: ${showPath(path)}: ${what}\n`)
+    if (!this.quiet) this.print(`tarshift: note: ${showPath(path)}: ${what}\n`)
   }
 
   get count(): number {

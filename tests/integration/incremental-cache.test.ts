@@ -6,10 +6,12 @@ import t, { type Test } from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
 import { buildTree, tmpDirFor } from '../helpers/fixture-tree.js'
-import { newSavedir, stableTmpDir } from '../helpers/cli.js'
+import { newSavedir, stableTmpDir, tarshift } from '../helpers/cli.js'
 import { assertSameTree } from '../helpers/compare-trees.js'
 import { ObjectKind } from '../../lib/codec/object-header.js'
 import { readConfig } from '../../lib/repo/config.js'
+import { ObjectStore } from '../../lib/repo/object-store.js'
+import { findEntry, readTree } from '../../lib/tree/tree-store.js'
 import { readGeneration } from '../../lib/repo/generation.js'
 import { dataPath, timePath } from '../../lib/repo/layout.js'
 import { chunkedAndSmallTree, chunksOfFile, incSave, objectKinds, reachOf, restorePipe, summaryById } from '../helpers/run-cli-incremental.js'
@@ -88,7 +90,7 @@ t.test('a chunk removed WITHOUT a generation bump is noticed despite the cache, 
   const keep2 = path.join(s.src, 'big', 'keep2.bin')
   const s1 = incSave(s.savedir, 'c', [s.src], s.cache)
 
-  // (a) The cache has never seen the chunk (it was written new, not reused).
+  // (a) The chunk was written new by s1, which recorded it in the cache.
   const first = (await chunksOfFile(s.savedir, s1.id, keep2))[0] as string
   removeObject(s.savedir, first)
   const s2 = incSave(s.savedir, 'c', [s.src], s.cache)
@@ -106,5 +108,69 @@ t.test('a chunk removed WITHOUT a generation bump is noticed despite the cache, 
   t.ok(fs.existsSync(dataPath(s.savedir, victim)), '(b) the removed chunk exists again')
   const missing = [...(await reachOf(s.savedir, s3.id)).chunks].filter(h => !fs.existsSync(dataPath(s.savedir, h)))
   t.same(missing, [], 'the new saveset references no missing object')
+  roundTrip(t, s, s3.id)
+})
+
+/** The tree object of the top-level directory `name` in saveset `id`. */
+async function subtreeOf(savedir: string, id: string, name: string): Promise<string> {
+  const store = new ObjectStore(savedir, readConfig(savedir), { workers: 1 })
+  try {
+    let entries = await readTree(store, Buffer.from(summaryById(savedir, id).root as string, 'hex'))
+    for (const part of [...path.resolve('/', name).split('/').filter(Boolean)]) {
+      const e = findEntry(entries, Buffer.from(part))
+      if (!e?.tree) throw new Error(`no directory ${part} in ${id}`)
+      if (part === path.basename(name)) return e.tree.toString('hex')
+      entries = await readTree(store, e.tree)
+    }
+  } finally {
+    await store.close()
+  }
+  throw new Error(`no directory ${name}`)
+}
+
+function saveWithStderr(s: Setup): { status: number | null; stdout: string; stderr: string } {
+  const r = tarshift(['save', '-r', s.savedir, '--subset', 'c', '--progress', 'none', '--json', s.src], { env: { XDG_CACHE_HOME: s.cache } })
+  return { status: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() }
+}
+
+function missingObjects(savedir: string, reach: { trees: Set<string>; chunks: Set<string> }): string[] {
+  return [...reach.trees, ...reach.chunks].filter(h => !fs.existsSync(dataPath(savedir, h)))
+}
+
+t.test('a tree removed WITHOUT a generation bump: the save notices, walks again checking every object, and restores', async t => {
+  const s = setup(t)
+  incSave(s.savedir, 'c', [s.src], s.cache)
+  const s2 = incSave(s.savedir, 'c', [s.src], s.cache)
+  const small = await subtreeOf(s.savedir, s2.id, `${s.src}/small`.slice(1))
+  removeObject(s.savedir, small)
+  const r = saveWithStderr(s)
+  t.equal(r.status, 0, `save: ${r.stderr}`)
+  t.match(r.stderr, /missing from the savedir .*saving again, checking every object/, 'a note says the cache was wrong and the walk starts again')
+  const s3 = JSON.parse(r.stdout) as { id: string; filesRead: number }
+  t.ok(fs.existsSync(dataPath(s.savedir, small)), 'the removed tree exists again')
+  t.same(missingObjects(s.savedir, await reachOf(s.savedir, s3.id)), [], 'the new saveset references no missing object')
+  roundTrip(t, s, s3.id)
+})
+
+t.test('a savedir put back from an older copy: the cache is dropped, nothing missing is referenced', async t => {
+  const s = setup(t)
+  incSave(s.savedir, 'c', [s.src], s.cache)
+  const copy = `${s.savedir}.copy`
+  fs.cpSync(s.savedir, copy, { recursive: true, preserveTimestamps: true })
+  t.teardown(() => fs.rmSync(copy, { recursive: true, force: true }))
+  // A later save writes new objects (a changed file, new trees) and records them in the cache.
+  const changed = path.join(s.src, 'small', 'b.txt')
+  fs.appendFileSync(changed, 'more\n')
+  const s2 = incSave(s.savedir, 'c', [s.src], s.cache)
+  t.ok(s2.objectsNew >= 2, `the second save wrote new objects (${s2.objectsNew})`)
+  // The savedir goes back to the copy: the second save and its objects are gone.
+  fs.rmSync(s.savedir, { recursive: true })
+  fs.renameSync(copy, s.savedir)
+  const r = saveWithStderr(s)
+  t.equal(r.status, 0, `save: ${r.stderr}`)
+  t.match(r.stderr, new RegExp(`lacks saveset ${s2.id}.*local cache is dropped`), 'a note says the cache is dropped, naming the missing saveset')
+  t.notMatch(r.stderr, /saving again/, 'so the walk did not need a second pass')
+  const s3 = JSON.parse(r.stdout) as { id: string }
+  t.same(missingObjects(s.savedir, await reachOf(s.savedir, s3.id)), [], 'the new saveset references no missing object')
   roundTrip(t, s, s3.id)
 })

@@ -43,8 +43,11 @@ t.test('every object a new saveset references ends the save fresh; other objects
   const goneChunks = await chunksOfFile(s.savedir, s1.id, gone)
   t.ok(goneChunks.length >= 1)
   fs.rmSync(gone)
+  // Three days pass: for the savedir's times and the cache's alike (the first save recorded
+  // the objects it wrote).
   const threeDaysAgo = new Date(Date.now() - 3 * DAY)
   setObjectTimes(s.savedir, threeDaysAgo)
+  t.ok(await shiftCacheTimes(s.cache, readConfig(s.savedir).id, -3 * DAY) >= 1, 'the first save recorded the objects it wrote in the cache')
   const before = new Set(objectKinds(s.savedir).keys())
 
   const s2 = incSave(s.savedir, 'c', [s.src], s.cache)
@@ -93,6 +96,7 @@ t.test('the cache never lets a referenced object go stale (refresh interval 1 da
   const s = setup(t)
   incSave(s.savedir, 'c', [s.src], s.cache)
   setObjectTimes(s.savedir, new Date(Date.now() - 23 * HOUR))
+  await shiftCacheTimes(s.cache, readConfig(s.savedir).id, -23 * HOUR)
   const s2 = incSave(s.savedir, 'c', [s.src], s.cache)
   t.equal(s2.filesRead, 0)
   const shifted = await shiftCacheTimes(s.cache, readConfig(s.savedir).id, -11 * HOUR)
@@ -110,6 +114,7 @@ t.test('a --dry-run save does not make the cache believe it refreshed anything',
   const s = setup(t)
   incSave(s.savedir, 'c', [s.src], s.cache)
   setObjectTimes(s.savedir, new Date(Date.now() - 3 * DAY))
+  await shiftCacheTimes(s.cache, readConfig(s.savedir).id, -3 * DAY)
   const dry = incSave(s.savedir, 'c', [s.src, '--dry-run'], s.cache)
   t.equal(dry.filesRead, 0, 'the dry run reuses every file')
   t.same([...objectKinds(s.savedir).keys()].filter(h => fs.existsSync(timePath(s.savedir, h))), [], 'and touches no object')

@@ -1,0 +1,59 @@
+// The metadata read-ahead walks what the save will walk, in the same order, skips what the
+// save skips, and stays within its lookahead of the save's progress.
+import t from 'tap'
+import path from 'node:path'
+import { buildTree, tmpDirFor, type FixtureNode } from '../helpers/fixture-tree.js'
+import { MetadataPrefetch } from '../../lib/save/metadata-prefetch.js'
+
+const file: FixtureNode = { type: 'file', size: 10, seed: 1 }
+
+async function until(pred: () => boolean, ms = 10_000): Promise<boolean> {
+  const end = Date.now() + ms
+  while (!pred() && Date.now() < end) await new Promise(r => setTimeout(r, 10))
+  return pred()
+}
+
+t.test('walks the directories in name-byte order, skipping excluded ones', async t => {
+  const root = path.join(tmpDirFor(t), 'src')
+  buildTree(root, {
+    type: 'dir',
+    children: {
+      c: { type: 'dir', children: { d: { type: 'dir', children: { f: file } }, 'e.txt': file } },
+      a: { type: 'dir', children: { f: file } },
+      'skip-me': { type: 'dir', children: { inner: { type: 'dir', children: {} } } },
+      B: { type: 'dir', children: {} },
+      'link-to-a': { type: 'symlink', target: 'a' },
+    },
+  })
+  const listed: string[] = []
+  const p = new MetadataPrefetch({ exclude: ['skip-*'], oneFileSystem: true, onList: d => listed.push(path.relative(root, d.toString()) || '.') })
+  try {
+    p.walkStarts(Buffer.from(root))
+    t.ok(await until(() => listed.length >= 5), `listed ${listed.join(' ')}`)
+    await new Promise(r => setTimeout(r, 100))
+    t.same(listed, ['.', 'B', 'a', 'c', 'c/d'], 'every directory once, depth first, in byte order; not the excluded one, not through the symlink')
+  } finally {
+    await p.close()
+  }
+})
+
+t.test('stays within its lookahead of the save, and goes on as the save advances', async t => {
+  const root = path.join(tmpDirFor(t), 'src')
+  const children: Record<string, FixtureNode> = {}
+  for (let i = 0; i < 40; i++) children[`d${String(i).padStart(2, '0')}`] = { type: 'dir', children: { f: file } }
+  buildTree(root, { type: 'dir', children })
+  let listed = 0
+  let maxSeen = 0
+  const p = new MetadataPrefetch({ exclude: [], oneFileSystem: false, lookahead: 6, onList: (_d, seen) => { listed++; maxSeen = Math.max(maxSeen, seen) } })
+  try {
+    p.walkStarts(Buffer.from(root))
+    await until(() => listed >= 3)
+    await new Promise(r => setTimeout(r, 300))
+    t.ok(listed < 10, `without progress from the save it stops early (${listed} directories listed)`)
+    t.ok(maxSeen <= 7, `having looked at no more than lookahead + 1 entries (${maxSeen})`)
+    for (let i = 0; i < 512; i++) p.step()
+    t.ok(await until(() => listed === 41), `as the save advances it lists the rest (${listed} of 41)`)
+  } finally {
+    await p.close()
+  }
+})
