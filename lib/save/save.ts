@@ -17,7 +17,7 @@ import { entryFromStat, entryType } from './entry-from-stat.js'
 import { Excluder } from './exclude.js'
 import { readSourceFile, SourceReadError, type FileContent } from './file-reader.js'
 import { HardlinkIndex } from './hardlink-index.js'
-import { MetadataPrefetch } from './metadata-prefetch.js'
+import { ReadAhead } from './read-ahead.js'
 import { PutWindow } from './put-window.js'
 import { joinPath, type SelectionNode } from './source-paths.js'
 import { WarningReporter } from './warning-reporter.js'
@@ -125,7 +125,13 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
   })
   const window = new PutWindow(store, WINDOW_BYTES)
   const excluder = new Excluder(opts.exclude ?? [])
-  const metadata = new MetadataPrefetch({ exclude: opts.exclude ?? [], oneFileSystem: opts.oneFileSystem ?? false })
+  // Files changed since the newest reference started are the ones the save will read.
+  const refStarts = (opts.references ?? []).map(r => Date.parse(r.start)).filter(n => Number.isFinite(n))
+  const readAhead = new ReadAhead({
+    exclude: opts.exclude ?? [],
+    oneFileSystem: opts.oneFileSystem ?? false,
+    contentsSince: opts.forceRead || refStarts.length === 0 ? 0 : Math.max(...refStarts) - Number(RACY_NS / 1_000_000n),
+  })
   let links = new HardlinkIndex()
   const reporter = opts.reporter
   let progress: SaveProgress = { files: 0, dirs: 0, bytesRead: 0, bytesTotal: 0, current: null }
@@ -173,7 +179,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     const walkAll = node === null || node.recursive
     let names: Buffer[]
     if (walkAll) {
-      if (node !== null) metadata.walkStarts(dirPath)
+      if (node !== null) readAhead.walkStarts(dirPath)
       try {
         names = readdirSync(dirPath, { encoding: 'buffer' })
       } catch (e) {
@@ -192,7 +198,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     for (const name of names) {
       if (window.failure !== null) throw window.failure
       await maybeCheckpoint()
-      if (walkAll) metadata.step()
+      if (walkAll) readAhead.step(progress.bytesRead)
       const path = joinPath(dirPath, name)
       const childSel = walkAll ? null : ((node as SelectionNode).children.get(name.toString('latin1')) ?? null)
       if (excluder.excludes(path, name)) continue
@@ -485,7 +491,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     if (!opts.dryRun) writeSummary(opts.savedir, summary)
     return { summary, filesRead, filesReused, checkpoints, objectsNew: store.stats.objectsNew, bytesNew: store.stats.bytesNew, seconds: (Date.now() - t0) / 1000 }
   } finally {
-    await metadata.close()
+    await readAhead.close()
     await store.close()
   }
 }

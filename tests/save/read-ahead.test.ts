@@ -1,9 +1,10 @@
-// The metadata read-ahead walks what the save will walk, in the same order, skips what the
+// The save's read-ahead walks what the save will walk, in the same order, skips what the
 // save skips, and stays within its lookahead of the save's progress.
 import t from 'tap'
+import fs from 'node:fs'
 import path from 'node:path'
 import { buildTree, tmpDirFor, type FixtureNode } from '../helpers/fixture-tree.js'
-import { MetadataPrefetch } from '../../lib/save/metadata-prefetch.js'
+import { ReadAhead } from '../../lib/save/read-ahead.js'
 
 const file: FixtureNode = { type: 'file', size: 10, seed: 1 }
 
@@ -26,7 +27,7 @@ t.test('walks the directories in name-byte order, skipping excluded ones', async
     },
   })
   const listed: string[] = []
-  const p = new MetadataPrefetch({ exclude: ['skip-*'], oneFileSystem: true, onList: d => listed.push(path.relative(root, d.toString()) || '.') })
+  const p = new ReadAhead({ exclude: ['skip-*'], oneFileSystem: true, contentsSince: null, onList: d => listed.push(path.relative(root, d.toString()) || '.') })
   try {
     p.walkStarts(Buffer.from(root))
     t.ok(await until(() => listed.length >= 5), `listed ${listed.join(' ')}`)
@@ -44,16 +45,36 @@ t.test('stays within its lookahead of the save, and goes on as the save advances
   buildTree(root, { type: 'dir', children })
   let listed = 0
   let maxSeen = 0
-  const p = new MetadataPrefetch({ exclude: [], oneFileSystem: false, lookahead: 6, onList: (_d, seen) => { listed++; maxSeen = Math.max(maxSeen, seen) } })
+  const p = new ReadAhead({ exclude: [], oneFileSystem: false, contentsSince: 0, lookahead: 6, onList: (_d, seen) => { listed++; maxSeen = Math.max(maxSeen, seen) } })
   try {
     p.walkStarts(Buffer.from(root))
     await until(() => listed >= 3)
     await new Promise(r => setTimeout(r, 300))
     t.ok(listed < 10, `without progress from the save it stops early (${listed} directories listed)`)
     t.ok(maxSeen <= 7, `having looked at no more than lookahead + 1 entries (${maxSeen})`)
-    for (let i = 0; i < 512; i++) p.step()
+    for (let i = 0; i < 512; i++) p.step(0)
     t.ok(await until(() => listed === 41), `as the save advances it lists the rest (${listed} of 41)`)
   } finally {
     await p.close()
   }
+})
+
+t.test('reading contents ahead leaves every access time as it was', async t => {
+  const root = path.join(tmpDirFor(t), 'src')
+  const children: Record<string, FixtureNode> = {}
+  for (let i = 0; i < 20; i++) children[`f${i}`] = { type: 'file', size: 5000 + i, seed: i }
+  buildTree(root, { type: 'dir', children: { sub: { type: 'dir', children } } })
+  const old = new Date('2001-02-03T04:05:06Z')
+  const files = Object.keys(children).map(n => path.join(root, 'sub', n))
+  for (const f of files) fs.utimesSync(f, old, fs.statSync(f).mtime)
+  let listed = 0
+  const p = new ReadAhead({ exclude: [], oneFileSystem: false, contentsSince: 0, onList: () => { listed++ } })
+  try {
+    p.walkStarts(Buffer.from(root))
+    t.ok(await until(() => listed === 2), 'it walked the tree')
+    await new Promise(r => setTimeout(r, 200))
+  } finally {
+    await p.close()
+  }
+  t.same(files.filter(f => fs.statSync(f).atimeMs !== old.getTime()), [], 'no atime changed (O_NOATIME)')
 })
