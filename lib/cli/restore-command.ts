@@ -1,6 +1,6 @@
 import { isatty } from 'node:tty'
 import type { Command } from './main.js'
-import { intOption, parse, savedirFrom } from './options.js'
+import { intOption, parse, parseSize, savedirFrom } from './options.js'
 import { filterFrom, readerOptions } from './reader-options.js'
 import { withLock } from './with-lock.js'
 import type { OptionSpec } from './options.js'
@@ -87,6 +87,7 @@ async function runLocked(argv: string[]): Promise<number> {
     const walks = comps.length === 0 ? [walkPath(s.store, s.root, [])] : outermost(comps).map(c => walkPath(s.store, s.root, c))
     const r = await writeTarStream(s.store, concatWalks(walks), new OutputSink(process.stdout), {
       format, stripComponents: strip, prefix, stopOnError: values['stop-on-error'] === true,
+      ...readAheadFromEnv(),
       report: line => process.stderr.write(`${line}\n`),
     })
     if (r.unrepresentable > 0) {
@@ -99,4 +100,10 @@ async function runLocked(argv: string[]): Promise<number> {
   } finally {
     await s.store.close()
   }
+}
+
+/** TARSHIFT_RESTORE_READ_AHEAD=SIZE (2M, 512K, bytes): the read-ahead window, memory against speed. */
+function readAheadFromEnv(): { readAheadBytes?: number } {
+  const v = process.env.TARSHIFT_RESTORE_READ_AHEAD
+  return v ? { readAheadBytes: Math.max(1, parseSize(v, 'TARSHIFT_RESTORE_READ_AHEAD')) } : {}
 }

@@ -19,6 +19,8 @@ export interface TarStreamOptions {
   /** Put every member under this directory (bytes, no leading or trailing '/'). */
   prefix: Buffer | null
   stopOnError: boolean
+  /** Bytes of chunks read ahead of the writer at most (default 64 MiB). */
+  readAheadBytes?: number
   /** One line a problem (file named), to stderr. */
   report: (line: string) => void
 }
@@ -31,7 +33,7 @@ export interface TarStreamResult {
   unrepresentable: number
 }
 
-const READ_AHEAD_BYTES = 64 * 1024 * 1024
+export const DEFAULT_READ_AHEAD_BYTES = 64 * 1024 * 1024
 const WRITTEN: Promise<Buffer> = Promise.resolve(Buffer.alloc(0))
 
 interface Job {
@@ -56,11 +58,16 @@ function rename(path: Buffer, opts: TarStreamOptions): Buffer | null {
 
 export async function writeTarStream(store: ObjectStore, items: AsyncIterable<WalkItem>, sink: OutputSink, opts: TarStreamOptions): Promise<TarStreamResult> {
   const result: TarStreamResult = { members: 0, bytes: 0, damaged: 0, unrepresentable: 0 }
+  const READ_AHEAD_BYTES = opts.readAheadBytes ?? DEFAULT_READ_AHEAD_BYTES
   /** Hardlink group key → member name that carries the data. */
   const linkFirst = new Map<string, Buffer>()
   /** Groups whose data is being fetched ahead: later members must not fetch again. */
   const linkPlanned = new Set<string>()
+  // The jobs read from the walk and not yet written: queue[head ..]. Jobs before `unstarted`
+  // have every chunk fetch started (or need none), so pump() need not look at them again.
   const queue: Job[] = []
+  let head = 0
+  let unstarted = 0
   let ahead = 0
   const iter = items[Symbol.asyncIterator]()
   let exhausted = false
@@ -87,14 +94,34 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
    */
   function pump(): void {
     if (current) startFetches(current)
-    for (const j of queue) {
-      if (ahead >= READ_AHEAD_BYTES) return
+    if (unstarted < head) unstarted = head
+    while (unstarted < queue.length && ahead < READ_AHEAD_BYTES) {
+      const j = queue[unstarted] as Job
       startFetches(j)
+      if (j.refs !== null && j.chunks.length < j.refs.length) return
+      unstarted++
     }
   }
 
+  function queued(): number {
+    return queue.length - head
+  }
+
+  /** The next job to write, or undefined; the array is compacted now and then. */
+  function nextJob(): Job | undefined {
+    if (head === queue.length) return undefined
+    const job = queue[head] as Job
+    queue[head++] = undefined as unknown as Job
+    if (head >= 4096 && head * 2 >= queue.length) {
+      queue.splice(0, head)
+      unstarted -= head
+      head = 0
+    }
+    return job
+  }
+
   async function fill(): Promise<void> {
-    while (!exhausted && (ahead < READ_AHEAD_BYTES || queue.length === 0) && queue.length < 10000) {
+    while (!exhausted && (ahead < READ_AHEAD_BYTES || queued() === 0) && queued() < 10000) {
       const n = await iter.next()
       if (n.done) {
         exhausted = true
@@ -179,7 +206,13 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
     }
     if (e.type === EntryType.File && e.chunks) {
       // Check every chunk exists before the header: a missing one means the file is left out.
-      const missing = e.chunks.find(c => !store.has(c.hash.toString('hex')))
+      // The fetches already started say so when they settle (and are needed next anyway); the
+      // rest of a large file's chunks are looked for with a stat.
+      pump()
+      const started = job.refs === null ? 0 : job.chunks.length
+      const settled = await Promise.allSettled(job.chunks)
+      const fetchMissing = settled.findIndex(r => r.status === 'rejected' && r.reason instanceof MissingObjectError)
+      const missing = fetchMissing >= 0 ? e.chunks[fetchMissing] : e.chunks.slice(started).find(c => !store.has(c.hash.toString('hex')))
       if (missing) {
         await release(job, key)
         damaged(job.item.path, `data object ${missing.hash.toString('hex')} is missing; file not restored`)
@@ -239,7 +272,7 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
   try {
     for (;;) {
       await fill()
-      const job = queue.shift()
+      const job = nextJob()
       if (!job) break
       current = job
       await emit(job)

@@ -85,10 +85,12 @@ export interface PipeResult {
  * `tarshift restore RESTOREARGS... | tar TARARGS...`, two processes joined by pipes through this
  * one (so tar's early exit reaches tarshift as a closed pipe), both exit codes returned.
  */
-export function restoreToTar(restoreArgs: string[], tarArgs: string[], cwd?: string): Promise<PipeResult> {
+export function restoreToTar(restoreArgs: string[], tarArgs: string[], cwdOrEnv?: string | NodeJS.ProcessEnv): Promise<PipeResult> {
+  const cwd = typeof cwdOrEnv === 'string' ? cwdOrEnv : undefined
+  const env = typeof cwdOrEnv === 'object' ? { ...TARSHIFT_ENV, ...cwdOrEnv } : TARSHIFT_ENV
   return new Promise((resolve, reject) => {
     const [cmd, ...pre] = TARSHIFT_ARGV as [string, ...string[]]
-    const a = spawn(cmd, [...pre, 'restore', ...restoreArgs], { stdio: ['ignore', 'pipe', 'pipe'], env: TARSHIFT_ENV })
+    const a = spawn(cmd, [...pre, 'restore', ...restoreArgs], { stdio: ['ignore', 'pipe', 'pipe'], env })
     const b = spawn('tar', tarArgs, { stdio: ['pipe', 'pipe', 'pipe'], env: TAR_ENV, ...(cwd ? { cwd } : {}) })
     const errA: Buffer[] = []
     const outB: Buffer[] = []

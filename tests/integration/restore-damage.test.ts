@@ -175,6 +175,20 @@ t.test('a deleted chunk: the file is left out and named, the rest restores, exit
   })
 })
 
+t.test('a deleted chunk beyond the read-ahead window: still found before the header', async t => {
+  // A 300 KiB window holds about one 256 KiB chunk: the last chunks of big.bin are not being
+  // read when its header is due, and are looked for on disk instead.
+  const gone = bigChunks[bigChunks.length - 1] as ChunkRef
+  await withDamage({ remove: [gone] }, async sd => {
+    const out = outDir('out-missing-late')
+    const r = await restoreToTar(['-r', sd, 'latest'], [...EXTRACT, '-C', out], { TARSHIFT_RESTORE_READ_AHEAD: '300K' })
+    t.equal(r.restore.status, 2, 'restore exits 2')
+    t.equal(r.tar.status, 0, `tar extracts the rest; ${r.tar.stderr}`)
+    t.match(r.restore.stderr, `tarshift: error: /${bigMember}: data object ${gone.hash.toString('hex')} is missing; file not restored`)
+    t.same(compareTrees(snapshotTree(fx.src), snapshotTree(path.join(out, fx.base))), [`${P.big}: only in a (file)`], 'only big.bin is missing')
+  })
+})
+
 t.test('undone damage: the savedir restores whole again', async t => {
   const r = tarshift(['restore', '-r', fx.savedir, 'latest'])
   t.equal(r.status, 0, r.stderr)
