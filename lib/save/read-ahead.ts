@@ -42,12 +42,10 @@ export class ReadAhead {
       contentMax: CONTENT_MAX,
       report: opts.onList !== undefined,
     }
-    // Small heaps: it keeps nothing but the names of the directories it is in. Should it run
-    // out, it stops (an 'error' event) and the save goes on without read-ahead.
-    this.worker = new Worker(new URL('./read-ahead-worker.js', import.meta.url), {
-      workerData: data,
-      resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 2 },
-    })
+    // No heap limit: a limit small enough to matter also stopped it under test-runner hooks
+    // (coverage, source maps) that load into every thread. It keeps little: the names of the
+    // directories it is in.
+    this.worker = new Worker(new URL('./read-ahead-worker.js', import.meta.url), { workerData: data })
     const onList = opts.onList
     if (onList) this.worker.on('message', (m: { listed: Uint8Array; seen: number }) => onList(Buffer.from(m.listed), m.seen))
     else this.worker.unref()
