@@ -10,8 +10,8 @@ import { newSavedir, stableTmpDir, tarshift } from '../helpers/cli.js'
 import { assertSameTree } from '../helpers/compare-trees.js'
 import { ObjectKind } from '../../lib/codec/object-header.js'
 import { readConfig } from '../../lib/repo/config.js'
-import { ObjectStore } from '../../lib/repo/object-store.js'
-import { findEntry, readTree } from '../../lib/tree/tree-store.js'
+import { lookup, savedComponents } from '../../lib/restore/saveset-walk.js'
+import { withStore } from '../helpers/saved-tree.js'
 import { readGeneration } from '../../lib/repo/generation.js'
 import { dataPath, timePath } from '../../lib/repo/layout.js'
 import { chunkedAndSmallTree, chunksOfFile, incSave, objectKinds, reachOf, restorePipe, summaryById } from '../helpers/run-cli-incremental.js'
@@ -111,21 +111,12 @@ t.test('a chunk removed WITHOUT a generation bump is noticed despite the cache, 
   roundTrip(t, s, s3.id)
 })
 
-/** The tree object of the top-level directory `name` in saveset `id`. */
-async function subtreeOf(savedir: string, id: string, name: string): Promise<string> {
-  const store = new ObjectStore(savedir, readConfig(savedir), { workers: 1 })
-  try {
-    let entries = await readTree(store, Buffer.from(summaryById(savedir, id).root as string, 'hex'))
-    for (const part of [...path.resolve('/', name).split('/').filter(Boolean)]) {
-      const e = findEntry(entries, Buffer.from(part))
-      if (!e?.tree) throw new Error(`no directory ${part} in ${id}`)
-      if (part === path.basename(name)) return e.tree.toString('hex')
-      entries = await readTree(store, e.tree)
-    }
-  } finally {
-    await store.close()
-  }
-  throw new Error(`no directory ${name}`)
+/** The tree object of the saved directory at absolute path `abs` in saveset `id`. */
+async function treeOfDir(savedir: string, id: string, abs: string): Promise<string> {
+  const root = Buffer.from(summaryById(savedir, id).root as string, 'hex')
+  const e = await withStore(savedir, store => lookup(store, root, savedComponents(abs)))
+  if (!e?.tree) throw new Error(`${abs} is not a saved directory in ${id}`)
+  return e.tree.toString('hex')
 }
 
 function saveWithStderr(s: Setup): { status: number | null; stdout: string; stderr: string } {
@@ -141,7 +132,7 @@ t.test('a tree removed WITHOUT a generation bump: the save notices, walks again 
   const s = setup(t)
   incSave(s.savedir, 'c', [s.src], s.cache)
   const s2 = incSave(s.savedir, 'c', [s.src], s.cache)
-  const small = await subtreeOf(s.savedir, s2.id, `${s.src}/small`.slice(1))
+  const small = await treeOfDir(s.savedir, s2.id, path.join(s.src, 'small'))
   removeObject(s.savedir, small)
   const r = saveWithStderr(s)
   t.equal(r.status, 0, `save: ${r.stderr}`)
