@@ -150,21 +150,23 @@ const command: Command = {
     process.on('SIGTERM', onSignal)
     let r
     try {
-      r = await withLock(savedir, 'shared', 'save', values, async lock => save({
-      beforeFinish: () => lock?.verify(),
-      host: hostName, references,
-      cache: cache = await ObjectCache.open(savedir, config.id, readGeneration(savedir), values['no-cache'] === true),
-      forceRead: values['force-read'] === true,
-      ignoreInode: values['ignore-inode'] === true,
-      interrupted: () => interrupted,
-      ...(checkpointMs !== undefined ? { checkpointMs } : {}),
-      savedir, config, subset, selection, exclude, reporter,
-      ...(compression ? { compression } : {}),
-      oneFileSystem: values['one-file-system'] === true,
-      dryRun: values['dry-run'] === true,
-      atime: values.atime === true,
-      onProgress: p => printer.update(p),
-      }))
+      r = await withLock(savedir, 'shared', 'save', values, async lock => {
+        cache = await ObjectCache.open(savedir, config.id, readGeneration(savedir), values['no-cache'] === true)
+        return save({
+          beforeFinish: () => lock?.verify(),
+          host: hostName, references, cache,
+          forceRead: values['force-read'] === true,
+          ignoreInode: values['ignore-inode'] === true,
+          interrupted: () => interrupted,
+          ...(checkpointMs !== undefined ? { checkpointMs } : {}),
+          savedir, config, subset, selection, exclude, reporter,
+          ...(compression ? { compression } : {}),
+          oneFileSystem: values['one-file-system'] === true,
+          dryRun: values['dry-run'] === true,
+          atime: values.atime === true,
+          onProgress: p => printer.update(p),
+        })
+      })
     } catch (e) {
       printer.done()
       if (e instanceof SaveInterrupted) {

@@ -96,12 +96,12 @@ export class ObjectStore {
   /**
    * True when the cache says this object existed with a last-use time less than half the
    * refresh interval old: a save may reference it without a touch, and without waiting for a
-   * stat. The cache cannot know that the object is still there (one removed by hand, or by a
+   * stat. A true answer is a claim the store records and checks. The cache cannot know that the object is still there (one removed by hand, or by a
    * tool that did not bump the generation), so every object taken on its word is checked all
    * the same, in the workers, in batches, while the save goes on; missingClaimed() reports
    * those that were not there, and the save then runs again without trusting the cache.
    */
-  isFresh(hash: string): boolean {
+  claimFresh(hash: string): boolean {
     if (!this.trustCache) return false
     const t = this.cache?.touchedAt(hash)
     if (t === undefined || Date.now() - t > this.refreshMs / 2) return false
@@ -122,7 +122,7 @@ export class ObjectStore {
     this.claimChecks.push(p)
   }
 
-  /** Objects taken on the cache's word (isFresh) since the last call that are missing. */
+  /** Objects taken on the cache's word (claimFresh) since the last call that are missing. */
   async missingClaimed(): Promise<string[]> {
     this.sendClaims()
     const checks = this.claimChecks
@@ -207,7 +207,7 @@ export class ObjectStore {
     if (this.deferredFailure !== null) throw this.deferredFailure
     const hash = sha256hex(data)
     // An unchanged directory's tree was written (or refreshed) by a recent save of this host.
-    if (this.isFresh(hash)) return hash
+    if (this.claimFresh(hash)) return hash
     const n = data.length
     this.deferredBytes += n
     const p = this.put(data, kind).then(
@@ -249,7 +249,7 @@ export class ObjectStore {
    * A dry run touches nothing; it only checks.
    */
   async ensureFresh(hashes: readonly string[]): Promise<boolean> {
-    const stale = hashes.filter(h => !this.isFresh(h))
+    const stale = hashes.filter(h => !this.claimFresh(h))
     if (stale.length === 0) return true
     const times = await this.pool.call<Array<number | null>>({ op: 'ensure', hashes: stale, refreshMs: this.refreshMs, dryRun: this.dryRun })
     stale.forEach((h, i) => this.remember(h, times[i] ?? null))

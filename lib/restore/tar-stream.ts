@@ -209,10 +209,9 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
       // The fetches already started say so when they settle (and are needed next anyway); the
       // rest of a large file's chunks are looked for with a stat.
       pump()
-      const started = job.refs === null ? 0 : job.chunks.length
       const settled = await Promise.allSettled(job.chunks)
       const fetchMissing = settled.findIndex(r => r.status === 'rejected' && r.reason instanceof MissingObjectError)
-      const missing = fetchMissing >= 0 ? e.chunks[fetchMissing] : e.chunks.slice(started).find(c => !store.has(c.hash.toString('hex')))
+      const missing = fetchMissing >= 0 ? e.chunks[fetchMissing] : e.chunks.slice(job.chunks.length).find(c => !store.has(c.hash.toString('hex')))
       if (missing) {
         await release(job, key)
         damaged(job.item.path, `data object ${missing.hash.toString('hex')} is missing; file not restored`)

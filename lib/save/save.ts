@@ -462,16 +462,19 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       opts.cache?.noteSaveset(summary.id)
     }
     const refRoots = (opts.references ?? []).map(r => Buffer.from(r.root as string, 'hex'))
+    const walk = async (): Promise<Buffer> => {
+      const r = await saveDir(SLASH, opts.selection, null, refRoots)
+      if (window.failure !== null) throw window.failure
+      return r
+    }
     let root: Buffer
     try {
-      root = await saveDir(SLASH, opts.selection, null, refRoots)
-      if (window.failure !== null) throw window.failure
+      root = await walk()
       await confirmClaims()
     } catch (e) {
       if (!(e instanceof CacheWasWrong)) throw e
       restartWalk(e)
-      root = await saveDir(SLASH, opts.selection, null, refRoots)
-      if (window.failure !== null) throw window.failure
+      root = await walk()
     }
     await store.flush()
     summary.root = root.toString('hex')
