@@ -10,7 +10,7 @@ import type { ObjectKind } from '../codec/object-header.js'
 import { CorruptObjectError, MissingObjectError, isSystemError, savedirIoError } from '../errors.js'
 import { writeFileAtomic, fsyncDir } from './atomic-write.js'
 import { dataPath, timePath } from './layout.js'
-import { serializeError } from './worker-pool.js'
+import { WORKER_READY, serializeError } from './worker-pool.js'
 
 export type StoreRequest =
   | { op: 'put'; id: number; kind: ObjectKind; codecId: number; data: Uint8Array; dryRun: boolean; refreshMs: number }
@@ -174,3 +174,6 @@ parentPort?.on('message', (req: StoreRequest) => {
     e => parentPort?.postMessage({ id: req.id, ok: false, error: serializeError(e) }),
   )
 })
+
+// Imports done, native modules loaded: from here on the pool may terminate this thread.
+parentPort?.postMessage(WORKER_READY)

@@ -25,6 +25,9 @@ export interface SerializedError {
   why?: string
 }
 
+/** A worker posts this once its imports are done (see close()). */
+export const WORKER_READY = 'tarshift-worker-ready'
+
 export class WorkerPool {
   private readonly workers: Worker[] = []
   private readonly pending = new Map<number, Pending>()
@@ -35,13 +38,21 @@ export class WorkerPool {
   private broken: Error | null = null
   /** close() waits here for the requests still running (never cut a write in half). */
   private drained: (() => void) | null = null
+  /** Settles when each worker has loaded its modules (or died): see close(). */
+  private readonly ready: Promise<void>[] = []
 
   constructor(script: URL, size: number, workerData: unknown, private readonly revive: (e: SerializedError) => Error) {
     for (let i = 0; i < size; i++) {
       const w = new Worker(script, { workerData })
-      w.on('message', (m: WorkerReply) => this.settle(i, m))
-      w.on('error', e => this.failAll(e))
+      let loaded = (): void => {}
+      this.ready.push(new Promise<void>(r => { loaded = r }))
+      w.on('message', (m: WorkerReply | typeof WORKER_READY) => {
+        if (m === WORKER_READY) loaded()
+        else this.settle(i, m)
+      })
+      w.on('error', e => { loaded(); this.failAll(e) })
       w.on('exit', code => {
+        loaded()
         if (!this.closed) this.failAll(new Error(`store worker ${i} exited (code ${code})`))
       })
       w.unref()
@@ -99,6 +110,10 @@ export class WorkerPool {
     // middle of a write would leave a temporary behind (on a full disk, too).
     for (const w of this.workers) w.ref()
     if (this.pending.size > 0 && this.broken === null) await new Promise<void>(r => { this.drained = r })
+    // Never terminate a worker that is still loading its native modules: zstd-napi's module
+    // initialisation throws a C++ exception into a dying environment and aborts the whole
+    // process (SIGABRT, exit 134), which a quick refusal (restore of an unknown PATH) hit.
+    await Promise.all(this.ready)
     await Promise.all(this.workers.map(w => w.terminate()))
   }
 }
