@@ -28,22 +28,7 @@ export class StreamChunker {
    * soon as push returns.
    */
   push(data: Uint8Array): Buffer[] {
-    const chunks: Buffer[] = []
-    let from = 0
-    while (from < data.length) {
-      const at = this.cdc.resume(this.state, data, from, data.length)
-      if (at < 0) {
-        this.keep(data, from)
-        break
-      }
-      const chunk = Buffer.allocUnsafeSlow(this.openLength + at - from)
-      if (this.openLength > 0) chunk.set(this.open.subarray(0, this.openLength), 0)
-      chunk.set(data.subarray(from, at), this.openLength)
-      chunks.push(chunk)
-      this.openLength = 0
-      from = at
-    }
-    return chunks
+    return this.cut(data, false)
   }
 
   /**
@@ -59,6 +44,39 @@ export class StreamChunker {
     const chunk = Buffer.allocUnsafeSlow(n)
     chunk.set(this.open.subarray(0, n), 0)
     return chunk
+  }
+
+  /**
+   * The last piece of the stream: push(data) and finish() in one, same chunks, but the tail is
+   * copied once, straight into its chunk, instead of into the open buffer first. A file read
+   * whole in one piece (most files) then never allocates an open buffer (64 KiB at least).
+   */
+  end(data: Uint8Array): Buffer[] {
+    const chunks = this.cut(data, true)
+    const last = this.finish()
+    if (last) chunks.push(last)
+    return chunks
+  }
+
+  /** The chunks `data` completes; the rest is kept open, or with `final` is a chunk too. */
+  private cut(data: Uint8Array, final: boolean): Buffer[] {
+    const chunks: Buffer[] = []
+    let from = 0
+    while (from < data.length) {
+      const at = this.cdc.resume(this.state, data, from, data.length)
+      if (at < 0 && !final) {
+        this.keep(data, from)
+        break
+      }
+      const to = at < 0 ? data.length : at
+      const chunk = Buffer.allocUnsafeSlow(this.openLength + to - from)
+      if (this.openLength > 0) chunk.set(this.open.subarray(0, this.openLength), 0)
+      chunk.set(data.subarray(from, to), this.openLength)
+      chunks.push(chunk)
+      this.openLength = 0
+      from = to
+    }
+    return chunks
   }
 
   /** Append data[from..] to the open chunk (the scan has established it stays under max). */

@@ -10,6 +10,8 @@ interface NativeFs {
   getgrgid(gid: number): string | null
   syncfs(fd: number): void
   statvfs(path: Buffer): { bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number }
+  /** glibc's malloc_trim(0): give freed heap pages back to the kernel (false elsewhere). */
+  mallocTrim(): boolean
 }
 
 const require = createRequire(import.meta.url)

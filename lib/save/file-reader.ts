@@ -69,7 +69,9 @@ export interface ReaderContext {
 async function readOnce(fd: number, pre: BigIntStats, inlineMax: number, ctx: ReaderContext): Promise<{ content: FileContent; bytesRead: number }> {
   const size = Number(pre.size)
   if (size <= inlineMax) {
-    const buf = Buffer.allocUnsafe(size + 1)
+    // Into the shared read buffer (inline files are far smaller), then one exact copy.
+    readBuffer ??= Buffer.allocUnsafeSlow(READ_BLOCK)
+    const buf = size < READ_BLOCK ? readBuffer.subarray(0, size + 1) : Buffer.allocUnsafe(size + 1)
     const n = readFully(fd, buf, 0)
     if (n <= size) {
       if (n === 0) return { content: { kind: 'empty' }, bytesRead: 0 }
@@ -86,7 +88,8 @@ async function readOnce(fd: number, pre: BigIntStats, inlineMax: number, ctx: Re
     const n = readFully(fd, buf, pos)
     if (n === 0) break
     pos += n
-    for (const c of chunker.push(n === buf.length ? buf : buf.subarray(0, n))) {
+    // A short read is the end of the file: the chunker cuts its tail without holding it.
+    for (const c of n === buf.length ? chunker.push(buf) : chunker.end(buf.subarray(0, n))) {
       await ctx.window.room()
       refs.push(ctx.window.submit(c))
     }

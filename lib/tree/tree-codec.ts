@@ -87,19 +87,63 @@ function fromWire(w: Wire): Entry {
   return e
 }
 
+/**
+ * msgpackr packs into one buffer it keeps, grown to four times the largest value packed (an
+ * 8 MiB tree part left a 21 MB buffer behind for the rest of the save); and it keeps the last
+ * buffer it unpacked. After a large value, both are let go.
+ */
+const LARGE = 1024 * 1024
+const NIL = Buffer.from([0xc0])
+function packed(out: Buffer): Buffer {
+  if (out.length > LARGE) packr.useBuffer(Buffer.allocUnsafeSlow(8192))
+  return out
+}
+function unpacked(bytes: Buffer): unknown {
+  const v: unknown = packr.unpack(bytes)
+  if (bytes.length > LARGE) packr.unpack(NIL)
+  return v
+}
+
 /** Encode entries (must already be sorted by name bytes, names unique). */
 export function encodeTree(entries: readonly Entry[]): Buffer {
-  return packr.pack({ v: TREE_VERSION, e: entries.map(toWire) })
+  return packed(packr.pack({ v: TREE_VERSION, e: entries.map(toWire) }))
 }
 
 export function encodeEntry(e: Entry): Buffer {
-  return packr.pack(toWire(e))
+  return packed(packr.pack(toWire(e)))
+}
+
+/**
+ * The exact length of encodeTree(entries), from each entry's encodeEntry length: a map of two
+ * keys (1 byte), "v" (2) and the version (1), "e" (2), the array header (1, 3 or 5), the entries.
+ */
+export function encodedTreeLength(entryLengths: readonly number[]): number {
+  const n = entryLengths.length
+  let sum = 1 + 2 + 1 + 2 + (n < 16 ? 1 : n < 65536 ? 3 : 5)
+  for (const l of entryLengths) sum += l
+  return sum
+}
+
+/** An upper bound of encodeEntry(e).length, found without encoding. */
+export function entryLengthBound(e: Entry): number {
+  // 256 covers the map header, the keys (at most 3 bytes each) and every number (at most 9).
+  let n = 256 + e.name.length
+  if (e.uname !== undefined) n += 3 * e.uname.length
+  if (e.gname !== undefined) n += 3 * e.gname.length
+  if (typeof e.ino === 'string') n += 3 * e.ino.length
+  if (e.target) n += e.target.length
+  if (e.link) n += e.link.length
+  if (e.data) n += e.data.length
+  if (e.xattrs) for (const [k, v] of e.xattrs) n += 12 + k.length + v.length
+  if (e.chunks) n += 5 + 48 * e.chunks.length
+  if (e.tree) n += e.tree.length
+  return n
 }
 
 export function decodeTree(bytes: Buffer): Entry[] {
   let w: unknown
   try {
-    w = packr.unpack(bytes)
+    w = unpacked(bytes)
   } catch (e) {
     bad((e as Error).message)
   }
@@ -110,11 +154,11 @@ export function decodeTree(bytes: Buffer): Entry[] {
 
 /** A tree index: the object names of the tree parts, in order (doc/format.md). */
 export function encodeTreeIndex(parts: readonly Buffer[]): Buffer {
-  return packr.pack({ v: TREE_VERSION, p: parts })
+  return packed(packr.pack({ v: TREE_VERSION, p: parts }))
 }
 
 export function decodeTreeIndex(bytes: Buffer): Buffer[] {
-  const o = packr.unpack(bytes) as { v?: unknown; p?: unknown }
+  const o = unpacked(bytes) as { v?: unknown; p?: unknown }
   if (o === null || typeof o !== 'object' || o.v !== TREE_VERSION || !Array.isArray(o.p)) bad('not a version 1 tree index')
   return (o.p as unknown[]).map(p => buf(p, 'tree part'))
 }

@@ -7,7 +7,7 @@ import { CorruptObjectError } from '../errors.js'
 import type { ObjectStore } from '../repo/object-store.js'
 import { dataPath } from '../repo/layout.js'
 import type { Entry } from './entry.js'
-import { decodeTree, decodeTreeIndex, encodeEntry, encodeTree, encodeTreeIndex } from './tree-codec.js'
+import { decodeTree, decodeTreeIndex, encodeEntry, encodedTreeLength, encodeTree, encodeTreeIndex, entryLengthBound } from './tree-codec.js'
 
 /** Content-defined split points keep parts stable when entries are added elsewhere. */
 function splitHere(name: Buffer, partBytes: number, min: number): boolean {
@@ -20,15 +20,24 @@ function splitHere(name: Buffer, partBytes: number, min: number): boolean {
 export async function writeTree(store: ObjectStore, entries: readonly Entry[]): Promise<Buffer> {
   const max = store.config.chunker.max
   await store.deferredRoom()
-  const whole = encodeTree(entries)
-  if (whole.length <= max) return Buffer.from(store.putDeferred(whole, ObjectKind.Tree), 'hex')
+  // Most directories are far below the limit: encode them whole at once. Only for one that may
+  // exceed it are the entries sized one by one first, so that a huge directory is never encoded
+  // whole (a 20 MB buffer for 18,000 man pages) just to find that it must be split.
+  let bound = 16
+  for (const e of entries) bound += entryLengthBound(e)
+  if (bound <= max) {
+    const whole = encodeTree(entries)
+    if (whole.length <= max) return Buffer.from(store.putDeferred(whole, ObjectKind.Tree), 'hex')
+  }
+  const sizes = entries.map(e => encodeEntry(e).length)
+  if (encodedTreeLength(sizes) <= max) return Buffer.from(store.putDeferred(encodeTree(entries), ObjectKind.Tree), 'hex')
   const parts: Buffer[] = []
   let start = 0
   let bytes = 0
   const min = Math.floor(max / 4)
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i] as Entry
-    const size = encodeEntry(e).length
+    const size = sizes[i] as number
     if (i > start && bytes + size > max - 64) {
       parts.push(await putPart(store, entries.slice(start, i)))
       start = i

@@ -122,3 +122,23 @@ t.test('chunks stay intact when the caller reuses its buffer or transfers them',
   t.equal(first.length, 0, 'the transferred chunk is detached')
   t.same(kept.slice(1).map(c => sha256hex(c)), before.slice(1), 'other chunks unaffected')
 })
+
+t.test('end(last piece) cuts exactly as push + finish, and holds nothing for a one-piece stream', async t => {
+  const data = testData(300 * KiB, 7)
+  const want = whole(data, SMALL)
+  for (const split of [0, 1, 5000, 150 * KiB, 300 * KiB - 1, 300 * KiB]) {
+    const sc = new StreamChunker(SMALL)
+    const got: Buffer[] = [...sc.push(data.subarray(0, split)), ...sc.end(data.subarray(split))]
+    t.same(got.map(c => c.length), want.lengths, `split at ${split}: lengths`)
+    t.same(chunkHashes(Buffer.concat(got), got.map(c => c.length)), want.hashes, `split at ${split}: hashes`)
+    t.ok(got.every(c => c.byteOffset === 0 && c.buffer.byteLength === c.length), `split at ${split}: chunks own their memory`)
+    t.equal(sc.pendingBytes, 0, 'nothing held after end')
+    t.same(sc.end(Buffer.alloc(0)), [], 'the chunker starts a new, empty stream')
+  }
+  const one = new StreamChunker(DEFAULT_CHUNKER)
+  const small = testData(20 * KiB, 3)
+  const chunks = one.end(small)
+  t.equal(chunks.length, 1)
+  t.ok(chunks[0]?.equals(small), 'a file smaller than min is one chunk, its bytes')
+  t.equal((one as unknown as { open: Buffer }).open.length, 0, 'no open buffer was allocated')
+})

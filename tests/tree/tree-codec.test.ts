@@ -1,6 +1,6 @@
 import t from 'tap'
 import { createHash } from 'node:crypto'
-import { decodeTree, decodeTreeIndex, encodeTree, encodeTreeIndex } from '../../lib/tree/tree-codec.js'
+import { decodeTree, decodeTreeIndex, encodedTreeLength, encodeEntry, encodeTree, encodeTreeIndex, entryLengthBound } from '../../lib/tree/tree-codec.js'
 import { EntryType, timespecFromNs, timespecToNs, type Entry } from '../../lib/tree/entry.js'
 
 const known: Entry[] = [
@@ -56,3 +56,33 @@ t.test('timespecs: nanoseconds before 1970 and after 2038', async t => {
 })
 
 const GOLDEN = 'e2053cd5ac93977c281f5591aed317f0859ed19fde1877f69e119a98c2c9bcdb'
+
+t.test('sizes without encoding: encodedTreeLength is exact, entryLengthBound never too small', async t => {
+  // Entries with every field at its widest: 64-bit numbers, long names, many chunks, xattrs.
+  const wide = (i: number): Entry => ({
+    name: Buffer.alloc(200 + i, 0xff), type: EntryType.File, mode: 0o7777, uid: 4294967295, gid: 4294967295,
+    uname: 'ü'.repeat(40), gname: '名'.repeat(30), size: Number.MAX_SAFE_INTEGER, mtime: [-9007199254740991, 999999999],
+    ctime: [9007199254740991, 999999999], atime: [9007199254740991, 999999999], ino: '18446744073709551615',
+    rdev: [4294967295, 4294967295], target: Buffer.alloc(4000, 1), link: Buffer.alloc(300, 2), data: Buffer.alloc(70000 + i, 3),
+    xattrs: [[Buffer.from('user.a'), Buffer.alloc(70000, 4)], [Buffer.alloc(255, 0x61), Buffer.alloc(0)]],
+    chunks: Array.from({ length: 40 }, (_, k) => ({ hash: Buffer.alloc(32, k), length: 4294967296 + k })), tree: Buffer.alloc(32, 5), racy: true,
+  })
+  for (const entries of [[], known, known.slice(0, 1), Array.from({ length: 15 }, (_, i) => known[i % known.length] as Entry),
+    Array.from({ length: 16 }, (_, i) => known[i % known.length] as Entry), Array.from({ length: 70000 }, (_, i) => known[i % known.length] as Entry),
+    Array.from({ length: 20 }, (_, i) => wide(i))]) {
+    const lengths = entries.map(e => encodeEntry(e).length)
+    t.equal(encodedTreeLength(lengths), encodeTree(entries).length, `exact for ${entries.length} entries`)
+    t.ok(entries.every((e, i) => entryLengthBound(e) >= (lengths[i] as number)), `bound holds for ${entries.length} entries`)
+  }
+})
+
+t.test('a tree larger than a megabyte round-trips, and so does a small one after it', async t => {
+  const big = Array.from({ length: 3000 }, (_, i) => ({ ...(known[0] as Entry), name: Buffer.from(`f${String(i).padStart(5, '0')}`), data: Buffer.alloc(1000, i & 255) }))
+  const bytes = encodeTree(big)
+  t.ok(bytes.length > 1024 * 1024)
+  const copy = Buffer.from(bytes)
+  t.same(decodeTree(bytes), big)
+  t.ok(encodeTree(known).equals(encodeTree(known)))
+  t.ok(bytes.equals(copy), 'a later encoding does not write over an earlier large result')
+  t.same(decodeTree(encodeTree(known)), known)
+})
