@@ -11,7 +11,8 @@ import { ObjectStore, DEFAULT_REFRESH_MS } from '../repo/object-store.js'
 import type { RepoConfig } from '../repo/config.js'
 import { newBackupId, writeSummary, type SavesetSummary, SUMMARY_VERSION } from '../repo/saveset.js'
 import { EntryType, timespecFromNs, type Entry, type Timespec, type ChunkRef } from '../tree/entry.js'
-import { findEntry, readTree, writeTree } from '../tree/tree-store.js'
+import { findEntry, objectsOfTree, readTree, writeTree } from '../tree/tree-store.js'
+import { sameEntries } from '../tree/tree-codec.js'
 import { ObjectKind } from '../codec/object-header.js'
 import { entryFromStat, entryType } from './entry-from-stat.js'
 import { Excluder } from './exclude.js'
@@ -176,7 +177,8 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
 
   /** Save a directory's listed contents; returns its tree hash. */
   async function saveDir(dirPath: Buffer, node: SelectionNode | null, rootDev: bigint | null, refTrees: Buffer[]): Promise<Buffer> {
-    const refLists = await readReferenceTrees(refTrees)
+    const refTreesRead = await readReferenceTrees(refTrees)
+    const refLists = refTreesRead.map(r => r.entries)
     prefetch(refLists)
     const walkAll = node === null || node.recursive
     let names: Buffer[]
@@ -220,15 +222,15 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
         reporter.note(path, st.isSocket() ? 'socket not saved' : 'unknown file type not saved')
         continue
       }
+      const refs = refLists.map(l => findEntry(l, name)).filter((e): e is Entry => e !== undefined && e.type === type)
       let xattrs: Array<[Buffer, Buffer]>
       try {
-        xattrs = xattrsOf(path)
+        xattrs = reusableXattrs(st, refs) ?? xattrsOf(path)
       } catch {
         reporter.warn(path, 'ENOENT', 'vanished before it could be saved')
         continue
       }
       progress.current = path
-      const refs = refLists.map(l => findEntry(l, name)).filter((e): e is Entry => e !== undefined && e.type === type)
       if (type === EntryType.Dir) {
         const entry = entryFromStat(name, type, st, xattrs, opts.atime ?? false)
         const descend = !opts.oneFileSystem || rootDev === null || st.dev === rootDev
@@ -328,6 +330,11 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     // Read-ahead trees of reference subdirectories that are gone from the source.
     for (const l of refLists) for (const e of l) if (e.tree) forgetPrefetched(e.tree)
     report()
+    // An unchanged directory: the same entries as a reference tree encode to the same object,
+    // so that one is used (once it is known to exist and is fresh) instead of encoding again.
+    for (const r of refTreesRead) {
+      if (sameEntries(entries, r.entries) && await store.ensureFresh(objectsOfTree(r.hash, r.entries))) return r.hash
+    }
     return writeTree(store, entries)
   }
 
@@ -360,15 +367,15 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     p.then(entries => { for (const e of entries) if (e.tree) forgetPrefetched(e.tree) }, () => undefined)
   }
 
-  async function readReferenceTrees(trees: Buffer[]): Promise<Entry[][]> {
+  async function readReferenceTrees(trees: Buffer[]): Promise<Array<{ hash: Buffer; entries: Entry[] }>> {
     const distinct = trees.filter((t, i) => trees.findIndex(u => u.equals(t)) === i)
-    const out: Entry[][] = []
+    const out: Array<{ hash: Buffer; entries: Entry[] }> = []
     for (const t of distinct) {
       const k = t.toString('hex')
       const early = prefetched.get(k)
       prefetched.delete(k)
       try {
-        out.push(await (early ?? readTree(store, t)))
+        out.push({ hash: t, entries: await (early ?? readTree(store, t)) })
       } catch (e) {
         // A damaged reference only costs time: the files are read again.
         if (!(e instanceof TarshiftError)) throw e
@@ -376,6 +383,20 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       }
     }
     return out
+  }
+
+  /**
+   * A reference entry's xattrs, when they cannot have changed since: setting or removing an
+   * xattr sets the ctime to the time of the change, so an entry with the reference's ctime
+   * and inode, that ctime well before the reference save started (a change in the same clock
+   * tick would not show), has the reference's xattrs. Null: read them.
+   */
+  const oldestRefStartNs = refStarts.length === 0 ? null : BigInt(Math.min(...refStarts)) * 1_000_000n
+  function reusableXattrs(st: BigIntStats, refs: Entry[]): Array<[Buffer, Buffer]> | null {
+    if (opts.forceRead || oldestRefStartNs === null || st.ctimeNs >= oldestRefStartNs - RACY_NS) return null
+    const ino = st.ino <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(st.ino) : st.ino.toString()
+    const ref = refs.find(r => !r.racy && r.ino === ino && sameTime(r.ctime, st.ctimeNs))
+    return ref ? (ref.xattrs ?? []) : null
   }
 
   /**

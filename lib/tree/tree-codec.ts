@@ -104,6 +104,32 @@ function unpacked(bytes: Buffer): unknown {
   return v
 }
 
+/**
+ * Whether two entry lists encode to the same bytes (and so the same tree object), found
+ * without encoding: compared field by field in their wire form, so that a field added to the
+ * format is compared too.
+ */
+export function sameEntries(a: readonly Entry[], b: readonly Entry[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (!sameWire(toWire(a[i] as Entry), toWire(b[i] as Entry))) return false
+  return true
+}
+
+function sameWire(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (Buffer.isBuffer(a)) return Buffer.isBuffer(b) && a.equals(b)
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => sameWire(x, b[i]))
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false
+  const ka = Object.keys(a)
+  const kb = Object.keys(b)
+  if (ka.length !== kb.length) return false
+  for (let i = 0; i < ka.length; i++) {
+    const k = ka[i] as string
+    if (k !== kb[i] || !sameWire((a as Wire)[k], (b as Wire)[k])) return false
+  }
+  return true
+}
+
 /** Encode entries (must already be sorted by name bytes, names unique). */
 export function encodeTree(entries: readonly Entry[]): Buffer {
   return packed(packr.pack({ v: TREE_VERSION, e: entries.map(toWire) }))

@@ -81,12 +81,22 @@ export async function readTree(store: ObjectStore, hash: Buffer): Promise<Entry[
   if (obj.kind === ObjectKind.Tree) return decodeOr(store, hex, () => decodeTree(obj.data))
   if (obj.kind !== ObjectKind.TreeIndex) throw new CorruptObjectError(hex, dataPath(store.savedir, hex), 'expected a tree, found a data chunk')
   const out: Entry[] = []
-  for (const part of decodeOr(store, hex, () => decodeTreeIndex(obj.data))) {
+  const parts = decodeOr(store, hex, () => decodeTreeIndex(obj.data))
+  for (const part of parts) {
     const p = await store.get(part.toString('hex'))
     if (p.kind !== ObjectKind.Tree) throw new CorruptObjectError(part.toString('hex'), dataPath(store.savedir, part.toString('hex')), 'tree part is not a tree')
     for (const e of decodeOr(store, part.toString('hex'), () => decodeTree(p.data))) out.push(e)
   }
+  partsRead.set(out, parts)
   return out
+}
+
+/** For a list readTree returned from a tree index: the parts it was read from. */
+const partsRead = new WeakMap<Entry[], Buffer[]>()
+
+/** The objects (hex) a tree read by readTree(hash) consists of: the tree, and any parts. */
+export function objectsOfTree(hash: Buffer, entries: Entry[]): string[] {
+  return [hash.toString('hex'), ...(partsRead.get(entries) ?? []).map(p => p.toString('hex'))]
 }
 
 /** Binary search a sorted entry list by name bytes. */
