@@ -11,6 +11,7 @@ import { OutputSink } from '../restore/output-sink.js'
 import { writeTarStream } from '../restore/tar-stream.js'
 import type { TarFormat } from '../restore/tar-member.js'
 import { EXIT_FATAL, EXIT_OK } from './exit-codes.js'
+import { trimMemoryEvery } from '../fs/memory-trim.js'
 
 const usage = `usage: tarshift restore [-r SAVEDIR] BACKUP [PATH...] [--format pax|gnu|ustar]
          [--strip-components N] [--prefix DIR] [--stop-on-error] [--host H] [--subset S] > out.tar
@@ -78,7 +79,11 @@ async function runLocked(argv: string[]): Promise<number> {
     throw new TarshiftError('TARSHIFT_TERMINAL_OUTPUT', 'refusing to write a tar stream to a terminal; pipe it into tar or redirect it')
   }
   const savedir = savedirFrom(values)
-  const s = openSaveset(savedir, spec, filterFrom(values))
+  // Four store workers, also on two cores: restoring mostly waits for object reads, and four
+  // reads in flight were 15-20% faster than two on a cold page cache (/usr/share: 4.3 -> 3.6 s);
+  // six or eight were slower again.
+  const s = openSaveset(savedir, spec, filterFrom(values), RESTORE_WORKERS)
+  const stopTrim = trimMemoryEvery(1000)
   try {
     const comps = paths.map(p => savedComponents(p))
     // Resolve every PATH before the first byte goes out: an unknown path is an error (exit 2).
@@ -98,9 +103,12 @@ async function runLocked(argv: string[]): Promise<number> {
     }
     return r.damaged > 0 || r.unrepresentable > 0 ? EXIT_FATAL : EXIT_OK
   } finally {
+    stopTrim()
     await s.store.close()
   }
 }
+
+const RESTORE_WORKERS = 4
 
 /** TARSHIFT_RESTORE_READ_AHEAD=SIZE (2M, 512K, bytes): the read-ahead window, memory against speed. */
 function readAheadFromEnv(): { readAheadBytes?: number } {

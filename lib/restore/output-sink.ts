@@ -4,6 +4,9 @@
 import type { Writable } from 'node:stream'
 import { TarshiftError } from '../errors.js'
 
+/** Pieces at least this large are written without being gathered into a batch. */
+const DIRECT = 256 * 1024
+
 export class OutputSink {
   private parts: Buffer[] = []
   private size = 0
@@ -20,6 +23,15 @@ export class OutputSink {
 
   async write(b: Buffer): Promise<void> {
     if (b.length === 0) return
+    if (b.length >= DIRECT) {
+      // A large piece (a file's chunk) goes out as it is, after what was gathered before it:
+      // copying it into a batch would cost a copy of most of the stream, and a fresh batch
+      // buffer each time.
+      await this.flush()
+      this.bytes += b.length
+      await this.send(b)
+      return
+    }
     this.parts.push(b)
     this.size += b.length
     this.bytes += b.length
@@ -29,9 +41,14 @@ export class OutputSink {
   async flush(): Promise<void> {
     if (this.failed) throw this.failed
     if (this.parts.length === 0) return
-    const data = this.parts.length === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts)
+    const data = this.parts.length === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts, this.size)
     this.parts = []
     this.size = 0
+    await this.send(data)
+  }
+
+  private async send(data: Buffer): Promise<void> {
+    if (this.failed) throw this.failed
     if (!this.out.write(data)) {
       await new Promise<void>(resolve => {
         const done = (): void => {

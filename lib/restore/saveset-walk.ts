@@ -1,10 +1,12 @@
 // Traversal of a saveset's trees: look up a saved path, and walk a subtree in tar order
 // (a directory before its contents, names in byte order), reading only the trees on the
-// path and below it. Memory: one entry list per level of the current path.
+// path and below it, and reading trees ahead (tree-prefetch.ts). Memory: one entry list per
+// level of the current path, and at most PREFETCH_TREES lists read ahead.
 import { TarshiftError } from '../errors.js'
 import type { ObjectStore } from '../repo/object-store.js'
 import { EntryType, type Entry } from '../tree/entry.js'
 import { findEntry, readTree } from '../tree/tree-store.js'
+import { TreePrefetch } from '../tree/tree-prefetch.js'
 import { pathComponents } from '../save/source-paths.js'
 import { showPath } from './show-path.js'
 
@@ -39,13 +41,17 @@ export function joinRel(parent: Buffer, name: Buffer): Buffer {
   return parent.length === 0 ? name : Buffer.concat([parent, Buffer.from('/'), name])
 }
 
+/** Trees read ahead of a walk: enough to keep the store workers busy on a cold savedir. */
+const PREFETCH_TREES = 256
+
 /** Walk the entries below a directory tree, depth first, in tar order. */
-export async function* walkTree(store: ObjectStore, tree: Buffer, prefix: Buffer): AsyncGenerator<WalkItem> {
-  const entries = await readTree(store, tree)
+export async function* walkTree(store: ObjectStore, tree: Buffer, prefix: Buffer, prefetch = new TreePrefetch(store, PREFETCH_TREES)): AsyncGenerator<WalkItem> {
+  const entries = await prefetch.read(tree)
+  prefetch.hint([entries])
   for (const e of entries) {
     const path = joinRel(prefix, e.name)
     yield { path, entry: e }
-    if (e.type === EntryType.Dir && e.tree) yield* walkTree(store, e.tree, path)
+    if (e.type === EntryType.Dir && e.tree) yield* walkTree(store, e.tree, path, prefetch)
   }
 }
 

@@ -264,7 +264,7 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
       else throw new TarshiftError('TARSHIFT_RESTORE_DAMAGED', `/${showPath(job.item.path)}: chunks hold more bytes than the recorded size`)
       damaged(job.item.path, 'stored data shorter than the recorded size; zero-filled')
     }
-    await sink.write(Buffer.alloc(paddingFor(e.size)))
+    await sink.write(ZERO_BLOCK.subarray(0, paddingFor(e.size)))
     result.bytes += e.size
   }
 
@@ -287,6 +287,9 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
   await sink.end()
   return result
 }
+
+/** Padding to the next 512-byte block: a view of one shared zero block, never written to. */
+const ZERO_BLOCK = Buffer.alloc(512)
 
 async function writeZeros(sink: OutputSink, n: number): Promise<void> {
   const block = Buffer.alloc(Math.min(n, 1 << 20))

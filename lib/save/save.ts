@@ -11,7 +11,8 @@ import { ObjectStore, DEFAULT_REFRESH_MS } from '../repo/object-store.js'
 import type { RepoConfig } from '../repo/config.js'
 import { newBackupId, writeSummary, type SavesetSummary, SUMMARY_VERSION } from '../repo/saveset.js'
 import { EntryType, timespecFromNs, type Entry, type Timespec, type ChunkRef } from '../tree/entry.js'
-import { findEntry, objectsOfTree, readTree, writeTree } from '../tree/tree-store.js'
+import { findEntry, objectsOfTree, writeTree } from '../tree/tree-store.js'
+import { TreePrefetch } from '../tree/tree-prefetch.js'
 import { sameEntries } from '../tree/tree-codec.js'
 import { ObjectKind } from '../codec/object-header.js'
 import { entryFromStat, entryType } from './entry-from-stat.js'
@@ -127,6 +128,8 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
   })
   const window = new PutWindow(store, WINDOW_BYTES)
   const stopTrim = trimMemoryEvery(1000)
+  /** Reference trees, read ahead of the walk (tree-prefetch.ts). */
+  const prefetch = new TreePrefetch(store, PREFETCH_TREES)
   const excluder = new Excluder(opts.exclude ?? [])
   // Files changed since the newest reference started are the ones the save will read.
   const refStarts = (opts.references ?? []).map(r => Date.parse(r.start)).filter(n => Number.isFinite(n))
@@ -179,7 +182,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
   async function saveDir(dirPath: Buffer, node: SelectionNode | null, rootDev: bigint | null, refTrees: Buffer[]): Promise<Buffer> {
     const refTreesRead = await readReferenceTrees(refTrees)
     const refLists = refTreesRead.map(r => r.entries)
-    prefetch(refLists)
+    prefetch.hint(refLists)
     const walkAll = node === null || node.recursive
     let names: Buffer[]
     if (walkAll) {
@@ -328,7 +331,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     }
     frames.pop()
     // Read-ahead trees of reference subdirectories that are gone from the source.
-    for (const l of refLists) for (const e of l) if (e.tree) forgetPrefetched(e.tree)
+    for (const l of refLists) for (const e of l) if (e.tree) prefetch.forget(e.tree)
     report()
     // An unchanged directory: the same entries as a reference tree encode to the same object,
     // so that one is used (once it is known to exist and is fresh) instead of encoding again.
@@ -338,44 +341,12 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     return writeTree(store, entries)
   }
 
-  /**
-   * Reference trees read ahead, by name: the subdirectories of the directory being saved, and
-   * as each arrives, its own subdirectories, up to PREFETCH_TREES at a time. On a cold cache the
-   * walk would otherwise wait for one tree read after another.
-   */
-  const prefetched = new Map<string, Promise<Entry[]>>()
-  function prefetch(lists: Entry[][], deeper = false): void {
-    for (const l of lists) {
-      for (const e of l) {
-        if (e.type !== EntryType.Dir || !e.tree) continue
-        if (deeper && prefetched.size >= PREFETCH_TREES) return
-        const k = e.tree.toString('hex')
-        if (prefetched.has(k)) continue
-        const p = readTree(store, e.tree)
-        prefetched.set(k, p)
-        p.then(entries => { if (prefetched.get(k) === p) prefetch([entries], true) }, () => undefined) // failures are reported when the directory is reached
-      }
-    }
-  }
-
-  /** Drop the read-ahead of a reference subtree the walk will not visit (gone from the source). */
-  function forgetPrefetched(tree: Buffer): void {
-    const k = tree.toString('hex')
-    const p = prefetched.get(k)
-    if (p === undefined) return
-    prefetched.delete(k)
-    p.then(entries => { for (const e of entries) if (e.tree) forgetPrefetched(e.tree) }, () => undefined)
-  }
-
   async function readReferenceTrees(trees: Buffer[]): Promise<Array<{ hash: Buffer; entries: Entry[] }>> {
     const distinct = trees.filter((t, i) => trees.findIndex(u => u.equals(t)) === i)
     const out: Array<{ hash: Buffer; entries: Entry[] }> = []
     for (const t of distinct) {
-      const k = t.toString('hex')
-      const early = prefetched.get(k)
-      prefetched.delete(k)
       try {
-        out.push({ hash: t, entries: await (early ?? readTree(store, t)) })
+        out.push({ hash: t, entries: await prefetch.read(t) })
       } catch (e) {
         // A damaged reference only costs time: the files are read again.
         if (!(e instanceof TarshiftError)) throw e
@@ -452,7 +423,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     filesRead = 0
     filesReused = 0
     frames.length = 0
-    prefetched.clear()
+    prefetch.clear()
   }
 
   async function writeCheckpoint(): Promise<void> {

@@ -1,0 +1,52 @@
+// Trees read ahead of a walk: the same entries as a plain read, at most `limit` trees read
+// ahead below the first level, and forget() drops a subtree that will not be visited.
+import t from 'tap'
+import path from 'node:path'
+import { buildTree, tmpDirFor, type FixtureNode } from '../helpers/fixture-tree.js'
+import { newSavedir, saveOk, summaryOf } from '../helpers/cli.js'
+import { withStore } from '../helpers/saved-tree.js'
+import { TreePrefetch } from '../../lib/tree/tree-prefetch.js'
+import { readTree } from '../../lib/tree/tree-store.js'
+import { EntryType, type Entry } from '../../lib/tree/entry.js'
+
+/** 6 directories of 6 directories of 2 files each. */
+function spec(): FixtureNode {
+  const leaf = (i: number): FixtureNode => ({ type: 'dir', children: { a: { type: 'file', content: `a${i}` }, b: { type: 'file', content: `b${i}` } } })
+  const mid = (i: number): FixtureNode => ({ type: 'dir', children: Object.fromEntries(Array.from({ length: 6 }, (_, k) => [`m${k}`, leaf(i * 10 + k)])) })
+  return { type: 'dir', children: Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`d${i}`, mid(i)])) }
+}
+
+const aheadOf = (p: TreePrefetch): Map<string, Promise<Entry[]>> => (p as unknown as { ahead: Map<string, Promise<Entry[]>> }).ahead
+const settle = (): Promise<void> => new Promise(r => setTimeout(r, 200))
+
+t.test('read, hint, limit, forget', async t => {
+  const dir = tmpDirFor(t, 'tarshift-prefetch-')
+  buildTree(path.join(dir, 'src'), spec())
+  const savedir = newSavedir(t)
+  const id = saveOk(savedir, 'p', [path.join(dir, 'src')]).id
+  await withStore(savedir, async store => {
+    // Walk down from the saveset root to src.
+    let tree: Buffer = Buffer.from(summaryOf(savedir, id).root as string, 'hex')
+    for (const c of path.join(dir, 'src').split('/').filter(Boolean)) tree = (await readTree(store, tree)).find(e => e.name.toString() === c)?.tree as Buffer
+    const top = await readTree(store, tree)
+
+    const p = new TreePrefetch(store, 10)
+    p.hint([top])
+    await settle()
+    const ahead = aheadOf(p)
+    t.ok(ahead.size >= 6, 'the six subdirectories are read ahead')
+    t.ok(ahead.size <= 6 + 10, `and at most the limit below them (${ahead.size})`)
+    for (const e of top) {
+      if (e.type !== EntryType.Dir) continue
+      t.same(await p.read(e.tree as Buffer), await readTree(store, e.tree as Buffer), `${e.name}: the same entries as a plain read`)
+    }
+    const before = ahead.size
+    const d5 = await readTree(store, (top[5] as Entry).tree as Buffer)
+    for (const e of d5) p.forget(e.tree as Buffer)
+    await settle()
+    t.ok(aheadOf(p).size <= before, 'forget drops what was read ahead below')
+    for (const e of d5) t.notOk(aheadOf(p).has((e.tree as Buffer).toString('hex')), `${e.name} forgotten`)
+    p.clear()
+    t.equal(aheadOf(p).size, 0)
+  })
+})
