@@ -13,7 +13,7 @@ import { newBackupId, writeSummary, type SavesetSummary, SUMMARY_VERSION } from 
 import { EntryType, timespecFromNs, type Entry, type Timespec, type ChunkRef } from '../tree/entry.js'
 import { findEntry, objectsOfTree, writeTree } from '../tree/tree-store.js'
 import { TreePrefetch } from '../tree/tree-prefetch.js'
-import { sameEntries } from '../tree/tree-codec.js'
+import { sameEntries, sameEntry } from '../tree/tree-codec.js'
 import { ObjectKind } from '../codec/object-header.js'
 import { entryFromStat, entryType } from './entry-from-stat.js'
 import { Excluder } from './exclude.js'
@@ -248,7 +248,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
           entry.tree = await writeTree(store, [])
         }
         progress.dirs++
-        pending.push({ entry })
+        pending.push({ entry: kept(entry, refs) })
         continue
       }
       if (type !== EntryType.File) {
@@ -263,7 +263,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
           }
         }
         progress.files++
-        pending.push({ entry })
+        pending.push({ entry: kept(entry, refs) })
         continue
       }
       // Regular file.
@@ -294,7 +294,8 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
         }
         progress.files++
         progress.bytesTotal += entry.size
-        pending.push({ entry, content })
+        const same = kept(entry, refs)
+        pending.push(same === entry ? { entry, content } : { entry: same })
         continue
       }
       const inlineMax = Math.min(opts.config.inlineLimit, inlineBudget)
@@ -354,6 +355,16 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       }
     }
     return out
+  }
+
+  /**
+   * The reference entry equal to `entry` in every encoded field, if any, to be kept instead of
+   * it: a large unchanged directory then holds one copy of its entries, not two (the reference
+   * tree's and the new ones), and the tree-reuse check at its end finds them identical at once.
+   */
+  function kept(entry: Entry, refs: Entry[]): Entry {
+    for (const r of refs) if (sameEntry(entry, r)) return r
+    return entry
   }
 
   /**

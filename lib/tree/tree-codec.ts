@@ -111,8 +111,13 @@ function unpacked(bytes: Buffer): unknown {
  */
 export function sameEntries(a: readonly Entry[], b: readonly Entry[]): boolean {
   if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (!sameWire(toWire(a[i] as Entry), toWire(b[i] as Entry))) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !sameEntry(a[i] as Entry, b[i] as Entry)) return false
   return true
+}
+
+/** Whether two entries encode to the same bytes (see sameEntries). */
+export function sameEntry(a: Entry, b: Entry): boolean {
+  return a === b || sameWire(toWire(a), toWire(b))
 }
 
 function sameWire(a: unknown, b: unknown): boolean {

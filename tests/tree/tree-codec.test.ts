@@ -1,6 +1,6 @@
 import t from 'tap'
 import { createHash } from 'node:crypto'
-import { decodeTree, decodeTreeIndex, encodedTreeLength, encodeEntry, encodeTree, encodeTreeIndex, entryLengthBound } from '../../lib/tree/tree-codec.js'
+import { decodeTree, decodeTreeIndex, encodedTreeLength, encodeEntry, encodeTree, encodeTreeIndex, entryLengthBound, sameEntries, sameEntry } from '../../lib/tree/tree-codec.js'
 import { EntryType, timespecFromNs, timespecToNs, type Entry } from '../../lib/tree/entry.js'
 
 const known: Entry[] = [
@@ -85,4 +85,33 @@ t.test('a tree larger than a megabyte round-trips, and so does a small one after
   t.ok(encodeTree(known).equals(encodeTree(known)))
   t.ok(bytes.equals(copy), 'a later encoding does not write over an earlier large result')
   t.same(decodeTree(encodeTree(known)), known)
+})
+
+t.test('sameEntry: equal exactly when the encodings are equal (tree reuse depends on it)', async t => {
+  const decoded = decodeTree(encodeTree(known))
+  t.ok(sameEntries(known, decoded), 'a decoded copy is the same')
+  // Every change of any field, in any entry, must be seen.
+  const changes: Array<[string, (e: Entry) => void]> = [
+    ['name', e => { e.name = Buffer.concat([e.name, Buffer.from('x')]) }],
+    ['mode', e => { e.mode ^= 0o4000 }], ['uid', e => { e.uid += 1 }], ['gid', e => { e.gid += 1 }],
+    ['uname', e => { e.uname = `${e.uname ?? ''}x` }], ['gname', e => { e.gname = undefined }],
+    ['size', e => { e.size += 1 }], ['mtime ns', e => { e.mtime = [e.mtime[0], e.mtime[1] + 1] }],
+    ['ctime s', e => { e.ctime = [e.ctime[0] + 1, e.ctime[1]] }], ['atime', e => { e.atime = [1, 1] }],
+    ['ino', e => { e.ino = typeof e.ino === 'number' ? e.ino + 1 : `${e.ino}1` }],
+    ['rdev', e => { e.rdev = [1, 2] }], ['target', e => { e.target = Buffer.from('elsewhere') }],
+    ['xattr value', e => { e.xattrs = [[Buffer.from('user.bin'), Buffer.from([0, 255, 10, 62])]] }],
+    ['link', e => { e.link = Buffer.from('/other') }], ['data byte', e => { e.data = Buffer.from('hellp') }],
+    ['chunk hash', e => { e.chunks = [{ hash: Buffer.alloc(32, 9), length: 1 }] }], ['tree', e => { e.tree = Buffer.alloc(32, 4) }],
+    ['racy', e => { e.racy = !e.racy }],
+  ]
+  for (let i = 0; i < known.length; i++) {
+    for (const [what, change] of changes) {
+      const copy = decodeTree(encodeTree(known))
+      const e = copy[i] as Entry
+      change(e)
+      const differs = !encodeEntry(e).equals(encodeEntry(known[i] as Entry))
+      t.equal(sameEntry(e, known[i] as Entry), !differs, `entry ${i}, ${what}: sameEntry agrees with the encoding`)
+      t.equal(sameEntries(copy, known), !differs)
+    }
+  }
 })
