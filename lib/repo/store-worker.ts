@@ -104,6 +104,18 @@ function lastUse(hash: string): number | null {
   }
 }
 
+/**
+ * existsData for many objects, looked up in name order (fan-out directory by directory) rather
+ * than in the order given: on a cold cache each directory's blocks are then read once for all
+ * the objects in it. Results in the order given.
+ */
+function existsAll(hashes: readonly string[]): boolean[] {
+  const order = hashes.map((_, i) => i).sort((a, b) => ((hashes[a] as string) < (hashes[b] as string) ? -1 : 1))
+  const out = new Array<boolean>(hashes.length)
+  for (const i of order) out[i] = existsData(hashes[i] as string)
+  return out
+}
+
 function existsData(hash: string): boolean {
   const d = dataPath(savedir, hash)
   try {
@@ -192,7 +204,7 @@ parentPort?.on('message', (req: StoreRequest) => {
         return { value: r, transfer: own ? [r.data.buffer as ArrayBuffer] : [] }
       }
       case 'ensure': return { value: ensure(req), transfer: [] }
-      case 'exists': return { value: req.hashes.map(h => existsData(h)), transfer: [] }
+      case 'exists': return { value: existsAll(req.hashes), transfer: [] }
       case 'sync': return { value: sync(req.skip ?? false), transfer: [] }
     }
   }
