@@ -11,7 +11,7 @@ import { native } from '../fs/native.js'
 import { dataPath } from './layout.js'
 import type { RepoConfig } from './config.js'
 import { WorkerPool, type SerializedError } from './worker-pool.js'
-import type { PutReply } from './store-worker.js'
+import type { PutManyReply, PutReply } from './store-worker.js'
 
 /**
  * What this host knows of objects' last-use times (the local cache, lib/cache): lets a save
@@ -42,6 +42,18 @@ export interface StoreStats {
 export const DEFAULT_REFRESH_MS = 24 * 3600 * 1000
 /** Bytes of deferred (tree) puts in flight before writeTree waits. */
 const DEFERRED_LIMIT = 16 * 1024 * 1024
+/** Puts of fewer bytes than this are sent in batches of up to BATCH_ITEMS or BATCH_BYTES. */
+const BATCH_ITEM_MAX = 64 * 1024
+const BATCH_ITEMS = 128
+const BATCH_BYTES = 1024 * 1024
+
+interface PutBatch {
+  items: Array<{ kind: ObjectKind; length: number }>
+  parts: Uint8Array[]
+  bytes: number
+  waiters: Array<{ resolve: (r: PutReply) => void; reject: (e: unknown) => void }>
+}
+
 /** Objects taken on the cache's word are checked to exist in batches of this many. */
 const CLAIM_BATCH = 2048
 
@@ -83,6 +95,9 @@ export class ObjectStore {
   private readonly open = new Set<number>()
   /** Hashes reported new, each with the number of puts submitted at that moment (put()). */
   private readonly recentNew = new Map<string, number>()
+  /** Small puts not yet sent (putBatched). */
+  private batch: PutBatch | null = null
+  private batchTimer: NodeJS.Immediate | null = null
 
   constructor(readonly savedir: string, readonly config: RepoConfig, opts: ObjectStoreOptions = {}) {
     const size = opts.workers ?? Math.max(1, Math.min(4, availableParallelism()))
@@ -153,12 +168,13 @@ export class ObjectStore {
     // (an 8 KiB pool slab, or msgpackr's multi-megabyte output buffer for every tree).
     const owns = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer
     const payload = opts.transfer === true && owns ? data : new Uint8Array(data)
-    const transfer = [payload.buffer as ArrayBuffer]
     const seq = ++this.submitted
     this.open.add(seq)
     let r: PutReply
     try {
-      r = await this.pool.call<PutReply>({ op: 'put', kind, codecId: this.codecId, data: payload, dryRun: this.dryRun, refreshMs: this.refreshMs }, transfer)
+      r = await (payload.byteLength < BATCH_ITEM_MAX
+        ? this.putBatched(payload, kind)
+        : this.pool.call<PutReply>({ op: 'put', kind, codecId: this.codecId, data: payload, dryRun: this.dryRun, refreshMs: this.refreshMs }, [payload.buffer as ArrayBuffer]))
     } finally {
       this.open.delete(seq)
     }
@@ -181,6 +197,46 @@ export class ObjectStore {
     }
     this.forgetSettled()
     return r
+  }
+
+  /**
+   * A small put joins a batch: one message and one buffer for up to BATCH_ITEMS objects instead
+   * of one each. A first save of many small files sent 21,000 messages, and each object's own
+   * buffer stayed allocated in a worker until that worker's next garbage collection. The batch
+   * goes when full, or as soon as the event loop turns (the caller awaits something).
+   */
+  private putBatched(data: Uint8Array, kind: ObjectKind): Promise<PutReply> {
+    const b = (this.batch ??= { items: [], parts: [], bytes: 0, waiters: [] })
+    const p = new Promise<PutReply>((resolve, reject) => b.waiters.push({ resolve, reject }))
+    b.items.push({ kind, length: data.byteLength })
+    b.parts.push(data)
+    b.bytes += data.byteLength
+    if (b.bytes >= BATCH_BYTES || b.items.length >= BATCH_ITEMS) this.sendBatch()
+    else this.batchTimer ??= setImmediate(() => this.sendBatch())
+    return p
+  }
+
+  private sendBatch(): void {
+    if (this.batchTimer !== null) clearImmediate(this.batchTimer)
+    this.batchTimer = null
+    const b = this.batch
+    if (b === null) return
+    this.batch = null
+    const data = new Uint8Array(b.bytes)
+    let at = 0
+    for (const part of b.parts) {
+      data.set(part, at)
+      at += part.byteLength
+    }
+    const msg = { op: 'putMany', items: b.items, codecId: this.codecId, data, dryRun: this.dryRun, refreshMs: this.refreshMs }
+    this.pool.call<PutManyReply>(msg, [data.buffer]).then(
+      replies => b.waiters.forEach((w, i) => {
+        const r = replies[i]
+        if (r?.ok) w.resolve(r.value)
+        else w.reject(r ? revive(r.error) : new Error('no reply for a batched put'))
+      }),
+      e => { for (const w of b.waiters) w.reject(e) },
+    )
   }
 
   /**
@@ -298,6 +354,7 @@ export class ObjectStore {
 
   async close(): Promise<void> {
     if (this.claimTimer !== null) clearImmediate(this.claimTimer)
+    this.sendBatch() // puts not sent yet go now: close() waits for what is running
     await this.pool.close()
   }
 }

@@ -10,10 +10,11 @@ import type { ObjectKind } from '../codec/object-header.js'
 import { CorruptObjectError, MissingObjectError, isSystemError, savedirIoError } from '../errors.js'
 import { writeFileAtomic, fsyncDir } from './atomic-write.js'
 import { dataPath, timePath } from './layout.js'
-import { WORKER_READY, serializeError } from './worker-pool.js'
+import { WORKER_READY, serializeError, type SerializedError } from './worker-pool.js'
 
 export type StoreRequest =
   | { op: 'put'; id: number; kind: ObjectKind; codecId: number; data: Uint8Array; dryRun: boolean; refreshMs: number }
+  | { op: 'putMany'; id: number; items: Array<{ kind: ObjectKind; length: number }>; codecId: number; data: Uint8Array; dryRun: boolean; refreshMs: number }
   | { op: 'get'; id: number; hash: string }
   | { op: 'sync'; id: number; skip?: boolean }
   | { op: 'ensure'; id: number; hashes: string[]; refreshMs: number; dryRun: boolean }
@@ -26,6 +27,9 @@ export interface PutReply {
   /** The object's last-use time (ms) after this put; null in a dry run (nothing touched). */
   lastUse: number | null
 }
+
+/** One reply per object of a putMany, in order: each put succeeds or fails on its own. */
+export type PutManyReply = Array<{ ok: true; value: PutReply } | { ok: false; error: SerializedError }>
 
 const savedir = (workerData as { savedir: string }).savedir
 /** Files written since the last sync, and their directories: made durable in one batch. */
@@ -198,6 +202,21 @@ parentPort?.on('message', (req: StoreRequest) => {
   const run = async (): Promise<{ value: unknown; transfer: ArrayBuffer[] }> => {
     switch (req.op) {
       case 'put': return { value: await put(req), transfer: [] }
+      case 'putMany': {
+        // The objects lie one after another in req.data; each is put as a view of it.
+        const out: PutManyReply = []
+        let at = 0
+        for (const it of req.items) {
+          const data = req.data.subarray(at, at + it.length)
+          at += it.length
+          try {
+            out.push({ ok: true, value: await put({ op: 'put', id: req.id, kind: it.kind, codecId: req.codecId, data, dryRun: req.dryRun, refreshMs: req.refreshMs }) })
+          } catch (e) {
+            out.push({ ok: false, error: serializeError(e) })
+          }
+        }
+        return { value: out, transfer: [] }
+      }
       case 'get': {
         const r = await get(req.hash)
         const own = r.data.byteOffset === 0 && r.data.byteLength === r.data.buffer.byteLength && !(r.data.buffer instanceof SharedArrayBuffer)

@@ -94,6 +94,36 @@ t.test('many gets at once, one worker: xz, zstd and raw objects each come back e
   }
 })
 
+t.test('many small puts at once (sent in batches), with duplicates and large ones among them', async t => {
+  const dir = join(tmpDirFor(t), 'sd')
+  initSavedir(dir)
+  const store = new ObjectStore(dir, readConfig(dir), { workers: 2 })
+  const inputs: Buffer[] = []
+  for (let i = 0; i < 1000; i++) {
+    const size = i % 97 === 0 ? 200 * 1024 : 1 + ((i * 7919) % 9000)
+    inputs.push(i % 10 === 9 ? (inputs[i - 5] as Buffer) : Buffer.alloc(size, `object ${i} `))
+  }
+  try {
+    // Half given up to the store (transfer), half kept by the caller and changed after put().
+    const replies = await Promise.all(inputs.map((b, i) => {
+      if (i % 2 === 0) return store.put(Buffer.from(b), ObjectKind.Data, { transfer: true })
+      const mine = Buffer.from(b)
+      const p = store.put(mine, ObjectKind.Data)
+      mine.fill(0) // the store must have taken its own copy already
+      return p
+    }))
+    t.ok(replies.every((r, i) => r.hash === sha256hex(inputs[i] as Buffer)), 'every reply names its own object')
+    const distinct = new Set(inputs.map(b => sha256hex(b)))
+    t.equal(replies.filter(r => r.isNew).length, distinct.size, 'each distinct object is new exactly once')
+    t.equal(store.stats.objectsNew, distinct.size)
+    for (const h of [...distinct].slice(0, 200)) t.ok((await store.get(h)).data.equals(inputs.find(b => sha256hex(b) === h) as Buffer))
+  } finally {
+    await store.close()
+  }
+  t.equal(objectFiles(dir).data.length, new Set(inputs.map(b => sha256hex(b))).size, 'one file per distinct object')
+  t.equal(objectFiles(dir).temps.length, 0)
+})
+
 t.test('a flipped byte is a typed error naming the object', async t => {
   const dir = join(tmpDirFor(t), 'sd')
   initSavedir(dir)
