@@ -11,6 +11,7 @@ import { native } from '../fs/native.js'
 import { dataPath } from './layout.js'
 import type { RepoConfig } from './config.js'
 import { WorkerPool, type SerializedError } from './worker-pool.js'
+import { TurnBatch } from './turn-batch.js'
 import type { PutManyReply, PutReply } from './store-worker.js'
 
 /**
@@ -47,11 +48,12 @@ const BATCH_ITEM_MAX = 64 * 1024
 const BATCH_ITEMS = 128
 const BATCH_BYTES = 1024 * 1024
 
-interface PutBatch {
-  items: Array<{ kind: ObjectKind; length: number }>
-  parts: Uint8Array[]
-  bytes: number
-  waiters: Array<{ resolve: (r: PutReply) => void; reject: (e: unknown) => void }>
+/** A put waiting in a batch (putBatched). */
+interface BatchedPut {
+  kind: ObjectKind
+  data: Uint8Array
+  resolve: (r: PutReply) => void
+  reject: (e: unknown) => void
 }
 
 /** Objects taken on the cache's word are checked to exist in batches of this many. */
@@ -83,9 +85,8 @@ export class ObjectStore {
   /** New objects written since the last flush: told to the cache once they are durable. */
   private unflushedNew: Array<[string, number | null]> = []
   private trustCache = true
-  /** Objects referenced on the cache's word, not yet sent to be checked; the checks sent. */
-  private claimed: string[] = []
-  private claimTimer: NodeJS.Immediate | null = null
+  /** Objects referenced on the cache's word, gathered to be checked; the checks sent. */
+  private readonly claimed = new TurnBatch<string>(hashes => this.checkClaims(hashes), CLAIM_BATCH)
   private claimChecks: Array<Promise<string[]>> = []
   private readonly deferred = new Set<Promise<void>>()
   private deferredFailure: unknown = null
@@ -96,8 +97,7 @@ export class ObjectStore {
   /** Hashes reported new, each with the number of puts submitted at that moment (put()). */
   private readonly recentNew = new Map<string, number>()
   /** Small puts not yet sent (putBatched). */
-  private batch: PutBatch | null = null
-  private batchTimer: NodeJS.Immediate | null = null
+  private readonly batch = new TurnBatch<BatchedPut>(puts => this.sendPuts(puts), BATCH_ITEMS, BATCH_BYTES)
 
   constructor(readonly savedir: string, readonly config: RepoConfig, opts: ObjectStoreOptions = {}) {
     const size = opts.workers ?? Math.max(1, Math.min(4, availableParallelism()))
@@ -120,18 +120,11 @@ export class ObjectStore {
     if (!this.trustCache) return false
     const t = this.cache?.touchedAt(hash)
     if (t === undefined || Date.now() - t > this.refreshMs / 2) return false
-    this.claimed.push(hash)
-    if (this.claimed.length >= CLAIM_BATCH) this.sendClaims()
-    else this.claimTimer ??= setImmediate(() => this.sendClaims())
+    this.claimed.add(hash)
     return true
   }
 
-  private sendClaims(): void {
-    if (this.claimTimer !== null) clearImmediate(this.claimTimer)
-    this.claimTimer = null
-    if (this.claimed.length === 0) return
-    const hashes = this.claimed
-    this.claimed = []
+  private checkClaims(hashes: string[]): void {
     const p = this.pool.call<boolean[]>({ op: 'exists', hashes }).then(found => hashes.filter((_, i) => !found[i]))
     p.catch(() => undefined) // awaited in missingClaimed()
     this.claimChecks.push(p)
@@ -139,7 +132,7 @@ export class ObjectStore {
 
   /** Objects taken on the cache's word (claimFresh) since the last call that are missing. */
   async missingClaimed(): Promise<string[]> {
-    this.sendClaims()
+    this.claimed.flush()
     const checks = this.claimChecks
     this.claimChecks = []
     return (await Promise.all(checks)).flat()
@@ -206,36 +199,26 @@ export class ObjectStore {
    * goes when full, or as soon as the event loop turns (the caller awaits something).
    */
   private putBatched(data: Uint8Array, kind: ObjectKind): Promise<PutReply> {
-    const b = (this.batch ??= { items: [], parts: [], bytes: 0, waiters: [] })
-    const p = new Promise<PutReply>((resolve, reject) => b.waiters.push({ resolve, reject }))
-    b.items.push({ kind, length: data.byteLength })
-    b.parts.push(data)
-    b.bytes += data.byteLength
-    if (b.bytes >= BATCH_BYTES || b.items.length >= BATCH_ITEMS) this.sendBatch()
-    else this.batchTimer ??= setImmediate(() => this.sendBatch())
-    return p
+    return new Promise<PutReply>((resolve, reject) => this.batch.add({ kind, data, resolve, reject }, data.byteLength))
   }
 
-  private sendBatch(): void {
-    if (this.batchTimer !== null) clearImmediate(this.batchTimer)
-    this.batchTimer = null
-    const b = this.batch
-    if (b === null) return
-    this.batch = null
-    const data = new Uint8Array(b.bytes)
+  /** One putMany message: the objects one after another in one transferred buffer. */
+  private sendPuts(puts: BatchedPut[]): void {
+    const data = new Uint8Array(puts.reduce((n, p) => n + p.data.byteLength, 0))
     let at = 0
-    for (const part of b.parts) {
-      data.set(part, at)
-      at += part.byteLength
+    for (const p of puts) {
+      data.set(p.data, at)
+      at += p.data.byteLength
     }
-    const msg = { op: 'putMany', items: b.items, codecId: this.codecId, data, dryRun: this.dryRun, refreshMs: this.refreshMs }
+    const items = puts.map(p => ({ kind: p.kind, length: p.data.byteLength }))
+    const msg = { op: 'putMany', items, codecId: this.codecId, data, dryRun: this.dryRun, refreshMs: this.refreshMs }
     this.pool.call<PutManyReply>(msg, [data.buffer]).then(
-      replies => b.waiters.forEach((w, i) => {
+      replies => puts.forEach((p, i) => {
         const r = replies[i]
-        if (r?.ok) w.resolve(r.value)
-        else w.reject(r ? revive(r.error) : new Error('no reply for a batched put'))
+        if (r?.ok) p.resolve(r.value)
+        else p.reject(r ? revive(r.error) : new Error('no reply for a batched put'))
       }),
-      e => { for (const w of b.waiters) w.reject(e) },
+      e => { for (const p of puts) p.reject(e) },
     )
   }
 
@@ -353,8 +336,8 @@ export class ObjectStore {
   }
 
   async close(): Promise<void> {
-    if (this.claimTimer !== null) clearImmediate(this.claimTimer)
-    this.sendBatch() // puts not sent yet go now: close() waits for what is running
+    this.claimed.discard() // nobody waits for these checks any more
+    this.batch.flush() // puts not sent yet go now: close() waits for what is running
     await this.pool.close()
   }
 }

@@ -110,7 +110,7 @@ export class WorkerPool {
     // middle of a write would leave a temporary behind (on a full disk, too).
     for (const w of this.workers) w.ref()
     if (this.pending.size > 0 && this.broken === null) await new Promise<void>(r => { this.drained = r })
-    // Never terminate a worker that is still loading its native modules: zstd-napi's module
+    // Never terminate a worker that is still loading its native modules: lzma-native's module
     // initialisation throws a C++ exception into a dying environment and aborts the whole
     // process (SIGABRT, exit 134), which a quick refusal (restore of an unknown PATH) hit.
     await Promise.all(this.ready)

@@ -16,7 +16,8 @@ export function entryType(st: BigIntStats): EntryType | null {
   return null // socket, or unknown
 }
 
-function ino(st: BigIntStats): number | string {
+/** The inode number as a tree records it: a number, or a decimal string beyond 2^53. */
+export function entryIno(st: BigIntStats): number | string {
   return st.ino <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(st.ino) : st.ino.toString()
 }
 
@@ -32,7 +33,7 @@ export function entryFromStat(name: Buffer, type: EntryType, st: BigIntStats, xa
     size: type === EntryType.File ? Number(st.size) : 0,
     mtime: timespecFromNs(st.mtimeNs),
     ctime: timespecFromNs(st.ctimeNs),
-    ino: ino(st),
+    ino: entryIno(st),
   }
   const un = userName(uid)
   if (un !== undefined) e.uname = un

@@ -15,7 +15,7 @@ import { findEntry, objectsOfTree, writeTree } from '../tree/tree-store.js'
 import { TreePrefetch } from '../tree/tree-prefetch.js'
 import { sameEntries, sameEntry } from '../tree/tree-codec.js'
 import { ObjectKind } from '../codec/object-header.js'
-import { entryFromStat, entryType } from './entry-from-stat.js'
+import { entryFromStat, entryIno, entryType } from './entry-from-stat.js'
 import { Excluder } from './exclude.js'
 import { readSourceFile, SourceReadError, type FileContent } from './file-reader.js'
 import { HardlinkIndex } from './hardlink-index.js'
@@ -376,7 +376,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
   const oldestRefStartNs = refStarts.length === 0 ? null : BigInt(Math.min(...refStarts)) * 1_000_000n
   function reusableXattrs(st: BigIntStats, refs: Entry[]): Array<[Buffer, Buffer]> | null {
     if (opts.forceRead || oldestRefStartNs === null || st.ctimeNs >= oldestRefStartNs - RACY_NS) return null
-    const ino = st.ino <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(st.ino) : st.ino.toString()
+    const ino = entryIno(st)
     const ref = refs.find(r => !r.racy && r.ino === ino && sameTime(r.ctime, st.ctimeNs))
     return ref ? (ref.xattrs ?? []) : null
   }
@@ -389,7 +389,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
   async function reuse(st: BigIntStats, refs: Entry[]): Promise<{ data?: Buffer; chunks?: ChunkRef[] } | null> {
     if (opts.forceRead) return null
     const size = Number(st.size)
-    const ino = st.ino <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(st.ino) : st.ino.toString()
+    const ino = entryIno(st)
     const ref = refs.find(r => !r.racy && r.size === size && sameTime(r.mtime, st.mtimeNs) && sameTime(r.ctime, st.ctimeNs) &&
       (opts.ignoreInode || r.ino === ino))
     if (!ref) return null
