@@ -72,17 +72,21 @@ function readContents(path: Buffer): void {
 }
 
 function walk(dir: Buffer, dev: number | null): boolean {
-  let names: Buffer[]
+  // Names as latin1 strings (one char per byte: lossless, and sorted in byte order by the
+  // default comparison): readdir's Buffers are one allocation each, ~550 bytes of RSS per
+  // name, 55 MB for a directory of 100,000 files.
+  let names: string[]
   try {
-    names = readdirSync(dir, { encoding: 'buffer' })
+    names = readdirSync(dir, { encoding: 'latin1' })
   } catch {
     return true
   }
-  names.sort(Buffer.compare)
+  names.sort()
   if (data.report) parentPort?.postMessage({ listed: new Uint8Array(dir), seen })
-  for (const name of names) {
+  for (const text of names) {
     if (!mayGoOn()) return false
     seen++
+    const name = Buffer.from(text, 'latin1')
     const path = joinPath(dir, name)
     if (excluder.excludes(path, name)) continue
     let st

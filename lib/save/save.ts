@@ -11,9 +11,11 @@ import { ObjectStore, DEFAULT_REFRESH_MS } from '../repo/object-store.js'
 import type { RepoConfig } from '../repo/config.js'
 import { newBackupId, writeSummary, type SavesetSummary, SUMMARY_VERSION } from '../repo/saveset.js'
 import { EntryType, timespecFromNs, type Entry, type Timespec, type ChunkRef } from '../tree/entry.js'
-import { findEntry, objectsOfTree, writeTree } from '../tree/tree-store.js'
+import { objectsOfTree } from '../tree/tree-store.js'
+import { TreeWriter, writeTree } from '../tree/tree-writer.js'
+import { TreeCursor } from '../tree/tree-cursor.js'
 import { TreePrefetch } from '../tree/tree-prefetch.js'
-import { sameEntries, sameEntry } from '../tree/tree-codec.js'
+import { sameEntry } from '../tree/tree-codec.js'
 import { ObjectKind } from '../codec/object-header.js'
 import { entryFromStat, entryIno, entryType } from './entry-from-stat.js'
 import { Excluder } from './exclude.js'
@@ -80,15 +82,47 @@ const WINDOW_BYTES = 16 * 1024 * 1024
 /** Reference trees read ahead at most (decoded, waiting for the walk to reach them). */
 const PREFETCH_TREES = 512
 
+/**
+ * Entries wait this long for their content (chunk puts in flight) before they go to the tree
+ * writer; half of it at a time.
+ */
+const PENDING_LAG = 256
+
 interface Pending {
   entry: Entry
   content?: FileContent
+  /** Per reference tree: its entry at this entry's index, while that tree still matches. */
+  same?: Array<Entry | undefined>
 }
 
-/** One directory being saved: its finished entries, and the subdirectory in progress. */
+/** A reference tree of a directory being saved, read a part at a time. */
+interface RefTree {
+  cursor: TreeCursor
+  /** Every entry so far equals the reference's entry at the same index. */
+  same: boolean
+  /** A part could not be read: no further lookups. */
+  dead: boolean
+}
+
+/** A reference tree's entry found by name, and its index in that tree. */
+type Hit = { entry: Entry; at: number } | undefined
+
+/**
+ * One directory being saved: entries go to its tree writer in order once their content is
+ * known; those still waiting for it; its reference trees; the subdirectory in progress.
+ */
 interface Frame {
+  writer: TreeWriter
   pending: Pending[]
+  count: number
+  refs: RefTree[]
   current: Entry | null
+}
+
+async function resolveContent(p: Pending): Promise<void> {
+  const c = p.content
+  if (c?.kind === 'inline') p.entry.data = c.data
+  else if (c?.kind === 'chunks') p.entry.chunks = await c.chunks
 }
 
 /** Objects the local cache vouched for are missing: the walk starts again without trusting it. */
@@ -180,37 +214,41 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
 
   /** Save a directory's listed contents; returns its tree hash. */
   async function saveDir(dirPath: Buffer, node: SelectionNode | null, rootDev: bigint | null, refTrees: Buffer[]): Promise<Buffer> {
-    const refTreesRead = await readReferenceTrees(refTrees)
-    const refLists = refTreesRead.map(r => r.entries)
-    prefetch.hint(refLists)
+    const frame: Frame = { writer: new TreeWriter(store), pending: [], count: 0, refs: await openReferenceTrees(refTrees), current: null }
     const walkAll = node === null || node.recursive
-    let names: Buffer[]
+    // Names as latin1 strings: one char per byte, so lossless for any name, and sorted in name
+    // byte order by the default comparison. Each becomes a Buffer only when its turn comes:
+    // readdir's own Buffers are one allocation each, ~550 bytes of RSS per name.
+    let names: string[]
     if (walkAll) {
       if (node !== null) readAhead.walkStarts(dirPath)
       try {
-        // Names come as latin1 strings (one char per byte, lossless) and are copied into
-        // pooled buffers: readdir's own buffers are one allocation each, ~550 bytes of RSS
-        // per name (10 MB for an 18,000-entry directory).
-        names = readdirSync(dirPath, { encoding: 'latin1' }).map(n => Buffer.from(n, 'latin1'))
+        names = readdirSync(dirPath, { encoding: 'latin1' })
       } catch (e) {
         if (!isSystemError(e)) throw e
         reporter.warn(dirPath, e.code ?? '', e.code === 'ENOENT' ? 'directory vanished while saving' : `cannot list directory: ${e.message}; saved as empty`)
         names = []
       }
     } else {
-      names = [...(node as SelectionNode).children.keys()].map(k => Buffer.from(k, 'latin1'))
+      names = [...(node as SelectionNode).children.keys()]
     }
-    names.sort(Buffer.compare)
-    const frame: Frame = { pending: [], current: null }
+    names.sort()
     frames.push(frame)
-    const pending = frame.pending
+    const push = async (entry: Entry, content: FileContent | undefined, hits: Hit[]): Promise<void> => {
+      const k = frame.count++
+      const p: Pending = content ? { entry, content } : { entry }
+      if (hits.length > 0) p.same = frame.refs.map((r, i) => (r.same && hits[i]?.at === k ? hits[i]?.entry : undefined))
+      frame.pending.push(p)
+      if (frame.pending.length >= 2 * PENDING_LAG) await drain(frame, PENDING_LAG)
+    }
     let inlineBudget = opts.config.inlineDirLimit
-    for (const name of names) {
+    for (const text of names) {
+      const name = Buffer.from(text, 'latin1')
       if (window.failure !== null) throw window.failure
       await maybeCheckpoint()
       if (walkAll) readAhead.step(progress.bytesRead)
       const path = joinPath(dirPath, name)
-      const childSel = walkAll ? null : ((node as SelectionNode).children.get(name.toString('latin1')) ?? null)
+      const childSel = walkAll ? null : ((node as SelectionNode).children.get(text) ?? null)
       if (excluder.excludes(path, name)) continue
       let st: BigIntStats
       try {
@@ -225,7 +263,8 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
         reporter.note(path, st.isSocket() ? 'socket not saved' : 'unknown file type not saved')
         continue
       }
-      const refs = refLists.map(l => findEntry(l, name)).filter((e): e is Entry => e !== undefined && e.type === type)
+      const hits = await lookupReferences(frame.refs, name)
+      const refs = hits.filter(h => h !== undefined && h.entry.type === type).map(h => (h as { entry: Entry }).entry)
       let xattrs: Array<[Buffer, Buffer]>
       try {
         xattrs = reusableXattrs(st, refs) ?? xattrsOf(path)
@@ -248,7 +287,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
           entry.tree = await writeTree(store, [])
         }
         progress.dirs++
-        pending.push({ entry: kept(entry, refs) })
+        await push(kept(entry, refs), undefined, hits)
         continue
       }
       if (type !== EntryType.File) {
@@ -263,7 +302,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
           }
         }
         progress.files++
-        pending.push({ entry: kept(entry, refs) })
+        await push(kept(entry, refs), undefined, hits)
         continue
       }
       // Regular file.
@@ -275,7 +314,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
         if (group.racy) entry.racy = true
         progress.files++
         progress.bytesTotal += group.size
-        pending.push({ entry, content: group.content })
+        await push(entry, group.content, hits)
         continue
       }
       const reused = await reuse(st, refs)
@@ -295,7 +334,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
         progress.files++
         progress.bytesTotal += entry.size
         const same = kept(entry, refs)
-        pending.push(same === entry ? { entry, content } : { entry: same })
+        await push(same, same === entry ? content : undefined, hits)
         continue
       }
       const inlineMax = Math.min(opts.config.inlineLimit, inlineBudget)
@@ -321,33 +360,47 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       progress.bytesRead += r.bytesRead
       progress.bytesTotal += r.size
       report()
-      pending.push({ entry, content: r.content })
+      await push(entry, r.content, hits)
     }
-    const entries: Entry[] = []
-    for (const p of pending) {
-      const c = p.content
-      if (c?.kind === 'inline') p.entry.data = c.data
-      else if (c?.kind === 'chunks') p.entry.chunks = await c.chunks
-      entries.push(p.entry)
-    }
+    await drain(frame, 0)
     frames.pop()
-    // Read-ahead trees of reference subdirectories that are gone from the source.
-    for (const l of refLists) for (const e of l) if (e.tree) prefetch.forget(e.tree)
     report()
     // An unchanged directory: the same entries as a reference tree encode to the same object,
-    // so that one is used (once it is known to exist and is fresh) instead of encoding again.
-    for (const r of refTreesRead) {
-      if (sameEntries(entries, r.entries) && await store.ensureFresh(objectsOfTree(r.hash, r.entries))) return r.hash
+    // so that one is used (once it and any parts are known to exist and are fresh). The tree
+    // writer's own work is only let go: its parts, if any, are the reference's.
+    let reused: Buffer | null = null
+    for (const r of frame.refs) {
+      if (reused === null && r.same && !r.dead && frame.count === await r.cursor.size() && await store.ensureFresh(objectsOfTree(r.cursor.tree))) reused = r.cursor.tree.hash
+      // Read-ahead trees of reference subdirectories that are gone from the source are dropped.
+      r.cursor.close()
     }
-    return writeTree(store, entries)
+    return reused ?? (await frame.writer.finish()).hash
   }
 
-  async function readReferenceTrees(trees: Buffer[]): Promise<Array<{ hash: Buffer; entries: Entry[] }>> {
+  /** Move all but `keep` waiting entries to the tree writer, in order, once their content is known. */
+  async function drain(frame: Frame, keep: number): Promise<void> {
+    const n = frame.pending.length - keep
+    for (let i = 0; i < n; i++) {
+      const p = frame.pending[i] as Pending
+      await resolveContent(p)
+      for (let j = 0; j < frame.refs.length; j++) {
+        const r = frame.refs[j] as RefTree
+        if (r.same) r.same = p.same?.[j] !== undefined && sameEntry(p.entry, p.same[j] as Entry)
+      }
+      await frame.writer.add(p.entry)
+    }
+    frame.pending.splice(0, n)
+  }
+
+  /** The reference trees of a directory, opened for lookups in name order. */
+  async function openReferenceTrees(trees: Buffer[]): Promise<RefTree[]> {
     const distinct = trees.filter((t, i) => trees.findIndex(u => u.equals(t)) === i)
-    const out: Array<{ hash: Buffer; entries: Entry[] }> = []
+    const out: RefTree[] = []
     for (const t of distinct) {
       try {
-        out.push({ hash: t, entries: await prefetch.read(t) })
+        const opened = await prefetch.open(t)
+        const cursor = new TreeCursor(store, opened, part => prefetch.hint([part]), part => { for (const e of part) if (e.tree) prefetch.forget(e.tree) })
+        out.push({ cursor, same: true, dead: false })
       } catch (e) {
         // A damaged reference only costs time: the files are read again.
         if (!(e instanceof TarshiftError)) throw e
@@ -355,6 +408,29 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       }
     }
     return out
+  }
+
+  /** Each reference tree's entry named `name` (names in increasing order). */
+  async function lookupReferences(refs: RefTree[], name: Buffer): Promise<Hit[]> {
+    if (refs.length === 0) return []
+    const hits: Hit[] = []
+    for (const r of refs) {
+      let e = r.dead ? undefined : r.cursor.lookup(name)
+      while (e === null) {
+        try {
+          await r.cursor.advance()
+          e = r.cursor.lookup(name)
+        } catch (err) {
+          if (!(err instanceof TarshiftError)) throw err
+          reporter.note(SLASH, `reference tree ${r.cursor.tree.hash.toString('hex')} partly unreadable (${err.message}); reading files instead`)
+          r.dead = true
+          r.same = false
+          e = undefined
+        }
+      }
+      hits.push(e === undefined ? undefined : { entry: e, at: r.cursor.foundAt })
+    }
+    return hits
   }
 
   /**
@@ -407,13 +483,11 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       const f = frames[i] as Frame
       const entries: Entry[] = []
       for (const p of f.pending) {
-        const c = p.content
-        if (c?.kind === 'inline') p.entry.data = c.data
-        else if (c?.kind === 'chunks') p.entry.chunks = await c.chunks
+        await resolveContent(p)
         entries.push(p.entry)
       }
       if (f.current && child) entries.push({ ...f.current, tree: child })
-      child = await writeTree(store, entries)
+      child = (await f.writer.snapshot(entries)).hash
     }
     return child ?? writeTree(store, [])
   }

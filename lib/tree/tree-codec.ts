@@ -155,6 +155,26 @@ export function encodedTreeLength(entryLengths: readonly number[]): number {
   return sum
 }
 
+/**
+ * encodeTree's bytes, from the entries' encodeEntry bytes in order: the same header
+ * (encodedTreeLength) followed by them. Large directories are encoded entry by entry as their
+ * entries arrive (tree-writer.ts) and never whole.
+ */
+export function treeFromEncodedEntries(encoded: readonly Buffer[]): Buffer {
+  const n = encoded.length
+  const head = Buffer.from([0x82, 0xa1, 0x76, TREE_VERSION, 0xa1, 0x65, 0, 0, 0, 0, 0])
+  let h = 6
+  if (n < 16) head[h++] = 0x90 | n
+  else if (n < 65536) {
+    head[h++] = 0xdc
+    h = head.writeUInt16BE(n, h)
+  } else {
+    head[h++] = 0xdd
+    h = head.writeUInt32BE(n, h)
+  }
+  return Buffer.concat([head.subarray(0, h), ...encoded])
+}
+
 /** An upper bound of encodeEntry(e).length, found without encoding. */
 export function entryLengthBound(e: Entry): number {
   // 256 covers the map header, the keys (at most 3 bytes each) and every number (at most 9).

@@ -5,20 +5,25 @@
 // the store workers. A tree read ahead and never asked for costs only its memory until forget().
 import type { ObjectStore } from '../repo/object-store.js'
 import { EntryType, type Entry } from './entry.js'
-import { readTree } from './tree-store.js'
+import { openTree, wholeTree, type OpenedTree } from './tree-store.js'
 
 export class TreePrefetch {
-  private readonly ahead = new Map<string, Promise<Entry[]>>()
+  private readonly ahead = new Map<string, Promise<OpenedTree>>()
 
   constructor(private readonly store: ObjectStore, private readonly limit: number) {}
 
-  /** The entries of `tree`: read ahead already, or read now. */
-  read(tree: Buffer): Promise<Entry[]> {
+  /** `tree` opened (its first part read): read ahead already, or read now. */
+  open(tree: Buffer): Promise<OpenedTree> {
     const k = tree.toString('hex')
     const early = this.ahead.get(k)
-    if (early === undefined) return readTree(this.store, tree)
+    if (early === undefined) return openTree(this.store, tree)
     this.ahead.delete(k)
     return early
+  }
+
+  /** All the entries of `tree`. */
+  async read(tree: Buffer): Promise<Entry[]> {
+    return wholeTree(this.store, await this.open(tree))
   }
 
   /** The walk will visit these directories' subdirectories: read their trees ahead. */
@@ -29,10 +34,10 @@ export class TreePrefetch {
         if (deeper && this.ahead.size >= this.limit) return
         const k = e.tree.toString('hex')
         if (this.ahead.has(k)) continue
-        const p = readTree(this.store, e.tree)
+        const p = openTree(this.store, e.tree)
         this.ahead.set(k, p)
         // Failures are the walk's to report, when it reaches the directory.
-        p.then(entries => { if (this.ahead.get(k) === p) this.hint([entries], true) }, () => undefined)
+        p.then(t => { if (this.ahead.get(k) === p) this.hint([t.first], true) }, () => undefined)
       }
     }
   }
@@ -43,7 +48,7 @@ export class TreePrefetch {
     const p = this.ahead.get(k)
     if (p === undefined) return
     this.ahead.delete(k)
-    p.then(entries => { for (const e of entries) if (e.tree) this.forget(e.tree) }, () => undefined)
+    p.then(t => { for (const e of t.first) if (e.tree) this.forget(e.tree) }, () => undefined)
   }
 
   clear(): void {

@@ -1,0 +1,91 @@
+// Looking up names in a stored tree in increasing name order, one part in memory at a time
+// (and the next one being read): how a save compares a directory with its reference trees.
+// A directory of 100,000 entries was held whole, as objects (about 100 MB); now at most one
+// part of it (at most chunker.max bytes encoded) is.
+import type { ObjectStore } from '../repo/object-store.js'
+import type { Entry } from './entry.js'
+import { readPart, type OpenedTree } from './tree-store.js'
+
+export class TreeCursor {
+  /** The part in memory, its index among the parts, and the index of its first entry. */
+  private entries: Entry[]
+  private part = 0
+  private offset = 0
+  /** Entries before this index in `entries` have been passed. */
+  private pos = 0
+  private next: Promise<Entry[]> | null = null
+  /** Index (in the whole tree) of the entry the last lookup found. */
+  foundAt = -1
+
+  /**
+   * @param onPart called with each part's entries as it comes into memory
+   * @param onPassed called with the entries of each part once lookups have gone past it
+   */
+  constructor(
+    private readonly store: ObjectStore,
+    readonly tree: OpenedTree,
+    private readonly onPart: (entries: Entry[]) => void = () => undefined,
+    private readonly onPassed: (entries: Entry[]) => void = () => undefined,
+  ) {
+    this.entries = tree.first
+    onPart(this.entries)
+    this.readNext()
+  }
+
+  /**
+   * The entry named `name` (names looked up must increase), undefined when there is none, or
+   * null when the next part must be read first (advance()).
+   */
+  lookup(name: Buffer): Entry | undefined | null {
+    const list = this.entries
+    let lo = this.pos
+    let hi = list.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (Buffer.compare((list[mid] as Entry).name, name) < 0) lo = mid + 1
+      else hi = mid
+    }
+    this.pos = lo
+    if (lo === list.length) return this.part + 1 < this.tree.parts.length ? null : undefined
+    const e = list[lo] as Entry
+    if (!e.name.equals(name)) return undefined
+    this.foundAt = this.offset + lo
+    return e
+  }
+
+  /** Go on to the next part (after lookup returned null). */
+  async advance(): Promise<void> {
+    const next = await (this.next as Promise<Entry[]>)
+    this.onPassed(this.entries)
+    this.offset += this.entries.length
+    this.part++
+    this.entries = next
+    this.pos = 0
+    this.next = null
+    this.onPart(next)
+    this.readNext()
+  }
+
+  /** The number of entries in the whole tree (reads the parts not yet read for their length). */
+  async size(): Promise<number> {
+    let n = this.offset + this.entries.length
+    if (this.part + 1 < this.tree.parts.length) n += (await (this.next as Promise<Entry[]>)).length
+    for (const p of this.tree.parts.slice(this.part + 2)) n += (await readPart(this.store, p)).length
+    return n
+  }
+
+  /** The walk is done with this tree: the part in memory counts as passed. */
+  close(): void {
+    this.onPassed(this.entries)
+    this.entries = []
+    this.next = null
+  }
+
+  private readNext(): void {
+    const p = this.tree.parts[this.part + 1]
+    if (p === undefined) return
+    this.next = readPart(this.store, p)
+    // A failure is met by advance(), when the walk gets there.
+    this.next.catch(() => undefined)
+  }
+}

@@ -1,0 +1,161 @@
+// Writing one directory's tree as its entries arrive, in name order, with memory bounded by
+// the maximum chunk size however many entries the directory has. A directory whose encoding
+// exceeds the maximum chunk size is split at entry boundaries into parts (each a valid tree)
+// listed by a tree index (doc/format.md, "Trees"). Where a part ends depends only on the
+// entries up to that point (a content-defined rule, and the size limit), so parts can be
+// written as soon as they are complete: the result is the same as splitting the whole list.
+//
+// A small directory (the common case) is held as entry objects and encoded once at the end.
+// Past HOLD_BOUND bytes, entries are held encoded instead (a tenth of the memory of the
+// objects), and once the encoding is known to exceed the maximum, each completed part is
+// written and let go.
+import { ObjectKind } from '../codec/object-header.js'
+import type { ObjectStore } from '../repo/object-store.js'
+import type { Entry } from './entry.js'
+import { encodeEntry, encodeTree, encodeTreeIndex, entryLengthBound, treeFromEncodedEntries } from './tree-codec.js'
+
+/** Entries are held as objects up to this bound of their encoded size, then encoded. */
+const HOLD_BOUND = 1024 * 1024
+
+/** Content-defined split points keep parts stable when entries are added elsewhere. */
+function splitHere(name: Buffer, partBytes: number, min: number): boolean {
+  if (partBytes < min) return false
+  let h = 0x811c9dc5
+  for (const b of name) h = Math.imul(h ^ b, 0x01000193)
+  return (h & 0x3f) === 0
+}
+
+/** The stored tree of a directory, and what it consists of. */
+export interface WrittenTree {
+  hash: Buffer
+  /** The parts, when `hash` names a tree index; empty for a single tree. */
+  parts: Buffer[]
+}
+
+export class TreeWriter {
+  private readonly max: number
+  private readonly min: number
+  private readonly holdBound: number
+  /** Phase one: the entries as given, with the sum of their entryLengthBound. */
+  private objects: Entry[] | null = []
+  private bound = 16
+  /** Phase two: encoded entries of parts that are complete but not written (not yet known to split). */
+  private closed: Buffer[][] = []
+  /** Phase two: encoded entries of the part being filled, and their length. */
+  private current: Buffer[] = []
+  private currentBytes = 0
+  /** Phase two: entries and encoded bytes of all entries so far. */
+  private count = 0
+  private bytes = 0
+  /** Written parts (once the directory is known to need them). */
+  private readonly written: Buffer[] = []
+
+  constructor(private readonly store: ObjectStore) {
+    this.max = store.config.chunker.max
+    this.min = Math.floor(this.max / 4)
+    this.holdBound = Math.min(HOLD_BOUND, this.max)
+  }
+
+  /** Entries added so far. */
+  get length(): number {
+    return this.objects ? this.objects.length : this.count
+  }
+
+  /** Entries held as encoded bytes not yet written (for tests of the memory bound). */
+  get heldBytes(): number {
+    return this.objects ? 0 : this.currentBytes + this.closed.reduce((n, p) => n + p.reduce((m, b) => m + b.length, 0), 0)
+  }
+
+  /** Add the next entry (names strictly increasing). May write a part. */
+  async add(e: Entry): Promise<void> {
+    if (this.objects) {
+      this.objects.push(e)
+      this.bound += entryLengthBound(e)
+      if (this.bound <= this.holdBound) return
+      const held = this.objects
+      this.objects = null
+      for (const h of held) await this.addEncoded(h)
+      return
+    }
+    await this.addEncoded(e)
+  }
+
+  /** Write what remains; returns the tree's name (a tree, or a tree index). */
+  async finish(): Promise<WrittenTree> {
+    await this.store.deferredRoom()
+    if (this.objects) {
+      // The bound is at most the maximum, so the encoding is too.
+      return { hash: this.put(encodeTree(this.objects), ObjectKind.Tree), parts: [] }
+    }
+    if (!this.splitting()) {
+      const all = this.closed.flat().concat(this.current)
+      return { hash: this.put(treeFromEncodedEntries(all), ObjectKind.Tree), parts: [] }
+    }
+    if (this.current.length > 0) await this.closePart()
+    return { hash: this.put(encodeTreeIndex(this.written), ObjectKind.TreeIndex), parts: this.written.slice() }
+  }
+
+  /**
+   * A tree of the entries so far followed by `extra` (a checkpoint's partial directory),
+   * written without changing this writer: the same as a writer given all of them would write.
+   */
+  async snapshot(extra: readonly Entry[]): Promise<WrittenTree> {
+    const copy = new TreeWriter(this.store)
+    copy.objects = this.objects ? this.objects.slice() : null
+    copy.bound = this.bound
+    copy.closed = this.closed.slice()
+    copy.current = this.current.slice()
+    copy.currentBytes = this.currentBytes
+    copy.count = this.count
+    copy.bytes = this.bytes
+    copy.written.push(...this.written)
+    for (const e of extra) await copy.add(e)
+    return copy.finish()
+  }
+
+  /** Whether the whole encoding is over the maximum: the tree is then written in parts. */
+  private splitting(): boolean {
+    const n = this.count
+    return 1 + 2 + 1 + 2 + (n < 16 ? 1 : n < 65536 ? 3 : 5) + this.bytes > this.max
+  }
+
+  private async addEncoded(e: Entry): Promise<void> {
+    // A copy: encodeEntry's result is a view of the encoder's working buffer.
+    const b = Buffer.from(encodeEntry(e))
+    if (this.current.length > 0 && this.currentBytes + b.length > this.max - 64) await this.closePart()
+    this.current.push(b)
+    this.currentBytes += b.length
+    this.count++
+    this.bytes += b.length
+    if (splitHere(e.name, this.currentBytes, this.min)) await this.closePart()
+    if (this.closed.length > 0 && this.splitting()) {
+      const closed = this.closed
+      this.closed = []
+      for (const p of closed) await this.writePart(p)
+    }
+  }
+
+  private async closePart(): Promise<void> {
+    const part = this.current
+    this.current = []
+    this.currentBytes = 0
+    if (this.splitting()) await this.writePart(part)
+    else this.closed.push(part)
+  }
+
+  private async writePart(part: Buffer[]): Promise<void> {
+    await this.store.deferredRoom()
+    this.written.push(this.put(treeFromEncodedEntries(part), ObjectKind.Tree))
+  }
+
+  private put(bytes: Buffer, kind: ObjectKind): Buffer {
+    return Buffer.from(this.store.putDeferred(bytes, kind), 'hex')
+  }
+}
+
+/** Write a whole directory's entries (sorted by name bytes) as a tree. */
+export async function writeTree(store: ObjectStore, entries: readonly Entry[]): Promise<Buffer> {
+  const w = new TreeWriter(store)
+  for (const e of entries) await w.add(e)
+  return (await w.finish()).hash
+}

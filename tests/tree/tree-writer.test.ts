@@ -1,0 +1,132 @@
+// Writing a directory's tree as its entries arrive: the same objects as the split rule of
+// doc/format.md applied to the whole list (a second implementation of it here, from the
+// document), while holding at most about one maximum chunk of encoded entries.
+import t from 'tap'
+import { createHash } from 'node:crypto'
+import { newSavedir } from '../helpers/cli.js'
+import { withStore } from '../helpers/saved-tree.js'
+import { EntryType, type Entry } from '../../lib/tree/entry.js'
+import { decodeTree, encodeEntry, encodeTree, encodeTreeIndex, treeFromEncodedEntries } from '../../lib/tree/tree-codec.js'
+import { TreeWriter, writeTree } from '../../lib/tree/tree-writer.js'
+import { readTree, treeObjects } from '../../lib/tree/tree-store.js'
+
+function entry(i: number, extra = 0): Entry {
+  const e: Entry = {
+    name: Buffer.from(`entry-${String(i).padStart(7, '0')}`),
+    type: EntryType.File,
+    mode: 0o644,
+    uid: 1000,
+    gid: 1000,
+    size: 0,
+    mtime: [1_700_000_000 + i, i % 1_000_000_000],
+    ctime: [1_700_000_000 + i, 7],
+    ino: 100_000 + i,
+  }
+  // Sizes vary from entry to entry, so parts end on either rule.
+  const n = (i * 7919) % 97 + extra
+  if (n > 0) {
+    e.data = Buffer.alloc(n, i & 0xff)
+    e.size = n
+  }
+  return e
+}
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
+
+/** doc/format.md §5.5, written from the document: the object names of the whole list's tree. */
+function expected(entries: Entry[], max: number): { hash: string; parts: string[] } {
+  const whole = encodeTree(entries)
+  if (whole.length <= max) return { hash: sha(whole), parts: [] }
+  const min = Math.floor(max / 4)
+  const fnv = (b: Buffer): number => {
+    let h = 0x811c9dc5
+    for (const x of b) h = Math.imul(h ^ x, 0x01000193) >>> 0
+    return h
+  }
+  const parts: Entry[][] = []
+  let start = 0
+  let bytes = 0
+  entries.forEach((e, i) => {
+    const size = encodeEntry(e).length
+    if (i > start && bytes + size > max - 64) {
+      parts.push(entries.slice(start, i))
+      start = i
+      bytes = 0
+    }
+    bytes += size
+    if (bytes >= min && (fnv(e.name) & 0x3f) === 0) {
+      parts.push(entries.slice(start, i + 1))
+      start = i + 1
+      bytes = 0
+    }
+  })
+  if (start < entries.length) parts.push(entries.slice(start))
+  const names = parts.map(p => sha(encodeTree(p)))
+  return { hash: sha(encodeTreeIndex(names.map(n => Buffer.from(n, 'hex')))), parts: names }
+}
+
+t.test('treeFromEncodedEntries is encodeTree, at every array header size', async t => {
+  for (const n of [0, 1, 15, 16, 17, 65535, 65536, 65537]) {
+    const entries = Array.from({ length: n }, (_, i) => entry(i))
+    t.ok(treeFromEncodedEntries(entries.map(e => Buffer.from(encodeEntry(e)))).equals(encodeTree(entries)), `${n} entries`)
+  }
+})
+
+t.test('streamed trees equal the split rule applied to the whole list', async t => {
+  // 64 KiB average chunks: the maximum is 256 KiB, so a few thousand entries make parts.
+  const savedir = newSavedir(t, ['--chunk-size', '64K'])
+  await withStore(savedir, async store => {
+    const max = store.config.chunker.max
+    t.equal(max, 256 * 1024)
+    for (const n of [0, 1, 100, 2000, 2300, 3000, 12_000]) {
+      const entries = Array.from({ length: n }, (_, i) => entry(i))
+      const want = expected(entries, max)
+      const w = new TreeWriter(store)
+      let held = 0
+      for (const e of entries) {
+        await w.add(e)
+        held = Math.max(held, w.heldBytes)
+      }
+      const got = await w.finish()
+      t.equal(got.hash.toString('hex'), want.hash, `${n} entries: the same tree`)
+      t.same(got.parts.map(p => p.toString('hex')), want.parts, `${n} entries: the same parts (${want.parts.length})`)
+      t.ok(held <= max, `${n} entries: held at most the maximum encoded (${held})`)
+      t.equal(w.length, n)
+    }
+    await store.flush()
+    // What was written reads back as the list.
+    const entries = Array.from({ length: 12_000 }, (_, i) => entry(i))
+    const hash = await writeTree(store, entries)
+    await store.flush()
+    t.ok((await treeObjects(store, hash)).parts.length >= 4, 'a tree index')
+    t.same(await readTree(store, hash), entries.map(e => decodeTree(encodeTree([e]))[0]), 'reads back whole')
+  })
+})
+
+t.test('one entry larger than the maximum is a part of its own', async t => {
+  const savedir = newSavedir(t, ['--chunk-size', '64K'])
+  await withStore(savedir, async store => {
+    const entries = Array.from({ length: 2500 }, (_, i) => entry(i, i === 1200 ? 300 * 1024 : 0))
+    const w = new TreeWriter(store)
+    for (const e of entries) await w.add(e)
+    const got = await w.finish()
+    t.equal(got.hash.toString('hex'), expected(entries, store.config.chunker.max).hash)
+  })
+})
+
+t.test('snapshot: the tree of the entries so far and some more, the writer unchanged', async t => {
+  const savedir = newSavedir(t, ['--chunk-size', '64K'])
+  await withStore(savedir, async store => {
+    const max = store.config.chunker.max
+    for (const [n, cut] of [[50, 20], [3000, 10], [3000, 1500], [9000, 8000]] as const) {
+      const entries = Array.from({ length: n }, (_, i) => entry(i))
+      const w = new TreeWriter(store)
+      for (const e of entries.slice(0, cut)) await w.add(e)
+      const extra = [entry(n + 1), entry(n + 2)]
+      const snap = await w.snapshot(extra)
+      t.equal(snap.hash.toString('hex'), expected([...entries.slice(0, cut), ...extra], max).hash, `${n}/${cut}: snapshot`)
+      for (const e of entries.slice(cut)) await w.add(e)
+      t.equal((await w.finish()).hash.toString('hex'), expected(entries, max).hash, `${n}/${cut}: the writer goes on as before`)
+    }
+  })
+})
