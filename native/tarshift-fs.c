@@ -192,6 +192,27 @@ static napi_value malloc_trim_js(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/* mallopt(M_MMAP_THRESHOLD, n): allocations of n bytes or more get their own mapping, returned
+ * to the kernel when freed. glibc otherwise raises the threshold each time such a block is
+ * freed (up to 32 MiB), after which chunk-sized buffers come from the arenas and their pages
+ * stay resident, fragmented, until a trim. Returns whether glibc accepted it. */
+static napi_value malloc_mmap_threshold_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], v;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int64_t n = 0;
+  if (argc < 1 || napi_get_value_int64(env, argv[0], &n) != napi_ok || n <= 0 || n > (1 << 30)) {
+    napi_throw_range_error(env, NULL, "mallocMmapThreshold: a byte count from 1 to 2^30");
+    return NULL;
+  }
+#ifdef __GLIBC__
+  napi_get_boolean(env, mallopt(M_MMAP_THRESHOLD, (int)n) == 1, &v);
+#else
+  napi_get_boolean(env, false, &v);
+#endif
+  return v;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
     {"lgetxattrs", 0, lgetxattrs, 0, 0, 0, napi_default, 0},
@@ -201,6 +222,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"syncfs", 0, syncfs_js, 0, 0, 0, napi_default, 0},
     {"statvfs", 0, statvfs_js, 0, 0, 0, napi_default, 0},
     {"mallocTrim", 0, malloc_trim_js, 0, 0, 0, napi_default, 0},
+    {"mallocMmapThreshold", 0, malloc_mmap_threshold_js, 0, 0, 0, napi_default, 0},
   };
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
   return exports;

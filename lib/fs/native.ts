@@ -12,6 +12,8 @@ interface NativeFs {
   statvfs(path: Buffer): { bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number }
   /** glibc's malloc_trim(0): give freed heap pages back to the kernel (false elsewhere). */
   mallocTrim(): boolean
+  /** glibc's mallopt(M_MMAP_THRESHOLD, bytes), which also stops its dynamic raising (false elsewhere). */
+  mallocMmapThreshold(bytes: number): boolean
 }
 
 const require = createRequire(import.meta.url)

@@ -25,6 +25,13 @@ export interface SerializedError {
   why?: string
 }
 
+/**
+ * The workers' young generation, in MB: they allocate few JavaScript objects (their data is in
+ * buffers), and V8's default reserve cost each of them about 8 MB more resident memory
+ * (measured: first save of /usr/share, peak RSS 257 -> 241 MB, the same time).
+ */
+const YOUNG_GENERATION_MB = 4
+
 /** A worker posts this once its imports are done (see close()). */
 export const WORKER_READY = 'tarshift-worker-ready'
 
@@ -43,7 +50,7 @@ export class WorkerPool {
 
   constructor(script: URL, size: number, workerData: unknown, private readonly revive: (e: SerializedError) => Error) {
     for (let i = 0; i < size; i++) {
-      const w = new Worker(script, { workerData })
+      const w = new Worker(script, { workerData, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } })
       let loaded = (): void => {}
       this.ready.push(new Promise<void>(r => { loaded = r }))
       w.on('message', (m: WorkerReply | typeof WORKER_READY) => {

@@ -45,7 +45,8 @@ export class ReadAhead {
     // No heap limit: a limit small enough to matter also stopped it under test-runner hooks
     // (coverage, source maps) that load into every thread. It keeps little: the names of the
     // directories it is in.
-    this.worker = new Worker(new URL('./read-ahead-worker.js', import.meta.url), { workerData: data })
+    // (A small young generation only makes it collect more often: it allocates little.)
+    this.worker = new Worker(new URL('./read-ahead-worker.js', import.meta.url), { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: 4 } })
     const onList = opts.onList
     if (onList) this.worker.on('message', (m: { listed: Uint8Array; seen: number }) => onList(Buffer.from(m.listed), m.seen))
     else this.worker.unref()

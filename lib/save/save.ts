@@ -91,7 +91,10 @@ const PENDING_LAG = 256
 interface Pending {
   entry: Entry
   content?: FileContent
-  /** Per reference tree: its entry at this entry's index, while that tree still matches. */
+  /**
+   * An entry whose content was not known yet when it was met, while reference trees still
+   * matched: per reference tree, its entry at this entry's index, to be compared once it is.
+   */
   same?: Array<Entry | undefined>
 }
 
@@ -102,10 +105,10 @@ interface RefTree {
   same: boolean
   /** A part could not be read: no further lookups. */
   dead: boolean
+  /** The last lookup's answer, and its index in the reference tree. */
+  found: Entry | undefined
+  foundAt: number
 }
-
-/** A reference tree's entry found by name, and its index in that tree. */
-type Hit = { entry: Entry; at: number } | undefined
 
 /**
  * One directory being saved: entries go to its tree writer in order once their content is
@@ -234,11 +237,19 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     }
     names.sort()
     frames.push(frame)
-    const push = async (entry: Entry, content: FileContent | undefined, hits: Hit[]): Promise<void> => {
+    /** The next entry of this directory, after the lookup of its name in the reference trees. */
+    const push = async (entry: Entry, content?: FileContent): Promise<void> => {
       const k = frame.count++
-      const p: Pending = content ? { entry, content } : { entry }
-      if (hits.length > 0) p.same = frame.refs.map((r, i) => (r.same && hits[i]?.at === k ? hits[i]?.entry : undefined))
-      frame.pending.push(p)
+      let same: Array<Entry | undefined> | undefined
+      for (let j = 0; j < frame.refs.length; j++) {
+        const r = frame.refs[j] as RefTree
+        if (!r.same) continue
+        const f = r.foundAt === k ? r.found : undefined
+        if (f === undefined) r.same = false
+        else if (content === undefined) r.same = sameEntry(entry, f)
+        else (same ??= [])[j] = f
+      }
+      frame.pending.push(same ? { entry, content, same } : content ? { entry, content } : { entry })
       if (frame.pending.length >= 2 * PENDING_LAG) await drain(frame, PENDING_LAG)
     }
     let inlineBudget = opts.config.inlineDirLimit
@@ -263,8 +274,9 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
         reporter.note(path, st.isSocket() ? 'socket not saved' : 'unknown file type not saved')
         continue
       }
-      const hits = await lookupReferences(frame.refs, name)
-      const refs = hits.filter(h => h !== undefined && h.entry.type === type).map(h => (h as { entry: Entry }).entry)
+      await lookupReferences(frame.refs, name)
+      const refs: Entry[] = []
+      for (const r of frame.refs) if (r.found?.type === type) refs.push(r.found)
       let xattrs: Array<[Buffer, Buffer]>
       try {
         xattrs = reusableXattrs(st, refs) ?? xattrsOf(path)
@@ -287,7 +299,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
           entry.tree = await writeTree(store, [])
         }
         progress.dirs++
-        await push(kept(entry, refs), undefined, hits)
+        await push(kept(entry, refs))
         continue
       }
       if (type !== EntryType.File) {
@@ -302,7 +314,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
           }
         }
         progress.files++
-        await push(kept(entry, refs), undefined, hits)
+        await push(kept(entry, refs))
         continue
       }
       // Regular file.
@@ -314,7 +326,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
         if (group.racy) entry.racy = true
         progress.files++
         progress.bytesTotal += group.size
-        await push(entry, group.content, hits)
+        await push(entry, group.content)
         continue
       }
       const reused = await reuse(st, refs)
@@ -334,7 +346,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
         progress.files++
         progress.bytesTotal += entry.size
         const same = kept(entry, refs)
-        await push(same, same === entry ? content : undefined, hits)
+        await push(same, same === entry ? content : undefined)
         continue
       }
       const inlineMax = Math.min(opts.config.inlineLimit, inlineBudget)
@@ -360,7 +372,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       progress.bytesRead += r.bytesRead
       progress.bytesTotal += r.size
       report()
-      await push(entry, r.content, hits)
+      await push(entry, r.content)
     }
     await drain(frame, 0)
     frames.pop()
@@ -383,9 +395,11 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     for (let i = 0; i < n; i++) {
       const p = frame.pending[i] as Pending
       await resolveContent(p)
-      for (let j = 0; j < frame.refs.length; j++) {
-        const r = frame.refs[j] as RefTree
-        if (r.same) r.same = p.same?.[j] !== undefined && sameEntry(p.entry, p.same[j] as Entry)
+      if (p.same) {
+        for (let j = 0; j < frame.refs.length; j++) {
+          const r = frame.refs[j] as RefTree
+          if (r.same) r.same = p.same[j] !== undefined && sameEntry(p.entry, p.same[j] as Entry)
+        }
       }
       await frame.writer.add(p.entry)
     }
@@ -400,7 +414,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       try {
         const opened = await prefetch.open(t)
         const cursor = new TreeCursor(store, opened, part => prefetch.hint([part]), part => { for (const e of part) if (e.tree) prefetch.forget(e.tree) })
-        out.push({ cursor, same: true, dead: false })
+        out.push({ cursor, same: true, dead: false, found: undefined, foundAt: -1 })
       } catch (e) {
         // A damaged reference only costs time: the files are read again.
         if (!(e instanceof TarshiftError)) throw e
@@ -410,10 +424,8 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     return out
   }
 
-  /** Each reference tree's entry named `name` (names in increasing order). */
-  async function lookupReferences(refs: RefTree[], name: Buffer): Promise<Hit[]> {
-    if (refs.length === 0) return []
-    const hits: Hit[] = []
+  /** Each reference tree's entry named `name` (names in increasing order), into its `found`. */
+  async function lookupReferences(refs: RefTree[], name: Buffer): Promise<void> {
     for (const r of refs) {
       let e = r.dead ? undefined : r.cursor.lookup(name)
       while (e === null) {
@@ -428,9 +440,9 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
           e = undefined
         }
       }
-      hits.push(e === undefined ? undefined : { entry: e, at: r.cursor.foundAt })
+      r.found = e
+      r.foundAt = e === undefined ? -1 : r.cursor.foundAt
     }
-    return hits
   }
 
   /**

@@ -5,17 +5,15 @@
 // entries up to that point (a content-defined rule, and the size limit), so parts can be
 // written as soon as they are complete: the result is the same as splitting the whole list.
 //
-// A small directory (the common case) is held as entry objects and encoded once at the end.
-// Past HOLD_BOUND bytes, entries are held encoded instead (a tenth of the memory of the
-// objects), and once the encoding is known to exceed the maximum, each completed part is
-// written and let go.
+// A directory that cannot exceed the maximum (the bound of its entries' encoded lengths is
+// under it: nearly all) is held as entry objects and encoded once at the end, or not at all
+// when it turns out unchanged. Past that, entries are held encoded instead (a tenth of the
+// memory of the objects), and once the encoding is known to exceed the maximum, each completed
+// part is written and let go.
 import { ObjectKind } from '../codec/object-header.js'
 import type { ObjectStore } from '../repo/object-store.js'
 import type { Entry } from './entry.js'
 import { encodeEntry, encodeTree, encodeTreeIndex, entryLengthBound, treeFromEncodedEntries } from './tree-codec.js'
-
-/** Entries are held as objects up to this bound of their encoded size, then encoded. */
-const HOLD_BOUND = 1024 * 1024
 
 /** Content-defined split points keep parts stable when entries are added elsewhere. */
 function splitHere(name: Buffer, partBytes: number, min: number): boolean {
@@ -35,7 +33,6 @@ export interface WrittenTree {
 export class TreeWriter {
   private readonly max: number
   private readonly min: number
-  private readonly holdBound: number
   /** Phase one: the entries as given, with the sum of their entryLengthBound. */
   private objects: Entry[] | null = []
   private bound = 16
@@ -53,7 +50,6 @@ export class TreeWriter {
   constructor(private readonly store: ObjectStore) {
     this.max = store.config.chunker.max
     this.min = Math.floor(this.max / 4)
-    this.holdBound = Math.min(HOLD_BOUND, this.max)
   }
 
   /** Entries added so far. */
@@ -71,7 +67,7 @@ export class TreeWriter {
     if (this.objects) {
       this.objects.push(e)
       this.bound += entryLengthBound(e)
-      if (this.bound <= this.holdBound) return
+      if (this.bound <= this.max) return
       const held = this.objects
       this.objects = null
       for (const h of held) await this.addEncoded(h)
