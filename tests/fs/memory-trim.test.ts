@@ -24,3 +24,30 @@ t.test('trimMemoryEvery runs until stopped and never keeps the process alive', a
   stop()
   t.pass('stopped')
 })
+
+t.test('mallocMmapThreshold: freed large buffers leave at once (glibc)', async t => {
+  // One 4 MiB block freed raises glibc's dynamic threshold; then 100 MiB in 512 KiB buffers,
+  // small blocks kept after them (filling holes, so the arena cannot shrink), all freed.
+  // With the threshold fixed, each buffer had its own mapping and is gone: resident memory
+  // falls by all of it. With glibc's default, part of it stays resident until a trim.
+  const addon = fileURLToPath(new URL('../../../build/Release/tarshift_fs.node', import.meta.url))
+  const run = (fixed: boolean): number => {
+    const script = `const n = require(${JSON.stringify(addon)}); ${fixed ? 'n.mallocMmapThreshold(256 * 1024)' : ''}
+      let one = Buffer.allocUnsafeSlow(4 << 20).fill(1); one = null; gc(); gc()
+      setTimeout(() => {
+        let keep = []; for (let i = 0; i < 200; i++) keep.push(Buffer.allocUnsafeSlow(512 << 10).fill(i & 255))
+        const pin = []; for (let i = 0; i < 2000; i++) pin.push(Buffer.allocUnsafeSlow(1024).fill(7))
+        const high = process.memoryUsage().rss
+        keep = null; gc(); gc()
+        setTimeout(() => process.stdout.write(String((high - process.memoryUsage().rss) / 1048576) + ' ' + pin.length), 100)
+      }, 100)`
+    const r = spawnSync('env', ['-u', 'NODE_OPTIONS', process.execPath, '--expose-gc', '-e', script], { encoding: 'utf8' })
+    t.equal(r.stderr, '')
+    return Number(r.stdout.split(' ')[0])
+  }
+  const fixed = run(true)
+  const dynamic = run(false)
+  t.ok(fixed > 90, `with the threshold fixed, all ~100 MiB left at once (${fixed.toFixed(0)} MiB)`)
+  t.ok(dynamic < fixed - 15, `with glibc's default, part of it stayed (${dynamic.toFixed(0)} MiB left)`)
+  t.throws(() => native.mallocMmapThreshold(0), RangeError)
+})
