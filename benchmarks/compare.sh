@@ -62,10 +62,12 @@ if [[ ${BENCH_QUICK:-0} == 1 ]]; then
   WORK=$ROOT/benchmarks/work/quick
   A_FILES=5000
   B_COUNT=4 B_MIB=64
+  C_FILES=10000
 else
   WORK=$ROOT/benchmarks/work/full
   A_FILES=0 # 0 = all of /usr/share (topped up from /usr/lib if it is small)
   B_COUNT=4 B_MIB=512
+  C_FILES=99999
 fi
 mkdir -p "$WORK"
 
@@ -102,6 +104,15 @@ if [[ ! -f $WORK/corpus-b.done ]]; then
   node benchmarks/gen-vm-images.mjs "$B" "$B_COUNT" "$B_MIB" > "$WORK/corpus-b.done"
 fi
 say "corpus B: $B ($(cat "$WORK/corpus-b.done"))"
+
+# Corpus C: one directory of many small files (benchmarks/gen-big-dir.mjs).
+C=$WORK/corpus-c
+if [[ ! -f $WORK/corpus-c.done ]]; then
+  say "building corpus C: $C_FILES small files in one directory"
+  rm -rf "$C"
+  node benchmarks/gen-big-dir.mjs "$C" "$C_FILES" > "$WORK/corpus-c.done"
+fi
+say "corpus C: $C ($(cat "$WORK/corpus-c.done"))"
 
 # ---- measure
 export BENCH_QUICK=${BENCH_QUICK:-0}

@@ -91,9 +91,11 @@ const PENDING_LAG = 256
 interface Pending {
   entry: Entry
   content?: FileContent
+  /** Bit j: this entry equals reference tree j's entry at the same index (found when met). */
+  eq: number
   /**
-   * An entry whose content was not known yet when it was met, while reference trees still
-   * matched: per reference tree, its entry at this entry's index, to be compared once it is.
+   * An entry whose content was not known yet when it was met, while reference trees could
+   * still match: per reference tree, its entry at this entry's index, compared once it is.
    */
   same?: Array<Entry | undefined>
 }
@@ -101,8 +103,10 @@ interface Pending {
 /** A reference tree of a directory being saved, read a part at a time. */
 interface RefTree {
   cursor: TreeCursor
-  /** Every entry so far equals the reference's entry at the same index. */
+  /** Every entry given to the tree writer so far equals this tree's entry at the same index. */
   same: boolean
+  /** No entry met so far is known to differ (ahead of `same`: entries are compared as met). */
+  maybe: boolean
   /** A part could not be read: no further lookups. */
   dead: boolean
   /** The last lookup's answer, and its index in the reference tree. */
@@ -113,12 +117,19 @@ interface RefTree {
 /**
  * One directory being saved: entries go to its tree writer in order once their content is
  * known; those still waiting for it; its reference trees; the subdirectory in progress.
+ *
+ * While the entries equal a reference tree's, none are given to the writer (`deferred` counts
+ * them): an unchanged directory, however large, then costs neither memory nor encoding, and
+ * its reference tree is used. At the first difference, the reference's first `deferred`
+ * entries (the same as those let go) go to the writer, then the rest as they come.
  */
 interface Frame {
   writer: TreeWriter
   pending: Pending[]
   count: number
   refs: RefTree[]
+  deferring: boolean
+  deferred: number
   current: Entry | null
 }
 
@@ -128,10 +139,20 @@ async function resolveContent(p: Pending): Promise<void> {
   else if (c?.kind === 'chunks') p.entry.chunks = await c.chunks
 }
 
-/** Objects the local cache vouched for are missing: the walk starts again without trusting it. */
-class CacheWasWrong extends Error {
+/** The walk starts again from the top, trusting neither the local cache nor a deferral. */
+class WalkAgain extends Error {}
+
+/** Objects the local cache vouched for are missing. */
+class CacheWasWrong extends WalkAgain {
   constructor(readonly missing: number) {
-    super(`${missing} object(s) the local cache knew of are missing from the savedir`)
+    super(`${missing} object(s) the local cache knew of are missing from the savedir (removed outside expire?)`)
+  }
+}
+
+/** A reference tree's part read earlier in the walk cannot be read again (removed meanwhile?). */
+class ReferenceLost extends WalkAgain {
+  constructor(tree: Buffer, why: string) {
+    super(`reference tree ${tree.toString('hex')} could not be read again (${why})`)
   }
 }
 
@@ -182,6 +203,8 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
   let filesReused = 0
   let checkpoints = 0
   const frames: Frame[] = []
+  /** Directories matching a reference are not given to their tree writer until they differ. */
+  let deferAllowed = true
   const checkpointMs = opts.checkpointMs ?? DEFAULT_CHECKPOINT_MS
   let nextCheckpoint = Date.now() + checkpointMs
   const summary: SavesetSummary = {
@@ -217,7 +240,8 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
 
   /** Save a directory's listed contents; returns its tree hash. */
   async function saveDir(dirPath: Buffer, node: SelectionNode | null, rootDev: bigint | null, refTrees: Buffer[]): Promise<Buffer> {
-    const frame: Frame = { writer: new TreeWriter(store), pending: [], count: 0, refs: await openReferenceTrees(refTrees), current: null }
+    const refs0 = await openReferenceTrees(refTrees)
+    const frame: Frame = { writer: new TreeWriter(store), pending: [], count: 0, refs: refs0, deferring: deferAllowed && refs0.length > 0, deferred: 0, current: null }
     const walkAll = node === null || node.recursive
     // Names as latin1 strings: one char per byte, so lossless for any name, and sorted in name
     // byte order by the default comparison. Each becomes a Buffer only when its turn comes:
@@ -240,16 +264,18 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     /** The next entry of this directory, after the lookup of its name in the reference trees. */
     const push = async (entry: Entry, content?: FileContent): Promise<void> => {
       const k = frame.count++
+      let eq = 0
       let same: Array<Entry | undefined> | undefined
       for (let j = 0; j < frame.refs.length; j++) {
         const r = frame.refs[j] as RefTree
-        if (!r.same) continue
+        if (!r.maybe) continue
         const f = r.foundAt === k ? r.found : undefined
-        if (f === undefined) r.same = false
-        else if (content === undefined) r.same = sameEntry(entry, f)
-        else (same ??= [])[j] = f
+        if (f === undefined) r.maybe = false
+        else if (content !== undefined) (same ??= [])[j] = f
+        else if (sameEntry(entry, f)) eq |= 1 << j
+        else r.maybe = false
       }
-      frame.pending.push(same ? { entry, content, same } : content ? { entry, content } : { entry })
+      frame.pending.push(same ? { entry, content, eq, same } : content ? { entry, content, eq } : { entry, eq })
       if (frame.pending.length >= 2 * PENDING_LAG) await drain(frame, PENDING_LAG)
     }
     let inlineBudget = opts.config.inlineDirLimit
@@ -381,12 +407,37 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     // so that one is used (once it and any parts are known to exist and are fresh). The tree
     // writer's own work is only let go: its parts, if any, are the reference's.
     let reused: Buffer | null = null
-    for (const r of frame.refs) {
-      if (reused === null && r.same && !r.dead && frame.count === await r.cursor.size() && await store.ensureFresh(objectsOfTree(r.cursor.tree))) reused = r.cursor.tree.hash
-      // Read-ahead trees of reference subdirectories that are gone from the source are dropped.
-      r.cursor.close()
-    }
+    for (const r of frame.refs) if (reused === null && r.same && await sameSize(r, frame.count) && await store.ensureFresh(objectsOfTree(r.cursor.tree))) reused = r.cursor.tree.hash
+    if (reused === null) await undefer(frame)
+    // Read-ahead trees of reference subdirectories that are gone from the source are dropped.
+    for (const r of frame.refs) r.cursor.close()
     return reused ?? (await frame.writer.finish()).hash
+  }
+
+  async function sameSize(r: RefTree, n: number): Promise<boolean> {
+    try {
+      return n === await r.cursor.size()
+    } catch (e) {
+      if (!(e instanceof TarshiftError)) throw e
+      return false
+    }
+  }
+
+  /** Stop deferring: the entries let go while a reference matched go to the writer now. */
+  async function undefer(frame: Frame, from?: RefTree): Promise<void> {
+    if (!frame.deferring) return
+    frame.deferring = false
+    const n = frame.deferred
+    frame.deferred = 0
+    if (n === 0) return
+    const ref = from ?? frame.refs.find(r => r.same)
+    if (!ref) throw new Error(`internal: ${n} entries deferred without a matching reference tree`)
+    try {
+      for await (const e of ref.cursor.prefix(n)) await frame.writer.add(e)
+    } catch (e) {
+      if (!(e instanceof TarshiftError)) throw e
+      throw new ReferenceLost(ref.cursor.tree.hash, e.message)
+    }
   }
 
   /** Move all but `keep` waiting entries to the tree writer, in order, once their content is known. */
@@ -395,11 +446,21 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     for (let i = 0; i < n; i++) {
       const p = frame.pending[i] as Pending
       await resolveContent(p)
-      if (p.same) {
-        for (let j = 0; j < frame.refs.length; j++) {
-          const r = frame.refs[j] as RefTree
-          if (r.same) r.same = p.same[j] !== undefined && sameEntry(p.entry, p.same[j] as Entry)
+      const before = frame.refs.find(r => r.same)
+      let any = false
+      for (let j = 0; j < frame.refs.length; j++) {
+        const r = frame.refs[j] as RefTree
+        if (!r.same) continue
+        const f = p.same?.[j]
+        r.same = ((p.eq >> j) & 1) === 1 || (f !== undefined && sameEntry(p.entry, f))
+        if (r.same) any = true
+      }
+      if (frame.deferring) {
+        if (any) {
+          frame.deferred++
+          continue
         }
+        await undefer(frame, before)
       }
       await frame.writer.add(p.entry)
     }
@@ -414,7 +475,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       try {
         const opened = await prefetch.open(t)
         const cursor = new TreeCursor(store, opened, part => prefetch.hint([part]), part => { for (const e of part) if (e.tree) prefetch.forget(e.tree) })
-        out.push({ cursor, same: true, dead: false, found: undefined, foundAt: -1 })
+        out.push({ cursor, same: true, maybe: true, dead: false, found: undefined, foundAt: -1 })
       } catch (e) {
         // A damaged reference only costs time: the files are read again.
         if (!(e instanceof TarshiftError)) throw e
@@ -436,7 +497,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
           if (!(err instanceof TarshiftError)) throw err
           reporter.note(SLASH, `reference tree ${r.cursor.tree.hash.toString('hex')} partly unreadable (${err.message}); reading files instead`)
           r.dead = true
-          r.same = false
+          r.maybe = false
           e = undefined
         }
       }
@@ -493,6 +554,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     let child: Buffer | null = null
     for (let i = frames.length - 1; i >= 0; i--) {
       const f = frames[i] as Frame
+      await undefer(f)
       const entries: Entry[] = []
       for (const p of f.pending) {
         await resolveContent(p)
@@ -511,9 +573,10 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
   }
 
   /** Back to the start of the walk, for a second pass that checks every object it reuses. */
-  function restartWalk(e: CacheWasWrong): void {
-    reporter.note(SLASH, `${e.message} (removed outside expire?); saving again, checking every object`)
+  function restartWalk(e: WalkAgain): void {
+    reporter.note(SLASH, `${e.message}; saving again, checking every object`)
     store.distrustCache()
+    deferAllowed = false
     reporter.restart()
     links = new HardlinkIndex()
     progress = { files: 0, dirs: 0, bytesRead: 0, bytesTotal: 0, current: null }
@@ -566,7 +629,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       root = await walk()
       await confirmClaims()
     } catch (e) {
-      if (!(e instanceof CacheWasWrong)) throw e
+      if (!(e instanceof WalkAgain)) throw e
       restartWalk(e)
       root = await walk()
     }

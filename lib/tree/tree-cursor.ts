@@ -16,6 +16,8 @@ export class TreeCursor {
   private next: Promise<Entry[]> | null = null
   /** Index (in the whole tree) of the entry the last lookup found. */
   foundAt = -1
+  /** The tree's name and parts (its first part's entries are not kept beyond their turn). */
+  readonly tree: { hash: Buffer; parts: Buffer[] }
 
   /**
    * @param onPart called with each part's entries as it comes into memory
@@ -23,11 +25,12 @@ export class TreeCursor {
    */
   constructor(
     private readonly store: ObjectStore,
-    readonly tree: OpenedTree,
+    opened: OpenedTree,
     private readonly onPart: (entries: Entry[]) => void = () => undefined,
     private readonly onPassed: (entries: Entry[]) => void = () => undefined,
   ) {
-    this.entries = tree.first
+    this.tree = { hash: opened.hash, parts: opened.parts }
+    this.entries = opened.first
     onPart(this.entries)
     this.readNext()
   }
@@ -72,6 +75,23 @@ export class TreeCursor {
     if (this.part + 1 < this.tree.parts.length) n += (await (this.next as Promise<Entry[]>)).length
     for (const p of this.tree.parts.slice(this.part + 2)) n += (await readPart(this.store, p)).length
     return n
+  }
+
+  /**
+   * The tree's first `count` entries, in order (at most up to the part in memory): parts
+   * already passed are read again. How a save that deferred writing a directory while it
+   * matched this tree gets back the entries it let go.
+   */
+  async *prefix(count: number): AsyncGenerator<Entry> {
+    let i = 0
+    for (let k = 0; k <= this.part && i < count; k++) {
+      const list = k === this.part ? this.entries : await readPart(this.store, this.tree.parts[k] as Buffer)
+      for (const e of list) {
+        if (i === count) return
+        i++
+        yield e
+      }
+    }
   }
 
   /** The walk is done with this tree: the part in memory counts as passed. */
