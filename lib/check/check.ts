@@ -248,7 +248,7 @@ function pathIn(walk: WalkResult, p: ObjectProblem, s: string): string | null {
 
 function leftoverFindings(l: Leftovers, unreadableTrees: boolean, errors: Finding[], info: Finding[], now: number): void {
   for (const f of l.missingFanout) {
-    errors.push({ level: 'error', kind: 'missing-fanout', file: f, message: `fan-out directory ${f} is missing (init makes all 4096 and nothing removes them): saves storing an object there fail; recreate it: mkdir -m 700 ${f}` })
+    errors.push({ level: 'error', kind: 'missing-fanout', file: f, message: `fan-out directory ${f} is missing (init makes them all and nothing removes them): saves storing an object there fail; recreate it: mkdir -m 700 ${f}` })
   }
   for (const t of l.temporaries) {
     info.push({ level: 'info', kind: 'temporary', file: t.file, message: `temporary file ${t.file} (${formatAge(t.ageMs)} old): a write in progress or one interrupted by a crash; expire removes temporaries older than a day` })

@@ -8,7 +8,7 @@ import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { isSystemError, savedirIoError } from '../errors.js'
 import { isTempName } from '../repo/atomic-write.js'
-import { CHUNKS_DIR, FANOUT_DIGITS, QUARANTINE_DIR, SAVESETS_DIR, fanoutNames, isObjectName } from '../repo/layout.js'
+import { CHUNKS_DIR, QUARANTINE_DIR, SAVESETS_DIR, fanoutDigits, fanoutNames, isObjectName } from '../repo/layout.js'
 import { isStale, listLocks, type LockInfo } from '../repo/lock.js'
 import { statOrNull } from '../repo/stat-or-null.js'
 
@@ -59,7 +59,7 @@ export function scanLeftovers(savedir: string, referenced: (hash: string) => boo
     if (l.stray.length < LIST_MAX) l.stray.push(rel)
   }
 
-  for (const f of fanoutNames()) {
+  for (const f of fanoutNames(savedir)) {
     const dir = join(savedir, CHUNKS_DIR, f)
     const names = listDir(dir, 'listing objects')
     if (names === null) {
@@ -76,7 +76,7 @@ export function scanLeftovers(savedir: string, referenced: (hash: string) => boo
       const dot = n.lastIndexOf('.')
       const hash = dot < 0 ? n : n.slice(0, dot)
       const ext = dot < 0 ? '' : n.slice(dot)
-      if (!isObjectName(hash) || hash.slice(0, FANOUT_DIGITS) !== f || (ext !== '.data' && ext !== '.time')) {
+      if (!isObjectName(hash) || hash.slice(0, fanoutDigits(savedir)) !== f || (ext !== '.data' && ext !== '.time')) {
         stray(rel)
         continue
       }

@@ -3,11 +3,12 @@
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { TarshiftError, isSystemError, savedirIoError } from '../errors.js'
-import { CONFIG_FILE } from './layout.js'
+import { CONFIG_FILE, fanoutDigitsOfVersion, setFanoutDigits } from './layout.js'
 import type { CodecName } from '../codec/codec.js'
 
 export const FORMAT_NAME = 'tarshift-savedir'
-export const FORMAT_VERSION = 1
+/** 2: 256 fan-out directories (version 1 had 4,096; both are read). */
+export const FORMAT_VERSION = 2
 
 export interface RepoConfig {
   format: typeof FORMAT_NAME
@@ -56,5 +57,6 @@ export function readConfig(savedir: string): RepoConfig {
       typeof c.id !== 'string' || typeof c.inlineLimit !== 'number' || typeof c.inlineDirLimit !== 'number') {
     throw new TarshiftError('TARSHIFT_BAD_CONFIG', `savedir ${savedir}: ${CONFIG_FILE} is incomplete or invalid`, { path: savedir })
   }
+  setFanoutDigits(savedir, fanoutDigitsOfVersion(c.version))
   return c as RepoConfig
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { TarshiftError, isSystemError, savedirIoError } from '../errors.js'
 import { writeFileAtomic } from './atomic-write.js'
-import { CHUNKS_DIR, CONFIG_FILE, LOCKS_DIR, SAVESETS_DIR, fanoutNames } from './layout.js'
+import { CHUNKS_DIR, CONFIG_FILE, FANOUT_DIGITS, LOCKS_DIR, SAVESETS_DIR, fanoutNames, setFanoutDigits } from './layout.js'
 import { FORMAT_NAME, FORMAT_VERSION, type RepoConfig } from './config.js'
 import { DEFAULT_CHUNKER } from '../chunker/fastcdc.js'
 import type { CodecName } from '../codec/codec.js'
@@ -64,7 +64,8 @@ export function initSavedir(savedir: string, opts: InitOptions = {}): RepoConfig
     chmodSync(savedir, 0o700)
     const chunks = join(savedir, CHUNKS_DIR)
     mkdirSync(chunks, { mode: 0o700 })
-    for (const f of fanoutNames()) mkdirSync(join(chunks, f), { mode: 0o700 })
+    setFanoutDigits(savedir, FANOUT_DIGITS)
+    for (const f of fanoutNames(savedir)) mkdirSync(join(chunks, f), { mode: 0o700 })
     mkdirSync(join(savedir, SAVESETS_DIR), { mode: 0o700 })
     mkdirSync(join(savedir, LOCKS_DIR), { mode: 0o700 })
     writeFileAtomic(join(savedir, CONFIG_FILE), [Buffer.from(JSON.stringify(config, null, 2) + '\n')], { fsync: true, mode: 0o600 })

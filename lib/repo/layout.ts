@@ -10,17 +10,38 @@ export const SAVESETS_DIR = 'savesets'
 export const LOCKS_DIR = 'locks'
 export const QUARANTINE_DIR = 'quarantine'
 
-/** Fan-out: the first three hex digits of an object name, 4096 directories made by init. */
-export const FANOUT_DIGITS = 3
+/**
+ * Fan-out: an object lives in chunks/<the first hex digits of its name>/, in directories made
+ * by init. Format version 2 uses two digits (256 directories); version 1 used three (4,096),
+ * and such savedirs are still read and written (doc/format.md, "Divergences", says why).
+ */
+export const FANOUT_DIGITS = 2
 
-export function fanoutNames(): string[] {
+export function fanoutDigitsOfVersion(version: number): number {
+  return version >= 2 ? 2 : 3
+}
+
+const digitsBySavedir = new Map<string, number>()
+
+/** Record a savedir's fan-out width: readConfig does, and each store worker. */
+export function setFanoutDigits(savedir: string, digits: number): void {
+  digitsBySavedir.set(savedir, digits)
+}
+
+/** The savedir's fan-out width (this version's, for a savedir whose config was not read here). */
+export function fanoutDigits(savedir: string): number {
+  return digitsBySavedir.get(savedir) ?? FANOUT_DIGITS
+}
+
+export function fanoutNames(savedir: string): string[] {
+  const d = fanoutDigits(savedir)
   const out: string[] = []
-  for (let i = 0; i < 16 ** FANOUT_DIGITS; i++) out.push(i.toString(16).padStart(FANOUT_DIGITS, '0'))
+  for (let i = 0; i < 16 ** d; i++) out.push(i.toString(16).padStart(d, '0'))
   return out
 }
 
 export function objectDir(savedir: string, hash: string): string {
-  return join(savedir, CHUNKS_DIR, hash.slice(0, FANOUT_DIGITS))
+  return join(savedir, CHUNKS_DIR, hash.slice(0, fanoutDigits(savedir)))
 }
 
 export function dataPath(savedir: string, hash: string): string {
@@ -40,7 +61,7 @@ export function isObjectName(hash: string): boolean {
  * (check reports those). Listing errors are fatal savedir errors.
  */
 export function* objectDirs(savedir: string): Generator<{ fanout: string; dir: string; names: string[] }> {
-  for (const fanout of fanoutNames()) {
+  for (const fanout of fanoutNames(savedir)) {
     const dir = join(savedir, CHUNKS_DIR, fanout)
     let names: string[]
     try {

@@ -8,7 +8,7 @@ import { codecByName } from '../codec/codec.js'
 import { sha256hex } from '../codec/object-frame.js'
 import type { ObjectKind } from '../codec/object-header.js'
 import { native } from '../fs/native.js'
-import { dataPath } from './layout.js'
+import { dataPath, fanoutDigits } from './layout.js'
 import type { RepoConfig } from './config.js'
 import { WorkerPool, type SerializedError } from './worker-pool.js'
 import { TurnBatch } from './turn-batch.js'
@@ -101,7 +101,7 @@ export class ObjectStore {
 
   constructor(readonly savedir: string, readonly config: RepoConfig, opts: ObjectStoreOptions = {}) {
     const size = opts.workers ?? Math.max(1, Math.min(4, availableParallelism()))
-    this.pool = new WorkerPool(new URL('./store-worker.js', import.meta.url), size, { savedir }, revive)
+    this.pool = new WorkerPool(new URL('./store-worker.js', import.meta.url), size, { savedir, fanoutDigits: fanoutDigits(savedir) }, revive)
     this.codecId = codecByName(opts.compression ?? config.compression).id
     this.dryRun = opts.dryRun ?? false
     this.refreshMs = opts.refreshMs ?? DEFAULT_REFRESH_MS

@@ -9,7 +9,7 @@ import { frameObject, sha256hex, unframeObject } from '../codec/object-frame.js'
 import type { ObjectKind } from '../codec/object-header.js'
 import { CorruptObjectError, MissingObjectError, isSystemError, savedirIoError } from '../errors.js'
 import { writeFileAtomic, fsyncDir } from './atomic-write.js'
-import { dataPath, timePath } from './layout.js'
+import { dataPath, setFanoutDigits, timePath } from './layout.js'
 import { WORKER_READY, serializeError, type SerializedError } from './worker-pool.js'
 
 export type StoreRequest =
@@ -32,6 +32,7 @@ export interface PutReply {
 export type PutManyReply = Array<{ ok: true; value: PutReply } | { ok: false; error: SerializedError }>
 
 const savedir = (workerData as { savedir: string }).savedir
+setFanoutDigits(savedir, (workerData as { fanoutDigits: number }).fanoutDigits)
 /** Files written since the last sync, and their directories: made durable in one batch. */
 let unsynced: string[] = []
 

@@ -119,7 +119,7 @@ export function flipPayloadByte(savedir: string, hash: string, offset: number): 
 
 /** A temporary as a crashed writer leaves it, in the fan-out directory of `hash`. */
 export function leaveTemporary(savedir: string, hash = 'abc'): string {
-  const p = path.join(savedir, 'chunks', hash.slice(0, 3), `.x.data.host.1.abcd.tmp`)
+  const p = path.join(savedir, 'chunks', hash.slice(0, 2), `.x.data.host.1.abcd.tmp`)
   fs.writeFileSync(p, 'half an object')
   return p
 }

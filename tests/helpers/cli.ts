@@ -150,7 +150,7 @@ export function summaryOf(savedir: string, id: string): SavesetSummary {
   return s
 }
 
-/** Names (sha256 hex) of every object in the savedir: chunks/abc/<hash>.data. */
+/** Names (sha256 hex) of every object in the savedir: chunks/ab/<hash>.data. */
 export function objectNames(savedir: string): Set<string> {
   const out = new Set<string>()
   const chunks = path.join(savedir, 'chunks')

@@ -69,7 +69,7 @@ t.test('a savedir is 0700, its objects and summaries 0600', async t => {
   saveOk(fresh, 'modes', [src])
   const objects = [...objectNames(fresh)]
   t.ok(objects.length >= 3, `${objects.length} objects`)
-  const objModes = new Set(objects.map(h => mode(path.join(fresh, 'chunks', h.slice(0, 3), `${h}.data`)).toString(8)))
+  const objModes = new Set(objects.map(h => mode(path.join(fresh, 'chunks', h.slice(0, 2), `${h}.data`)).toString(8)))
   t.same([...objModes], ['600'], 'every object file is 0600')
   const summaries = fs.readdirSync(path.join(fresh, 'savesets'))
   t.equal(summaries.length, 1)
@@ -84,7 +84,7 @@ t.test('a savedir of a newer format: every command exits 2 and says to upgrade',
   const id = saveOk(savedir, 'v', [src]).id
   const configPath = path.join(savedir, 'tarshift.json')
   const config = JSON.parse(fs.readFileSync(configPath, 'utf8')) as { version: number }
-  t.equal(config.version, 1, 'this tarshift writes format version 1')
+  t.equal(config.version, 2, 'this tarshift writes format version 2')
   config.version = 99
   fs.writeFileSync(configPath, JSON.stringify(config, null, 2) + '\n')
   const before = dirState(savedir)

@@ -3,7 +3,7 @@
 // complete (tar reads every member) and exits 2. --stop-on-error stops at the first damaged
 // file, after handing over everything before it. A deleted chunk: the file is left out and
 // named, everything else restores, exit 2. Each case damages the one savedir and undoes it
-// afterwards (copies of a savedir, 4096 fan-out directories each, are slow to remove).
+// afterwards (copies of a savedir, 256 fan-out directories each, are slow to remove).
 import t from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -31,7 +31,7 @@ async function chunksOf(abs: string): Promise<ChunkRef[]> {
 
 function dataFile(savedir: string, c: ChunkRef): string {
   const hex = c.hash.toString('hex')
-  return path.join(savedir, 'chunks', hex.slice(0, 3), `${hex}.data`)
+  return path.join(savedir, 'chunks', hex.slice(0, 2), `${hex}.data`)
 }
 
 /** Inverts one byte in the middle of the object's payload (after its 16-byte header). */

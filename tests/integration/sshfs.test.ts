@@ -113,7 +113,7 @@ t.test('a savedir on sshfs: init, save, incremental, list, restore | tar --diff,
 
   run(['init', '-r', savedir])
   t.ok(fs.existsSync(path.join(onServer, 'tarshift.json')), 'the savedir was created on the server side')
-  t.equal(fs.readdirSync(path.join(onServer, 'chunks')).length, 4096, '4096 fan-out directories')
+  t.equal(fs.readdirSync(path.join(onServer, 'chunks')).length, 256, '256 fan-out directories')
 
   const save = (): SaveJson => saveJson(run(['save', '-r', savedir, '--subset', 'net', '--progress', 'none', '--json', src]))
   const s1 = save()
