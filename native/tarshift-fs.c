@@ -1,7 +1,7 @@
 /*
  * The few OS calls Node.js lacks, for lib/fs (see lib/fs/native.ts):
  * xattrs of a path given as bytes without following symlinks (lgetxattr family),
- * user and group names, syncfs and statvfs. Paths are Buffers: Linux names are bytes.
+ * user and group names, syncfs and statvfs, malloc tuning, and lstat of many names at once. Paths are Buffers: Linux names are bytes.
  * Every failure throws an Error with .code (errno name), .errno and .syscall.
  */
 #define _GNU_SOURCE
@@ -16,7 +16,9 @@
 #include <malloc.h>
 #endif
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -213,6 +215,65 @@ static napi_value malloc_mmap_threshold_js(napi_env env, napi_callback_info info
   return v;
 }
 
+/* lstatMany(dir: Buffer, names: string[] (latin1: one char per byte), out: Float64Array)
+ * fstatat(AT_SYMLINK_NOFOLLOW) of each name relative to dir, opened once with O_PATH (search
+ * permission is all lstat needs too). Writes LSTAT_SLOTS numbers per name into out: slot 0 is
+ * 0 or the errno of that name's failure (every name gets the open's errno when dir fails).
+ * The save's walk spent ~5 us per entry in Node's lstat (a BigIntStats of 18 BigInts, a path
+ * resolved from the root); this is one call per window of a directory. */
+#define LSTAT_SLOTS 18
+static napi_value lstat_many_js(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3) {
+    napi_throw_type_error(env, NULL, "lstatMany(dir: Buffer, names: string[], out: Float64Array)");
+    return NULL;
+  }
+  char *dir = buffer_arg(env, argv[0]);
+  if (!dir) return NULL;
+  uint32_t n = 0;
+  napi_typedarray_type tt;
+  size_t outlen;
+  void *outdata;
+  if (napi_get_array_length(env, argv[1], &n) != napi_ok ||
+      napi_get_typedarray_info(env, argv[2], &tt, &outlen, &outdata, NULL, NULL) != napi_ok ||
+      tt != napi_float64_array || outlen < (size_t)n * LSTAT_SLOTS) {
+    free(dir);
+    napi_throw_type_error(env, NULL, "lstatMany: names must be an array and out a Float64Array of 18 slots per name");
+    return NULL;
+  }
+  double *out = outdata;
+  int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int dirErr = dfd < 0 ? errno : 0;
+  free(dir);
+  char name[1024];
+  for (uint32_t i = 0; i < n; i++) {
+    double *o = out + (size_t)i * LSTAT_SLOTS;
+    memset(o, 0, LSTAT_SLOTS * sizeof *o);
+    if (dirErr) { o[0] = dirErr; continue; }
+    napi_value v;
+    size_t len = 0;
+    if (napi_get_element(env, argv[1], i, &v) != napi_ok ||
+        napi_get_value_string_latin1(env, v, name, sizeof name, &len) != napi_ok) {
+      o[0] = EINVAL;
+      continue;
+    }
+    if (len >= sizeof name - 1) { o[0] = ENAMETOOLONG; continue; }
+    struct stat st;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) { o[0] = errno; continue; }
+    o[1] = st.st_mode; o[2] = st.st_uid; o[3] = st.st_gid; o[4] = (double)st.st_size;
+    o[5] = (double)st.st_mtim.tv_sec; o[6] = st.st_mtim.tv_nsec;
+    o[7] = (double)st.st_ctim.tv_sec; o[8] = st.st_ctim.tv_nsec;
+    o[9] = (double)st.st_atim.tv_sec; o[10] = st.st_atim.tv_nsec;
+    o[11] = (double)((uint64_t)st.st_ino >> 32); o[12] = (double)((uint64_t)st.st_ino & 0xffffffffu);
+    o[13] = (double)((uint64_t)st.st_dev >> 32); o[14] = (double)((uint64_t)st.st_dev & 0xffffffffu);
+    o[15] = (double)st.st_nlink; o[16] = major(st.st_rdev); o[17] = minor(st.st_rdev);
+  }
+  if (dfd >= 0) close(dfd);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
     {"lgetxattrs", 0, lgetxattrs, 0, 0, 0, napi_default, 0},
@@ -223,6 +284,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"statvfs", 0, statvfs_js, 0, 0, 0, napi_default, 0},
     {"mallocTrim", 0, malloc_trim_js, 0, 0, 0, napi_default, 0},
     {"mallocMmapThreshold", 0, malloc_mmap_threshold_js, 0, 0, 0, napi_default, 0},
+    {"lstatMany", 0, lstat_many_js, 0, 0, 0, napi_default, 0},
   };
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
   return exports;

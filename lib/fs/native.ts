@@ -14,6 +14,8 @@ interface NativeFs {
   mallocTrim(): boolean
   /** glibc's mallopt(M_MMAP_THRESHOLD, bytes), which also stops its dynamic raising (false elsewhere). */
   mallocMmapThreshold(bytes: number): boolean
+  /** fstatat(dir, name, AT_SYMLINK_NOFOLLOW) of each name; 18 numbers per name into out (lib/fs/file-stat.ts). */
+  lstatMany(dir: Buffer, names: string[], out: Float64Array): void
 }
 
 const require = createRequire(import.meta.url)

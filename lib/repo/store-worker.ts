@@ -16,6 +16,7 @@ export type StoreRequest =
   | { op: 'put'; id: number; kind: ObjectKind; codecId: number; data: Uint8Array; dryRun: boolean; refreshMs: number }
   | { op: 'putMany'; id: number; items: Array<{ kind: ObjectKind; length: number }>; codecId: number; data: Uint8Array; dryRun: boolean; refreshMs: number }
   | { op: 'get'; id: number; hash: string }
+  | { op: 'getMany'; id: number; hashes: string[] }
   | { op: 'sync'; id: number; skip?: boolean }
   | { op: 'ensure'; id: number; hashes: string[]; refreshMs: number; dryRun: boolean }
   | { op: 'exists'; id: number; hashes: string[] }
@@ -27,6 +28,14 @@ export interface PutReply {
   /** The object's last-use time (ms) after this put; null in a dry run (nothing touched). */
   lastUse: number | null
 }
+
+export interface GotObject {
+  kind: ObjectKind
+  data: Uint8Array
+}
+
+/** One reply per object of a getMany, in order: each get succeeds or fails on its own. */
+export type GetManyReply = Array<{ ok: true; value: GotObject } | { ok: false; error: SerializedError }>
 
 /** One reply per object of a putMany, in order: each put succeeds or fails on its own. */
 export type PutManyReply = Array<{ ok: true; value: PutReply } | { ok: false; error: SerializedError }>
@@ -199,6 +208,11 @@ function sync(skip: boolean): number {
   return n
 }
 
+/** Data that owns its whole memory: transferred to the main thread instead of copied. */
+function owned(d: Uint8Array): boolean {
+  return d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && !(d.buffer instanceof SharedArrayBuffer)
+}
+
 parentPort?.on('message', (req: StoreRequest) => {
   const run = async (): Promise<{ value: unknown; transfer: ArrayBuffer[] }> => {
     switch (req.op) {
@@ -220,8 +234,21 @@ parentPort?.on('message', (req: StoreRequest) => {
       }
       case 'get': {
         const r = await get(req.hash)
-        const own = r.data.byteOffset === 0 && r.data.byteLength === r.data.buffer.byteLength && !(r.data.buffer instanceof SharedArrayBuffer)
-        return { value: r, transfer: own ? [r.data.buffer as ArrayBuffer] : [] }
+        return { value: r, transfer: owned(r.data) ? [r.data.buffer as ArrayBuffer] : [] }
+      }
+      case 'getMany': {
+        const out: GetManyReply = []
+        const transfer: ArrayBuffer[] = []
+        for (const hash of req.hashes) {
+          try {
+            const r = await get(hash)
+            if (owned(r.data)) transfer.push(r.data.buffer as ArrayBuffer)
+            out.push({ ok: true, value: r })
+          } catch (e) {
+            out.push({ ok: false, error: serializeError(e) })
+          }
+        }
+        return { value: out, transfer }
       }
       case 'ensure': return { value: ensure(req), transfer: [] }
       case 'exists': return { value: existsAll(req.hashes), transfer: [] }

@@ -8,6 +8,7 @@ import type { ChunkerParams } from '../chunker/fastcdc.js'
 import type { ChunkRef } from '../tree/entry.js'
 import type { PutWindow } from './put-window.js'
 import { sameStat } from './entry-from-stat.js'
+import { fileStatOf, type FileStat } from '../fs/file-stat.js'
 
 const READ_BLOCK = 4 * 1024 * 1024
 /** One read buffer, reused: the chunker copies every chunk out of it (no garbage per read). */
@@ -23,7 +24,7 @@ export type FileContent =
 export interface ReadOutcome {
   content: FileContent
   /** fstat of the file as read (its metadata goes into the entry). */
-  stat: BigIntStats
+  stat: FileStat
   /** Bytes read in all attempts (for statistics). */
   bytesRead: number
   /** Length of the content recorded (the last attempt). */
@@ -135,7 +136,7 @@ export async function readSourceFile(path: Buffer, inlineMax: number, ctx: Reade
       bytesRead += r.bytesRead
       const post = fstatSync(fd, { bigint: true })
       const stable = sameStat(pre, post) && Number(post.size) === r.bytesRead
-      if (stable || attempt >= 1) return { content: r.content, stat: post, bytesRead, size: r.bytesRead, unstable: !stable }
+      if (stable || attempt >= 1) return { content: r.content, stat: fileStatOf(post), bytesRead, size: r.bytesRead, unstable: !stable }
     }
   } finally {
     closeSync(fd)

@@ -2,7 +2,7 @@
 // read and chunk regular files on this thread while the store workers hash, compress and
 // write; build each directory's tree when its entries are done, bottom-up, and write the
 // saveset summary at the start and at the end (DESIGN.md §2, §3).
-import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs'
+import { readdirSync, readlinkSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { isSystemError, TarshiftError } from '../errors.js'
 import type { ObjectCache } from '../cache/object-cache.js'
@@ -17,7 +17,8 @@ import { TreeCursor } from '../tree/tree-cursor.js'
 import { TreePrefetch } from '../tree/tree-prefetch.js'
 import { sameEntry } from '../tree/tree-codec.js'
 import { ObjectKind } from '../codec/object-header.js'
-import { entryFromStat, entryIno, entryType } from './entry-from-stat.js'
+import { entryFromStat, entryType } from './entry-from-stat.js'
+import { fileType, lstatMany, LstatFailure, S_IFSOCK, sameTimespec, timeBefore, type FileStat } from '../fs/file-stat.js'
 import { Excluder } from './exclude.js'
 import { readSourceFile, SourceReadError, type FileContent } from './file-reader.js'
 import { HardlinkIndex } from './hardlink-index.js'
@@ -163,10 +164,8 @@ export class SaveInterrupted extends TarshiftError {
   }
 }
 
-function sameTime(a: Timespec, ns: bigint): boolean {
-  const t = timespecFromNs(ns)
-  return a[0] === t[0] && a[1] === t[1]
-}
+/** Names lstat'ed in one call (lstatMany): a directory is stat'ed a window at a time. */
+const LSTAT_WINDOW = 512
 
 const DEFAULT_CHECKPOINT_MS = 5 * 60 * 1000
 
@@ -176,6 +175,8 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
   const t0 = Date.now()
   const start = new Date()
   const startNs = BigInt(start.getTime()) * 1_000_000n
+  /** An mtime at or after this is racy (RACY_NS before the start). */
+  const racyFrom = timespecFromNs(startNs - RACY_NS)
   const host = opts.host ?? hostname().split('.')[0]?.replace(/[^A-Za-z0-9._-]/g, '_') ?? 'localhost'
   const store = new ObjectStore(opts.savedir, opts.config, {
     refreshMs: DEFAULT_REFRESH_MS,
@@ -239,7 +240,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
   }
 
   /** Save a directory's listed contents; returns its tree hash. */
-  async function saveDir(dirPath: Buffer, node: SelectionNode | null, rootDev: bigint | null, refTrees: Buffer[]): Promise<Buffer> {
+  async function saveDir(dirPath: Buffer, node: SelectionNode | null, rootDev: string | null, refTrees: Buffer[]): Promise<Buffer> {
     const refs0 = await openReferenceTrees(refTrees)
     const frame: Frame = { writer: new TreeWriter(store), pending: [], count: 0, refs: refs0, deferring: deferAllowed && refs0.length > 0, deferred: 0, current: null }
     const walkAll = node === null || node.recursive
@@ -279,126 +280,140 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       if (frame.pending.length >= 2 * PENDING_LAG) await drain(frame, PENDING_LAG)
     }
     let inlineBudget = opts.config.inlineDirLimit
-    for (const text of names) {
-      const name = Buffer.from(text, 'latin1')
-      if (window.failure !== null) throw window.failure
-      await maybeCheckpoint()
-      if (walkAll) readAhead.step(progress.bytesRead)
-      const path = joinPath(dirPath, name)
-      const childSel = walkAll ? null : ((node as SelectionNode).children.get(text) ?? null)
-      if (excluder.excludes(path, name)) continue
-      let st: BigIntStats
-      try {
-        st = lstatSync(path, { bigint: true })
-      } catch (e) {
-        if (!isSystemError(e)) throw e
-        reporter.warn(path, e.code ?? '', !walkAll ? 'no such file (listed, but not found)' : 'vanished before it could be saved')
-        continue
+    // A window of names at a time: those not excluded (an excluded name is never looked at:
+    // it may be a hung mount point) are lstat'ed in one call, then saved one by one.
+    const texts: string[] = []
+    const paths: Buffer[] = []
+    for (let w = 0; w < names.length; w += LSTAT_WINDOW) {
+      texts.length = 0
+      paths.length = 0
+      for (let i = w; i < Math.min(w + LSTAT_WINDOW, names.length); i++) {
+        const text = names[i] as string
+        const path = joinPath(dirPath, Buffer.from(text, 'latin1'))
+        if (excluder.excludes(path, path.subarray(path.length - text.length))) continue
+        texts.push(text)
+        paths.push(path)
       }
-      const type = entryType(st)
-      if (type === null) {
-        reporter.note(path, st.isSocket() ? 'socket not saved' : 'unknown file type not saved')
-        continue
-      }
-      await lookupReferences(frame.refs, name)
-      const refs: Entry[] = []
-      for (const r of frame.refs) if (r.found?.type === type) refs.push(r.found)
-      let xattrs: Array<[Buffer, Buffer]>
-      try {
-        xattrs = reusableXattrs(st, refs) ?? xattrsOf(path)
-      } catch {
-        reporter.warn(path, 'ENOENT', 'vanished before it could be saved')
-        continue
-      }
-      progress.current = path
-      if (type === EntryType.Dir) {
-        const entry = entryFromStat(name, type, st, xattrs, opts.atime ?? false)
-        const descend = !opts.oneFileSystem || rootDev === null || st.dev === rootDev
-        if (descend) {
-          // A recursive walk starts here or goes on: remember the device it started on.
-          const walkDev = childSel === null || childSel.recursive ? (rootDev ?? st.dev) : null
-          frame.current = entry
-          entry.tree = await saveDir(path, childSel, walkDev, refs.map(r => r.tree).filter((t): t is Buffer => t !== undefined))
-          frame.current = null
-        } else {
-          reporter.note(path, 'mount point of another file system; saved empty (--one-file-system)')
-          entry.tree = await writeTree(store, [])
+      const stats = lstatMany(dirPath, texts)
+      for (let k = 0; k < texts.length; k++) {
+        const text = texts[k] as string
+        const path = paths[k] as Buffer
+        const name = path.subarray(path.length - text.length)
+        if (window.failure !== null) throw window.failure
+        await maybeCheckpoint()
+        if (walkAll) readAhead.step(progress.bytesRead)
+        const childSel = walkAll ? null : ((node as SelectionNode).children.get(text) ?? null)
+        const got = stats[k] as FileStat | LstatFailure
+        if (got instanceof LstatFailure) {
+          reporter.warn(path, got.code, !walkAll ? 'no such file (listed, but not found)' : 'vanished before it could be saved')
+          continue
         }
-        progress.dirs++
-        await push(kept(entry, refs))
-        continue
-      }
-      if (type !== EntryType.File) {
-        const entry = entryFromStat(name, type, st, xattrs, opts.atime ?? false)
-        if (type === EntryType.Symlink) {
-          try {
-            entry.target = readlinkSync(path, { encoding: 'buffer' })
-          } catch (e) {
-            if (!isSystemError(e)) throw e
-            reporter.warn(path, e.code ?? '', 'symlink vanished before it could be read')
-            continue
+        const st = got
+        const type = entryType(st)
+        if (type === null) {
+          reporter.note(path, fileType(st) === S_IFSOCK ? 'socket not saved' : 'unknown file type not saved')
+          continue
+        }
+        await lookupReferences(frame.refs, name)
+        const refs: Entry[] = []
+        for (const r of frame.refs) if (r.found?.type === type) refs.push(r.found)
+        let xattrs: Array<[Buffer, Buffer]>
+        try {
+          xattrs = reusableXattrs(st, refs) ?? xattrsOf(path)
+        } catch {
+          reporter.warn(path, 'ENOENT', 'vanished before it could be saved')
+          continue
+        }
+        progress.current = path
+        if (type === EntryType.Dir) {
+          const entry = entryFromStat(name, type, st, xattrs, opts.atime ?? false)
+          const descend = !opts.oneFileSystem || rootDev === null || st.dev === rootDev
+          if (descend) {
+            // A recursive walk starts here or goes on: remember the device it started on.
+            const walkDev = childSel === null || childSel.recursive ? (rootDev ?? st.dev) : null
+            frame.current = entry
+            entry.tree = await saveDir(path, childSel, walkDev, refs.map(r => r.tree).filter((t): t is Buffer => t !== undefined))
+            frame.current = null
+          } else {
+            reporter.note(path, 'mount point of another file system; saved empty (--one-file-system)')
+            entry.tree = await writeTree(store, [])
           }
+          progress.dirs++
+          await push(kept(entry, refs))
+          continue
         }
-        progress.files++
-        await push(kept(entry, refs))
-        continue
-      }
-      // Regular file.
-      const group = links.get(st)
-      if (group) {
-        const entry = entryFromStat(name, type, group.stat, xattrs, opts.atime ?? false)
-        entry.size = group.size
-        entry.link = group.key
-        if (group.racy) entry.racy = true
-        progress.files++
-        progress.bytesTotal += group.size
-        await push(entry, group.content)
-        continue
-      }
-      const reused = await reuse(st, refs)
-      if (reused) {
-        filesReused++
-        const entry = entryFromStat(name, type, st, xattrs, opts.atime ?? false)
-        if (reused.data) {
-          entry.data = reused.data
-          inlineBudget -= reused.data.length
+        if (type !== EntryType.File) {
+          const entry = entryFromStat(name, type, st, xattrs, opts.atime ?? false)
+          if (type === EntryType.Symlink) {
+            try {
+              entry.target = readlinkSync(path, { encoding: 'buffer' })
+            } catch (e) {
+              if (!isSystemError(e)) throw e
+              reporter.warn(path, e.code ?? '', 'symlink vanished before it could be read')
+              continue
+            }
+          }
+          progress.files++
+          await push(kept(entry, refs))
+          continue
         }
-        if (reused.chunks) entry.chunks = reused.chunks
-        const content: FileContent = reused.data ? { kind: 'inline', data: reused.data } : reused.chunks ? { kind: 'chunks', chunks: Promise.resolve(reused.chunks) } : { kind: 'empty' }
-        if (st.nlink > 1n) {
+        // Regular file.
+        const group = links.get(st)
+        if (group) {
+          const entry = entryFromStat(name, type, group.stat, xattrs, opts.atime ?? false)
+          entry.size = group.size
+          entry.link = group.key
+          if (group.racy) entry.racy = true
+          progress.files++
+          progress.bytesTotal += group.size
+          await push(entry, group.content)
+          continue
+        }
+        const reused = await reuse(st, refs)
+        if (reused) {
+          filesReused++
+          const entry = entryFromStat(name, type, st, xattrs, opts.atime ?? false)
+          if (reused.data) {
+            entry.data = reused.data
+            inlineBudget -= reused.data.length
+          }
+          if (reused.chunks) entry.chunks = reused.chunks
+          const content: FileContent = reused.data ? { kind: 'inline', data: reused.data } : reused.chunks ? { kind: 'chunks', chunks: Promise.resolve(reused.chunks) } : { kind: 'empty' }
+          if (st.nlink > 1) {
+            entry.link = path
+            links.add(st, { key: path, content, size: entry.size, stat: st, racy: false })
+          }
+          progress.files++
+          progress.bytesTotal += entry.size
+          const same = kept(entry, refs)
+          await push(same, same === entry ? content : undefined)
+          continue
+        }
+        const inlineMax = Math.min(opts.config.inlineLimit, inlineBudget)
+        let r
+        try {
+          r = await readSourceFile(path, inlineMax, ctx)
+        } catch (e) {
+          if (!(e instanceof SourceReadError)) throw e
+          reporter.warn(path, e.code, e.message)
+          continue
+        }
+        filesRead++
+        if (r.unstable) reporter.warn(path, '', 'changed while being read; saved as read, and will be read again next time')
+        if (r.content.kind === 'inline') inlineBudget -= r.size
+        const entry = entryFromStat(name, type, r.stat, xattrs, opts.atime ?? false)
+        entry.size = r.size
+        if (r.unstable || !timeBefore(r.stat.mtime, racyFrom)) entry.racy = true
+        if (r.stat.nlink > 1) {
           entry.link = path
-          links.add(st, { key: path, content, size: entry.size, stat: st, racy: false })
+          links.add(r.stat, { key: path, content: r.content, size: r.size, stat: r.stat, racy: entry.racy === true })
         }
         progress.files++
-        progress.bytesTotal += entry.size
-        const same = kept(entry, refs)
-        await push(same, same === entry ? content : undefined)
-        continue
+        progress.bytesRead += r.bytesRead
+        progress.bytesTotal += r.size
+        report()
+        await push(entry, r.content)
       }
-      const inlineMax = Math.min(opts.config.inlineLimit, inlineBudget)
-      let r
-      try {
-        r = await readSourceFile(path, inlineMax, ctx)
-      } catch (e) {
-        if (!(e instanceof SourceReadError)) throw e
-        reporter.warn(path, e.code, e.message)
-        continue
-      }
-      filesRead++
-      if (r.unstable) reporter.warn(path, '', 'changed while being read; saved as read, and will be read again next time')
-      if (r.content.kind === 'inline') inlineBudget -= r.size
-      const entry = entryFromStat(name, type, r.stat, xattrs, opts.atime ?? false)
-      entry.size = r.size
-      if (r.unstable || r.stat.mtimeNs >= startNs - RACY_NS) entry.racy = true
-      if (r.stat.nlink > 1n) {
-        entry.link = path
-        links.add(r.stat, { key: path, content: r.content, size: r.size, stat: r.stat, racy: entry.racy === true })
-      }
-      progress.files++
-      progress.bytesRead += r.bytesRead
-      progress.bytesTotal += r.size
-      report()
-      await push(entry, r.content)
     }
     await drain(frame, 0)
     frames.pop()
@@ -522,11 +537,11 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
    * and inode, that ctime well before the reference save started (a change in the same clock
    * tick would not show), has the reference's xattrs. Null: read them.
    */
-  const oldestRefStartNs = refStarts.length === 0 ? null : BigInt(Math.min(...refStarts)) * 1_000_000n
-  function reusableXattrs(st: BigIntStats, refs: Entry[]): Array<[Buffer, Buffer]> | null {
-    if (opts.forceRead || oldestRefStartNs === null || st.ctimeNs >= oldestRefStartNs - RACY_NS) return null
-    const ino = entryIno(st)
-    const ref = refs.find(r => !r.racy && r.ino === ino && sameTime(r.ctime, st.ctimeNs))
+  const xattrCtimeBefore = refStarts.length === 0 ? null : timespecFromNs(BigInt(Math.min(...refStarts)) * 1_000_000n - RACY_NS)
+  function reusableXattrs(st: FileStat, refs: Entry[]): Array<[Buffer, Buffer]> | null {
+    if (opts.forceRead || xattrCtimeBefore === null || !timeBefore(st.ctime, xattrCtimeBefore)) return null
+    const ino = st.ino
+    const ref = refs.find(r => !r.racy && r.ino === ino && sameTimespec(r.ctime, st.ctime))
     return ref ? (ref.xattrs ?? []) : null
   }
 
@@ -535,14 +550,14 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
    * not racy there) reuses the reference's content without being opened, once its chunks
    * are known to exist (refreshing their last-use time when stale).
    */
-  async function reuse(st: BigIntStats, refs: Entry[]): Promise<{ data?: Buffer; chunks?: ChunkRef[] } | null> {
+  async function reuse(st: FileStat, refs: Entry[]): Promise<{ data?: Buffer; chunks?: ChunkRef[] } | null> {
     if (opts.forceRead) return null
-    const size = Number(st.size)
-    const ino = entryIno(st)
-    const ref = refs.find(r => !r.racy && r.size === size && sameTime(r.mtime, st.mtimeNs) && sameTime(r.ctime, st.ctimeNs) &&
+    const size = st.size
+    const ino = st.ino
+    const ref = refs.find(r => !r.racy && r.size === size && sameTimespec(r.mtime, st.mtime) && sameTimespec(r.ctime, st.ctime) &&
       (opts.ignoreInode || r.ino === ino))
     if (!ref) return null
-    if (st.mtimeNs >= startNs - RACY_NS) return null
+    if (!timeBefore(st.mtime, racyFrom)) return null
     if (ref.data) return { data: ref.data }
     if (!ref.chunks) return size === 0 ? {} : null
     if (!await store.ensureFresh(ref.chunks.map(c => c.hash.toString('hex')))) return null

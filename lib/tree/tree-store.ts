@@ -37,7 +37,7 @@ export interface OpenedTree {
 
 export async function openTree(store: ObjectStore, hash: Buffer): Promise<OpenedTree> {
   const hex = hash.toString('hex')
-  const obj = await store.get(hex)
+  const obj = await store.getTree(hex)
   if (obj.kind === ObjectKind.Tree) return { hash, parts: [], first: decodeOr(store, hex, () => decodeTree(obj.data)) }
   if (obj.kind !== ObjectKind.TreeIndex) throw new CorruptObjectError(hex, dataPath(store.savedir, hex), 'expected a tree, found a data chunk')
   const parts = decodeOr(store, hex, () => decodeTreeIndex(obj.data))
@@ -48,7 +48,7 @@ export async function openTree(store: ObjectStore, hash: Buffer): Promise<Opened
 /** The entries of one part of a tree index. */
 export async function readPart(store: ObjectStore, part: Buffer): Promise<Entry[]> {
   const hex = part.toString('hex')
-  const p = await store.get(hex)
+  const p = await store.getTree(hex)
   if (p.kind !== ObjectKind.Tree) throw new CorruptObjectError(hex, dataPath(store.savedir, hex), 'tree part is not a tree')
   return decodeOr(store, hex, () => decodeTree(p.data))
 }

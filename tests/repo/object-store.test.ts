@@ -94,6 +94,32 @@ t.test('many gets at once, one worker: xz, zstd and raw objects each come back e
   }
 })
 
+t.test('tree gets are batched: the same objects, a missing one fails alone', async t => {
+  const dir = join(tmpDirFor(t), 'sd')
+  initSavedir(dir)
+  const store = new ObjectStore(dir, readConfig(dir), { workers: 2 })
+  try {
+    const objects = Array.from({ length: 50 }, (_, i) => (i % 3 === 0 ? randomBytes(100 + i) : Buffer.alloc(2000 + 7 * i, `tree ${i} `)))
+    for (const b of objects) await store.put(b, ObjectKind.Tree)
+    const missing = sha256hex(Buffer.from('never stored'))
+    // Count the messages: 51 gets in one turn go as ceil(51 / 16) = 4 of them.
+    const pool = (store as unknown as { pool: { call: (...a: unknown[]) => Promise<unknown> } }).pool
+    const call = pool.call.bind(pool)
+    let messages = 0
+    pool.call = (...a: unknown[]) => {
+      messages++
+      return call(...a)
+    }
+    const got = await Promise.allSettled([...objects.map(b => store.getTree(sha256hex(b))), store.getTree(missing)])
+    t.equal(messages, 4, 'four messages for 51 gets')
+    t.ok(got.slice(0, 50).every((r, i) => r.status === 'fulfilled' && r.value.kind === ObjectKind.Tree && r.value.data.equals(objects[i] as Buffer)), 'every object exact')
+    const last = got[50]
+    t.ok(last?.status === 'rejected' && last.reason instanceof MissingObjectError, 'the missing one is a MissingObjectError')
+  } finally {
+    await store.close()
+  }
+})
+
 t.test('many small puts at once (sent in batches), with duplicates and large ones among them', async t => {
   const dir = join(tmpDirFor(t), 'sd')
   initSavedir(dir)

@@ -52,7 +52,7 @@ t.test('stays within its lookahead of the save, and goes on as the save advances
     await new Promise(r => setTimeout(r, 300))
     t.ok(listed < 10, `without progress from the save it stops early (${listed} directories listed)`)
     t.ok(maxSeen <= 7, `having looked at no more than lookahead + 1 entries (${maxSeen})`)
-    for (let i = 0; i < 512; i++) p.step(0)
+    for (let i = 0; i < 2048; i++) p.step(0)
     t.ok(await until(() => listed === 41), `as the save advances it lists the rest (${listed} of 41)`)
   } finally {
     await p.close()
