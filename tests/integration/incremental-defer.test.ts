@@ -11,6 +11,13 @@ import { newSavedir } from '../helpers/cli.js'
 import { lookup, savedComponents } from '../../lib/restore/saveset-walk.js'
 import { treeObjects } from '../../lib/tree/tree-store.js'
 import { incSave, summaryById, withStoreOf } from '../helpers/run-cli-incremental.js'
+import { readConfig } from '../../lib/repo/config.js'
+import { dataPath } from '../../lib/repo/layout.js'
+import { listSummaries } from '../../lib/repo/saveset.js'
+import { save } from '../../lib/save/save.js'
+import { chooseReferences } from '../../lib/save/references.js'
+import { buildSelection } from '../../lib/save/source-paths.js'
+import { WarningReporter } from '../../lib/save/warning-reporter.js'
 
 const N = 3000
 const name = (i: number): string => `file-with-a-long-name-${String(i).padStart(5, '0')}.txt`
@@ -71,4 +78,48 @@ t.test('deferred directories give the same trees as saves without references', a
     t.ok(s.filesRead <= 1, `${what}: at most the changed file read (${s.filesRead})`)
     previous = got
   }
+})
+
+t.test('a reference part gone before it is read back: the walk starts again, and the tree is right', async t => {
+  const dir = tmpDirFor(t, 'tarshift-inc-defer-lost-')
+  const src = path.join(dir, 'src')
+  const big = path.join(src, 'big')
+  const many: Record<string, FixtureNode> = {}
+  for (let i = 0; i < N; i++) many[name(i)] = { type: 'file', content: `content of ${i}\n` }
+  buildTree(src, { type: 'dir', children: { big: { type: 'dir', children: many } } })
+  for (const f of fs.readdirSync(big)) fs.utimesSync(path.join(big, f), PAST, PAST)
+  const savedir = newSavedir(t, ['--chunk-size', '64K'])
+  const cache = path.join(tmpDirFor(t, 'tarshift-inc-defer-lost-cache-'), 'cache')
+  const bigTree = async (id: string): Promise<Buffer> =>
+    withStoreOf(savedir, async store => (await lookup(store, Buffer.from(summaryById(savedir, id).root as string, 'hex'), savedComponents(big)))?.tree as Buffer)
+  const s1 = incSave(savedir, 'd', [src], cache)
+  const parts = (await withStoreOf(savedir, async store => treeObjects(store, await bigTree(s1.id)))).parts
+  t.ok(parts.length >= 3, `a tree index (${parts.length} parts)`)
+  const first = dataPath(savedir, (parts[0] as Buffer).toString('hex'))
+
+  // In this process: the first part is removed once the walk has read it and reaches the file
+  // changed in the last part, so it is gone when the save reads it back.
+  const changed = path.join(big, name(N - 100))
+  fs.writeFileSync(changed, 'changed\n')
+  fs.utimesSync(changed, PAST, PAST)
+  const lines: string[] = []
+  let removed = false
+  const host = summaryById(savedir, s1.id).host
+  const r = await save({
+    savedir, config: readConfig(savedir), subset: 'd', host,
+    selection: buildSelection([Buffer.from(src)], true, '/'),
+    reporter: new WarningReporter(false, l => lines.push(l)),
+    references: chooseReferences(listSummaries(savedir), host, 'd'),
+    onProgress: p => {
+      if (removed || p.current?.toString() !== changed) return
+      fs.rmSync(first)
+      removed = true
+    },
+  })
+  t.match(lines.join(''), /could not be read again .*saving again, checking every object/, 'a note says why the walk started again')
+  t.ok(removed, 'the part was removed during the save')
+  t.ok(fs.existsSync(first), 'the removed part was written again')
+  const fresh = incSave(savedir, 'fresh', [src], path.join(dir, 'nocache'))
+  t.same(await bigTree(r.summary.id), await bigTree(fresh.id), 'the tree a save without references writes')
+  t.equal(r.summary.warnings, 0)
 })
