@@ -10,6 +10,11 @@ export interface Codec {
   readonly id: number
   readonly name: CodecName
   compress(data: Buffer): Promise<Buffer>
+  /**
+   * Compress at once into a buffer the codec reuses: the result is valid only until the next
+   * call (the object is written before anything else runs). Codecs without it use compress().
+   */
+  compressScratch?(data: Buffer): Buffer
   /** Decompress; `length` is the uncompressed length the header promises. */
   decompress(payload: Buffer, length: number): Promise<Buffer>
 }

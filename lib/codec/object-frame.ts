@@ -24,6 +24,18 @@ export async function frameObject(kind: ObjectKind, codec: Codec, data: Buffer):
   return [encodeHeader({ kind, codecId: use.id, length: data.length }), payload]
 }
 
+/**
+ * frameObject for a codec with compressScratch, at once: the payload may be the codec's reused
+ * buffer, valid until its next call, so the caller writes the parts before anything else runs.
+ */
+export function frameObjectNow(kind: ObjectKind, codec: Codec & { compressScratch(data: Buffer): Buffer }, data: Buffer): Buffer[] {
+  if (data.length > 0) {
+    const c = codec.compressScratch(data)
+    if (c.length < data.length) return [encodeHeader({ kind, codecId: codec.id, length: data.length }), c]
+  }
+  return [encodeHeader({ kind, codecId: noneCodec.id, length: data.length }), data]
+}
+
 export interface Unframed {
   kind: ObjectKind
   data: Buffer

@@ -6,15 +6,34 @@ const zstd = require('zstd-napi') as {
   compress(data: Uint8Array, p?: { compressionLevel?: number }): Buffer
   decompress(data: Uint8Array): Buffer
 }
+const binding = require('zstd-napi/binding') as {
+  CCtx: new () => { setParameter(param: number, value: number): void; compress2(dst: Uint8Array, src: Uint8Array): number }
+  CParameter: { compressionLevel: number }
+  compressBound(n: number): number
+}
 
 /** zstd level 3: the default codec (DESIGN.md §2). */
 export const ZSTD_LEVEL = 3
+
+let cctx: InstanceType<typeof binding.CCtx> | null = null
+let scratch = Buffer.alloc(0)
 
 export const zstdCodec: Codec = {
   id: 1,
   name: 'zstd',
   async compress(data) {
     return zstd.compress(data, { compressionLevel: ZSTD_LEVEL })
+  },
+  compressScratch(data) {
+    // A store worker compresses every chunk it writes: into one reused buffer, not a fresh one
+    // per chunk that stays allocated until the thread's next garbage collection.
+    if (cctx === null) {
+      cctx = new binding.CCtx()
+      cctx.setParameter(binding.CParameter.compressionLevel, ZSTD_LEVEL)
+    }
+    const bound = binding.compressBound(data.length)
+    if (scratch.length < bound) scratch = Buffer.allocUnsafeSlow(Math.max(bound, 1 << 20))
+    return scratch.subarray(0, cctx.compress2(scratch, data))
   },
   async decompress(payload) {
     return zstd.decompress(payload)

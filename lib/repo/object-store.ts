@@ -53,7 +53,7 @@ const BATCH_BYTES = 1024 * 1024
 /** A put waiting in a batch (putBatched). */
 interface BatchedPut {
   kind: ObjectKind
-  data: Uint8Array
+  length: number
   resolve: (r: PutReply) => void
   reject: (e: unknown) => void
 }
@@ -110,6 +110,9 @@ export class ObjectStore {
   private readonly recentNew = new Map<string, number>()
   /** Small puts not yet sent (putBatched). */
   private readonly batch = new TurnBatch<BatchedPut>(puts => this.sendPuts(puts), BATCH_ITEMS, BATCH_BYTES)
+  /** The objects of the batch being gathered, one after another (room for one past the limit). */
+  private batchBytes = new Uint8Array(BATCH_BYTES + BATCH_ITEM_MAX)
+  private batchAt = 0
   private readonly gets = new TurnBatch<BatchedGet>(gets => this.sendGets(gets), GET_BATCH)
 
   constructor(readonly savedir: string, readonly config: RepoConfig, opts: ObjectStoreOptions = {}) {
@@ -168,19 +171,23 @@ export class ObjectStore {
   /** Hash, compress and store `data` unless an object of that name exists. */
   async put(data: Buffer, kind: ObjectKind, opts: { transfer?: boolean } = {}): Promise<PutReply> {
     const length = data.length
-    // Hand the bytes to the worker without a copy when the caller gives them up and they own
-    // their whole memory (chunks from the StreamChunker do; pooled or shared buffers do not).
-    // Otherwise copy exactly the bytes: posting a view would clone its whole backing memory
-    // (an 8 KiB pool slab, or msgpackr's multi-megabyte output buffer for every tree).
-    const owns = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer
-    const payload = opts.transfer === true && owns ? data : new Uint8Array(data)
+    // A small object is copied into the batch buffer at once (putBatched). A large one goes to
+    // the worker without a copy when the caller gives it up and it owns its whole memory
+    // (chunks from the StreamChunker do; pooled or shared buffers do not); otherwise exactly
+    // its bytes are copied: posting a view would clone its whole backing memory (an 8 KiB pool
+    // slab, or msgpackr's multi-megabyte output buffer for every tree). Either way the caller
+    // may reuse `data` as soon as put() returns its promise.
     const seq = ++this.submitted
     this.open.add(seq)
     let r: PutReply
     try {
-      r = await (payload.byteLength < BATCH_ITEM_MAX
-        ? this.putBatched(payload, kind)
-        : this.pool.call<PutReply>({ op: 'put', kind, codecId: this.codecId, data: payload, dryRun: this.dryRun, refreshMs: this.refreshMs }, [payload.buffer as ArrayBuffer]))
+      if (length < BATCH_ITEM_MAX) {
+        r = await this.putBatched(data, kind)
+      } else {
+        const owns = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer
+        const payload = opts.transfer === true && owns ? data : new Uint8Array(data)
+        r = await this.pool.call<PutReply>({ op: 'put', kind, codecId: this.codecId, data: payload, dryRun: this.dryRun, refreshMs: this.refreshMs }, [payload.buffer as ArrayBuffer])
+      }
     } finally {
       this.open.delete(seq)
     }
@@ -212,18 +219,22 @@ export class ObjectStore {
    * goes when full, or as soon as the event loop turns (the caller awaits something).
    */
   private putBatched(data: Uint8Array, kind: ObjectKind): Promise<PutReply> {
-    return new Promise<PutReply>((resolve, reject) => this.batch.add({ kind, data, resolve, reject }, data.byteLength))
+    return new Promise<PutReply>((resolve, reject) => {
+      // Copied now, into the buffer that goes to the worker: no buffer of its own per object
+      // (the chunk buffers of a first save of many small files waited for a full collection
+      // in the main thread's malloc arena: ~100 MB at the peak).
+      this.batchBytes.set(data, this.batchAt)
+      this.batchAt += data.byteLength
+      this.batch.add({ kind, length: data.byteLength, resolve, reject }, data.byteLength)
+    })
   }
 
   /** One putMany message: the objects one after another in one transferred buffer. */
   private sendPuts(puts: BatchedPut[]): void {
-    const data = new Uint8Array(puts.reduce((n, p) => n + p.data.byteLength, 0))
-    let at = 0
-    for (const p of puts) {
-      data.set(p.data, at)
-      at += p.data.byteLength
-    }
-    const items = puts.map(p => ({ kind: p.kind, length: p.data.byteLength }))
+    const data = this.batchBytes.subarray(0, this.batchAt)
+    this.batchBytes = new Uint8Array(BATCH_BYTES + BATCH_ITEM_MAX)
+    this.batchAt = 0
+    const items = puts.map(p => ({ kind: p.kind, length: p.length }))
     const msg = { op: 'putMany', items, codecId: this.codecId, data, dryRun: this.dryRun, refreshMs: this.refreshMs }
     this.pool.call<PutManyReply>(msg, [data.buffer]).then(
       replies => puts.forEach((p, i) => {

@@ -4,8 +4,8 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, statSync, utimesSync, constants } from 'node:fs'
 import { dirname } from 'node:path'
-import { codecById } from '../codec/codec.js'
-import { frameObject, sha256hex, unframeObject } from '../codec/object-frame.js'
+import { codecById, type Codec } from '../codec/codec.js'
+import { frameObject, frameObjectNow, sha256hex, unframeObject } from '../codec/object-frame.js'
 import type { ObjectKind } from '../codec/object-header.js'
 import { CorruptObjectError, MissingObjectError, isSystemError, savedirIoError } from '../errors.js'
 import { writeFileAtomic, fsyncDir } from './atomic-write.js'
@@ -58,7 +58,8 @@ async function put(req: Extract<StoreRequest, { op: 'put' }>): Promise<PutReply>
   }
   const codec = codecById(req.codecId)
   if (!codec) throw new Error(`unknown codec id ${req.codecId}`)
-  const parts = await frameObject(req.kind, codec, data)
+  // With a scratch-compressing codec (zstd), nothing runs between compressing and writing.
+  const parts = codec.compressScratch ? frameObjectNow(req.kind, codec as Codec & { compressScratch(d: Buffer): Buffer }, data) : await frameObject(req.kind, codec, data)
   const storedBytes = parts.reduce((n, p) => n + p.length, 0)
   if (req.dryRun) return { hash, isNew: true, storedBytes, lastUse: null }
   try {

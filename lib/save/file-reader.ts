@@ -93,6 +93,13 @@ async function readOnce(fd: number, pre: BigIntStats, inlineMax: number, ctx: Re
     const n = readFully(fd, buf, pos)
     if (n === 0) break
     pos += n
+    if (pos === n && n < buf.length && n < ctx.chunker.min) {
+      // The whole file in one read, shorter than the smallest chunk: it is one chunk, handed
+      // over as a view of the read buffer (put() copies it before it returns).
+      await ctx.window.room()
+      refs.push(ctx.window.submit(buf.subarray(0, n)))
+      break
+    }
     // A short read is the end of the file: the chunker cuts its tail without holding it.
     for (const c of n === buf.length ? chunker.push(buf) : chunker.end(buf.subarray(0, n))) {
       await ctx.window.room()

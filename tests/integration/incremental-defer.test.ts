@@ -23,22 +23,31 @@ const N = 3000
 const name = (i: number): string => `file-with-a-long-name-${String(i).padStart(5, '0')}.txt`
 const PAST = new Date('2020-01-02T03:04:05Z')
 
-t.test('deferred directories give the same trees as saves without references', async t => {
-  const dir = tmpDirFor(t, 'tarshift-inc-defer-')
+/**
+ * <tmp>/src with big/ (N small files) and a small file, every file with an old mtime (so no
+ * entry is racy, in any save of the test), and a savedir of 64 KiB chunks: "big" (~300 KiB of
+ * entries) is a tree index of several parts.
+ */
+function bigFixture(t: Parameters<typeof tmpDirFor>[0], prefix: string): { dir: string; src: string; big: string; savedir: string; cache: string; bigTree: (id: string) => Promise<Buffer> } {
+  const dir = tmpDirFor(t, prefix)
   const src = path.join(dir, 'src')
   const big = path.join(src, 'big')
   const many: Record<string, FixtureNode> = {}
   for (let i = 0; i < N; i++) many[name(i)] = { type: 'file', content: `content of ${i}\n` }
   buildTree(src, { type: 'dir', children: { big: { type: 'dir', children: many }, small: { type: 'file', content: 's' } } })
-  // Old mtimes: no entry is racy, in this save or in the saves without references below.
-  const age = (f: string): void => fs.utimesSync(f, PAST, PAST)
-  for (const f of fs.readdirSync(big)) age(path.join(big, f))
-  age(path.join(src, 'small'))
-  // 64 KiB chunks: "big" (~300 KiB of entries) is a tree index of several parts.
+  for (const f of fs.readdirSync(big)) fs.utimesSync(path.join(big, f), PAST, PAST)
+  fs.utimesSync(path.join(src, 'small'), PAST, PAST)
   const savedir = newSavedir(t, ['--chunk-size', '64K'])
-  const cache = path.join(tmpDirFor(t, 'tarshift-inc-defer-cache-'), 'cache')
-  const bigTree = async (id: string): Promise<string> =>
-    withStoreOf(savedir, async store => ((await lookup(store, Buffer.from(summaryById(savedir, id).root as string, 'hex'), savedComponents(big)))?.tree as Buffer).toString('hex'))
+  const cache = path.join(tmpDirFor(t, `${prefix}cache-`), 'cache')
+  const bigTree = async (id: string): Promise<Buffer> =>
+    withStoreOf(savedir, async store => (await lookup(store, Buffer.from(summaryById(savedir, id).root as string, 'hex'), savedComponents(big)))?.tree as Buffer)
+  return { dir, src, big, savedir, cache, bigTree }
+}
+
+t.test('deferred directories give the same trees as saves without references', async t => {
+  const { dir, src, big, savedir, cache, bigTree: treeOf } = bigFixture(t, 'tarshift-inc-defer-')
+  const age = (f: string): void => fs.utimesSync(f, PAST, PAST)
+  const bigTree = async (id: string): Promise<string> => (await treeOf(id)).toString('hex')
   let fresh = 0
   /** The big directory's tree as a save without references (its own subset, no cache) writes it. */
   const referenceFree = async (): Promise<string> => bigTree(incSave(savedir, `fresh${++fresh}`, [src], path.join(dir, `nocache${fresh}`)).id)
@@ -81,17 +90,7 @@ t.test('deferred directories give the same trees as saves without references', a
 })
 
 t.test('a reference part gone before it is read back: the walk starts again, and the tree is right', async t => {
-  const dir = tmpDirFor(t, 'tarshift-inc-defer-lost-')
-  const src = path.join(dir, 'src')
-  const big = path.join(src, 'big')
-  const many: Record<string, FixtureNode> = {}
-  for (let i = 0; i < N; i++) many[name(i)] = { type: 'file', content: `content of ${i}\n` }
-  buildTree(src, { type: 'dir', children: { big: { type: 'dir', children: many } } })
-  for (const f of fs.readdirSync(big)) fs.utimesSync(path.join(big, f), PAST, PAST)
-  const savedir = newSavedir(t, ['--chunk-size', '64K'])
-  const cache = path.join(tmpDirFor(t, 'tarshift-inc-defer-lost-cache-'), 'cache')
-  const bigTree = async (id: string): Promise<Buffer> =>
-    withStoreOf(savedir, async store => (await lookup(store, Buffer.from(summaryById(savedir, id).root as string, 'hex'), savedComponents(big)))?.tree as Buffer)
+  const { dir, src, big, savedir, cache, bigTree } = bigFixture(t, 'tarshift-inc-defer-lost-')
   const s1 = incSave(savedir, 'd', [src], cache)
   const parts = (await withStoreOf(savedir, async store => treeObjects(store, await bigTree(s1.id)))).parts
   t.ok(parts.length >= 3, `a tree index (${parts.length} parts)`)
