@@ -186,7 +186,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     ...(opts.cache ? { cache: opts.cache } : {}),
   })
   const window = new PutWindow(store, WINDOW_BYTES)
-  const stopTrim = trimMemoryEvery(1000)
+  const stopTrim = trimMemoryEvery(500)
   /** Reference trees, read ahead of the walk (tree-prefetch.ts). */
   const prefetch = new TreePrefetch(store, PREFETCH_TREES)
   const excluder = new Excluder(opts.exclude ?? [])

@@ -3,7 +3,7 @@ import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { native } from '../../lib/fs/native.js'
-import { trimMemoryEvery } from '../../lib/fs/memory-trim.js'
+import { BUFFERS_COLLECT_AT, trimMemoryEvery } from '../../lib/fs/memory-trim.js'
 
 t.test('mallocTrim releases freed heap pages (glibc)', async t => {
   // In a child with gc exposed: fill and free many blocks below the mmap threshold (they stay
@@ -50,4 +50,20 @@ t.test('mallocMmapThreshold: freed large buffers leave at once (glibc)', async t
   t.ok(fixed > 90, `with the threshold fixed, all ~100 MiB left at once (${fixed.toFixed(0)} MiB)`)
   t.ok(dynamic < fixed - 15, `with glibc's default, part of it stayed (${dynamic.toFixed(0)} MiB left)`)
   t.throws(() => native.mallocMmapThreshold(0), RangeError)
+})
+
+t.test('trimMemoryEvery collects dead buffers once they pass the limit', async t => {
+  // 96 MiB of buffers, dropped: nothing collects them while this thread allocates nothing
+  // else; the timer's check does.
+  let keep: Buffer[] | null = Array.from({ length: 48 }, (_, i) => Buffer.allocUnsafeSlow(2 << 20).fill(i))
+  t.equal(keep.length, 48)
+  keep = null
+  await new Promise(r => setTimeout(r, 100))
+  const before = process.memoryUsage().arrayBuffers
+  t.ok(before > BUFFERS_COLLECT_AT, `the dead buffers still count (${(before / 1048576).toFixed(0)} MiB)`)
+  const stop = trimMemoryEvery(10)
+  await new Promise(r => setTimeout(r, 200))
+  stop()
+  const after = process.memoryUsage().arrayBuffers
+  t.ok(after < BUFFERS_COLLECT_AT, `collected: ${(after / 1048576).toFixed(0)} MiB left`)
 })
