@@ -28,7 +28,8 @@ export async function frameObject(kind: ObjectKind, codec: Codec, data: Buffer):
  * frameObject for a codec with compressScratch, at once: the payload may be the codec's reused
  * buffer, valid until its next call, so the caller writes the parts before anything else runs.
  */
-export function frameObjectNow(kind: ObjectKind, codec: Codec & { compressScratch(data: Buffer): Buffer }, data: Buffer): Buffer[] {
+export function frameObjectNow(kind: ObjectKind, codec: Codec, data: Buffer): Buffer[] {
+  if (!codec.compressScratch) throw new Error(`codec ${codec.name} has no compressScratch`)
   if (data.length > 0) {
     const c = codec.compressScratch(data)
     if (c.length < data.length) return [encodeHeader({ kind, codecId: codec.id, length: data.length }), c]

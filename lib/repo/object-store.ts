@@ -10,7 +10,7 @@ import type { ObjectKind } from '../codec/object-header.js'
 import { native } from '../fs/native.js'
 import { dataPath, fanoutDigits } from './layout.js'
 import type { RepoConfig } from './config.js'
-import { WorkerPool, type SerializedError } from './worker-pool.js'
+import { WorkerPool, ownsItsMemory, type SerializedError } from './worker-pool.js'
 import { TurnBatch } from './turn-batch.js'
 import type { GetManyReply, GotObject, PutManyReply, PutReply } from './store-worker.js'
 
@@ -184,8 +184,7 @@ export class ObjectStore {
       if (length < BATCH_ITEM_MAX) {
         r = await this.putBatched(data, kind)
       } else {
-        const owns = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer
-        const payload = opts.transfer === true && owns ? data : new Uint8Array(data)
+        const payload = opts.transfer === true && ownsItsMemory(data) ? data : new Uint8Array(data)
         r = await this.pool.call<PutReply>({ op: 'put', kind, codecId: this.codecId, data: payload, dryRun: this.dryRun, refreshMs: this.refreshMs }, [payload.buffer as ArrayBuffer])
       }
     } finally {

@@ -4,13 +4,13 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, statSync, utimesSync, constants } from 'node:fs'
 import { dirname } from 'node:path'
-import { codecById, type Codec } from '../codec/codec.js'
+import { codecById } from '../codec/codec.js'
 import { frameObject, frameObjectNow, sha256hex, unframeObject } from '../codec/object-frame.js'
 import type { ObjectKind } from '../codec/object-header.js'
 import { CorruptObjectError, MissingObjectError, isSystemError, savedirIoError } from '../errors.js'
 import { writeFileAtomic, fsyncDir } from './atomic-write.js'
 import { dataPath, setFanoutDigits, timePath } from './layout.js'
-import { WORKER_READY, serializeError, type SerializedError } from './worker-pool.js'
+import { WORKER_READY, ownsItsMemory, serializeError, type SerializedError } from './worker-pool.js'
 
 export type StoreRequest =
   | { op: 'put'; id: number; kind: ObjectKind; codecId: number; data: Uint8Array; dryRun: boolean; refreshMs: number }
@@ -59,7 +59,7 @@ async function put(req: Extract<StoreRequest, { op: 'put' }>): Promise<PutReply>
   const codec = codecById(req.codecId)
   if (!codec) throw new Error(`unknown codec id ${req.codecId}`)
   // With a scratch-compressing codec (zstd), nothing runs between compressing and writing.
-  const parts = codec.compressScratch ? frameObjectNow(req.kind, codec as Codec & { compressScratch(d: Buffer): Buffer }, data) : await frameObject(req.kind, codec, data)
+  const parts = codec.compressScratch ? frameObjectNow(req.kind, codec, data) : await frameObject(req.kind, codec, data)
   const storedBytes = parts.reduce((n, p) => n + p.length, 0)
   if (req.dryRun) return { hash, isNew: true, storedBytes, lastUse: null }
   try {
@@ -209,11 +209,6 @@ function sync(skip: boolean): number {
   return n
 }
 
-/** Data that owns its whole memory: transferred to the main thread instead of copied. */
-function owned(d: Uint8Array): boolean {
-  return d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && !(d.buffer instanceof SharedArrayBuffer)
-}
-
 parentPort?.on('message', (req: StoreRequest) => {
   const run = async (): Promise<{ value: unknown; transfer: ArrayBuffer[] }> => {
     switch (req.op) {
@@ -235,7 +230,7 @@ parentPort?.on('message', (req: StoreRequest) => {
       }
       case 'get': {
         const r = await get(req.hash)
-        return { value: r, transfer: owned(r.data) ? [r.data.buffer as ArrayBuffer] : [] }
+        return { value: r, transfer: ownsItsMemory(r.data) ? [r.data.buffer as ArrayBuffer] : [] }
       }
       case 'getMany': {
         const out: GetManyReply = []
@@ -243,7 +238,7 @@ parentPort?.on('message', (req: StoreRequest) => {
         for (const hash of req.hashes) {
           try {
             const r = await get(hash)
-            if (owned(r.data)) transfer.push(r.data.buffer as ArrayBuffer)
+            if (ownsItsMemory(r.data)) transfer.push(r.data.buffer as ArrayBuffer)
             out.push({ ok: true, value: r })
           } catch (e) {
             out.push({ ok: false, error: serializeError(e) })

@@ -32,6 +32,14 @@ export interface SerializedError {
  */
 const YOUNG_GENERATION_MB = 4
 
+/**
+ * Whether `d` owns all of its memory, which can then be transferred to the other thread
+ * instead of copied (posting a view would clone its whole backing memory).
+ */
+export function ownsItsMemory(d: Uint8Array): boolean {
+  return d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.buffer instanceof ArrayBuffer
+}
+
 /** A worker posts this once its imports are done (see close()). */
 export const WORKER_READY = 'tarshift-worker-ready'
 

@@ -145,19 +145,17 @@ export function encodeEntry(e: Entry): Buffer {
 }
 
 /**
- * The exact length of encodeTree(entries), from each entry's encodeEntry length: a map of two
- * keys (1 byte), "v" (2) and the version (1), "e" (2), the array header (1, 3 or 5), the entries.
+ * The length of encodeTree's bytes before its n entries (which follow as encodeEntry encodes
+ * each): a map of two keys (1 byte), "v" (2) and the version (1), "e" (2), the array header
+ * (1, 3 or 5).
  */
-export function encodedTreeLength(entryLengths: readonly number[]): number {
-  const n = entryLengths.length
-  let sum = 1 + 2 + 1 + 2 + (n < 16 ? 1 : n < 65536 ? 3 : 5)
-  for (const l of entryLengths) sum += l
-  return sum
+export function treeHeaderLength(n: number): number {
+  return 1 + 2 + 1 + 2 + (n < 16 ? 1 : n < 65536 ? 3 : 5)
 }
 
 /**
- * encodeTree's bytes, from the entries' encodeEntry bytes in order: the same header
- * (encodedTreeLength) followed by them. Large directories are encoded entry by entry as their
+ * encodeTree's bytes, from the entries' encodeEntry bytes in order: the header
+ * (treeHeaderLength) followed by them. Large directories are encoded entry by entry as their
  * entries arrive (tree-writer.ts) and never whole.
  */
 export function treeFromEncodedEntries(encoded: readonly Buffer[]): Buffer {

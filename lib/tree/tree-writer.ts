@@ -13,7 +13,7 @@
 import { ObjectKind } from '../codec/object-header.js'
 import type { ObjectStore } from '../repo/object-store.js'
 import type { Entry } from './entry.js'
-import { encodeEntry, encodeTree, encodeTreeIndex, entryLengthBound, treeFromEncodedEntries } from './tree-codec.js'
+import { encodeEntry, encodeTree, encodeTreeIndex, entryLengthBound, treeFromEncodedEntries, treeHeaderLength } from './tree-codec.js'
 
 /** Content-defined split points keep parts stable when entries are added elsewhere. */
 function splitHere(name: Buffer, partBytes: number, min: number): boolean {
@@ -111,8 +111,7 @@ export class TreeWriter {
 
   /** Whether the whole encoding is over the maximum: the tree is then written in parts. */
   private splitting(): boolean {
-    const n = this.count
-    return 1 + 2 + 1 + 2 + (n < 16 ? 1 : n < 65536 ? 3 : 5) + this.bytes > this.max
+    return treeHeaderLength(this.count) + this.bytes > this.max
   }
 
   private async addEncoded(e: Entry): Promise<void> {

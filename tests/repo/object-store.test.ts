@@ -42,12 +42,22 @@ async function verifyAll(savedir: string, files: string[]): Promise<number> {
   return ok
 }
 
-t.test('put, get, has; objects are 0600 in a 0700 savedir', async t => {
+/** A new savedir, and `fn` run with a store open on it (closed after); returns the savedir. */
+async function withNewStore(t: Parameters<typeof tmpDirFor>[0], workers: number, fn: (store: ObjectStore, dir: string) => Promise<void>): Promise<string> {
   const dir = join(tmpDirFor(t), 'sd')
   initSavedir(dir)
-  t.equal(statSync(dir).mode & 0o777, 0o700)
-  const store = new ObjectStore(dir, readConfig(dir), { workers: 1 })
+  const store = new ObjectStore(dir, readConfig(dir), { workers })
   try {
+    await fn(store, dir)
+  } finally {
+    await store.close()
+  }
+  return dir
+}
+
+t.test('put, get, has; objects are 0600 in a 0700 savedir', async t => {
+  await withNewStore(t, 1, async (store, dir) => {
+    t.equal(statSync(dir).mode & 0o777, 0o700)
     const data = Buffer.from('hello object store '.repeat(100))
     const r = await store.put(data, ObjectKind.Data)
     t.equal(r.hash, sha256hex(data))
@@ -58,9 +68,7 @@ t.test('put, get, has; objects are 0600 in a 0700 savedir', async t => {
     t.equal(again.isNew, false, 'a second put of the same bytes writes nothing')
     t.ok((await store.get(r.hash)).data.equals(data))
     await t.rejects(store.get('0'.repeat(64)), MissingObjectError)
-  } finally {
-    await store.close()
-  }
+  })
 })
 
 t.test('many gets at once, one worker: xz, zstd and raw objects each come back exact', async t => {
@@ -95,10 +103,7 @@ t.test('many gets at once, one worker: xz, zstd and raw objects each come back e
 })
 
 t.test('tree gets are batched: the same objects, a missing one fails alone', async t => {
-  const dir = join(tmpDirFor(t), 'sd')
-  initSavedir(dir)
-  const store = new ObjectStore(dir, readConfig(dir), { workers: 2 })
-  try {
+  await withNewStore(t, 2, async store => {
     const objects = Array.from({ length: 50 }, (_, i) => (i % 3 === 0 ? randomBytes(100 + i) : Buffer.alloc(2000 + 7 * i, `tree ${i} `)))
     for (const b of objects) await store.put(b, ObjectKind.Tree)
     const missing = sha256hex(Buffer.from('never stored'))
@@ -115,21 +120,16 @@ t.test('tree gets are batched: the same objects, a missing one fails alone', asy
     t.ok(got.slice(0, 50).every((r, i) => r.status === 'fulfilled' && r.value.kind === ObjectKind.Tree && r.value.data.equals(objects[i] as Buffer)), 'every object exact')
     const last = got[50]
     t.ok(last?.status === 'rejected' && last.reason instanceof MissingObjectError, 'the missing one is a MissingObjectError')
-  } finally {
-    await store.close()
-  }
+  })
 })
 
 t.test('many small puts at once (sent in batches), with duplicates and large ones among them', async t => {
-  const dir = join(tmpDirFor(t), 'sd')
-  initSavedir(dir)
-  const store = new ObjectStore(dir, readConfig(dir), { workers: 2 })
   const inputs: Buffer[] = []
   for (let i = 0; i < 1000; i++) {
     const size = i % 97 === 0 ? 200 * 1024 : 1 + ((i * 7919) % 9000)
     inputs.push(i % 10 === 9 ? (inputs[i - 5] as Buffer) : Buffer.alloc(size, `object ${i} `))
   }
-  try {
+  const dir = await withNewStore(t, 2, async store => {
     // Half given up to the store (transfer), half kept by the caller and changed after put().
     const replies = await Promise.all(inputs.map((b, i) => {
       if (i % 2 === 0) return store.put(Buffer.from(b), ObjectKind.Data, { transfer: true })
@@ -143,18 +143,13 @@ t.test('many small puts at once (sent in batches), with duplicates and large one
     t.equal(replies.filter(r => r.isNew).length, distinct.size, 'each distinct object is new exactly once')
     t.equal(store.stats.objectsNew, distinct.size)
     for (const h of [...distinct].slice(0, 200)) t.ok((await store.get(h)).data.equals(inputs.find(b => sha256hex(b) === h) as Buffer))
-  } finally {
-    await store.close()
-  }
+  })
   t.equal(objectFiles(dir).data.length, new Set(inputs.map(b => sha256hex(b))).size, 'one file per distinct object')
   t.equal(objectFiles(dir).temps.length, 0)
 })
 
 t.test('a flipped byte is a typed error naming the object', async t => {
-  const dir = join(tmpDirFor(t), 'sd')
-  initSavedir(dir)
-  const store = new ObjectStore(dir, readConfig(dir), { workers: 1 })
-  try {
+  await withNewStore(t, 1, async (store, dir) => {
     const data = randomBytes(5000)
     const { hash } = await store.put(data, ObjectKind.Data)
     const p = dataPath(dir, hash)
@@ -166,9 +161,7 @@ t.test('a flipped byte is a typed error naming the object', async t => {
     t.equal(err.code, 'TARSHIFT_CORRUPT_OBJECT')
     t.match(err.message, hash)
     t.equal(err.path, p)
-  } finally {
-    await store.close()
-  }
+  })
 })
 
 t.test('two processes putting the same 10,000 objects at once: each present once and valid', async t => {

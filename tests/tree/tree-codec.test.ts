@@ -1,6 +1,6 @@
 import t from 'tap'
 import { createHash } from 'node:crypto'
-import { decodeTree, decodeTreeIndex, encodedTreeLength, encodeEntry, encodeTree, encodeTreeIndex, entryLengthBound, sameEntries, sameEntry } from '../../lib/tree/tree-codec.js'
+import { decodeTree, decodeTreeIndex, encodeEntry, encodeTree, encodeTreeIndex, entryLengthBound, sameEntries, sameEntry, treeHeaderLength } from '../../lib/tree/tree-codec.js'
 import { EntryType, timespecFromNs, timespecToNs, type Entry } from '../../lib/tree/entry.js'
 
 const known: Entry[] = [
@@ -57,7 +57,7 @@ t.test('timespecs: nanoseconds before 1970 and after 2038', async t => {
 
 const GOLDEN = 'e2053cd5ac93977c281f5591aed317f0859ed19fde1877f69e119a98c2c9bcdb'
 
-t.test('sizes without encoding: encodedTreeLength is exact, entryLengthBound never too small', async t => {
+t.test('sizes without encoding: header plus entry lengths is exact, entryLengthBound never too small', async t => {
   // Entries with every field at its widest: 64-bit numbers, long names, many chunks, xattrs.
   const wide = (i: number): Entry => ({
     name: Buffer.alloc(200 + i, 0xff), type: EntryType.File, mode: 0o7777, uid: 4294967295, gid: 4294967295,
@@ -71,7 +71,7 @@ t.test('sizes without encoding: encodedTreeLength is exact, entryLengthBound nev
     Array.from({ length: 16 }, (_, i) => known[i % known.length] as Entry), Array.from({ length: 70000 }, (_, i) => known[i % known.length] as Entry),
     Array.from({ length: 20 }, (_, i) => wide(i))]) {
     const lengths = entries.map(e => encodeEntry(e).length)
-    t.equal(encodedTreeLength(lengths), encodeTree(entries).length, `exact for ${entries.length} entries`)
+    t.equal(treeHeaderLength(entries.length) + lengths.reduce((a, b) => a + b, 0), encodeTree(entries).length, `exact for ${entries.length} entries`)
     t.ok(entries.every((e, i) => entryLengthBound(e) >= (lengths[i] as number)), `bound holds for ${entries.length} entries`)
   }
 })
