@@ -18,7 +18,7 @@ export interface InitOptions {
 }
 
 export const DEFAULT_INLINE_LIMIT = 16 * 1024
-export const DEFAULT_INLINE_DIR_LIMIT = 4 * 1024 * 1024
+export const DEFAULT_INLINE_DIR_LIMIT = 64 * 1024 * 1024
 
 function checkTarget(savedir: string): void {
   let entries: string[]

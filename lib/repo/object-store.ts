@@ -69,7 +69,7 @@ function asBuffer(r: GotObject): { kind: ObjectKind; data: Buffer } {
 }
 
 /** Objects taken on the cache's word are checked to exist in batches of this many. */
-const CLAIM_BATCH = 2048
+const CLAIM_BATCH = 8192
 
 /** Local filesystems on which one syncfs() makes everything written durable. */
 const SYNCFS_TYPES = new Set([0xef53 /* ext2/3/4 */, 0x58465342 /* xfs */, 0x9123683e /* btrfs */, 0x01021994 /* tmpfs */, 0x2fc12fc1 /* zfs */, 0xf2f52010 /* f2fs */])
@@ -141,7 +141,7 @@ export class ObjectStore {
   }
 
   private checkClaims(hashes: string[]): void {
-    const p = this.pool.call<boolean[]>({ op: 'exists', hashes }).then(found => hashes.filter((_, i) => !found[i]))
+    const p = this.pool.call<boolean[]>({ op: 'exists', hashes: hashes.join('') }).then(found => hashes.filter((_, i) => !found[i]))
     p.catch(() => undefined) // awaited in missingClaimed()
     this.claimChecks.push(p)
   }

@@ -1,11 +1,12 @@
 // Traversal of a saveset's trees: look up a saved path, and walk a subtree in tar order
 // (a directory before its contents, names in byte order), reading only the trees on the
-// path and below it, and reading trees ahead (tree-prefetch.ts). Memory: one entry list per
-// level of the current path, and at most PREFETCH_TREES lists read ahead.
+// path and below it, and reading trees ahead (tree-prefetch.ts). Memory: per level of the
+// current path, one part of its directory's tree and the next part (read ahead), and what
+// the prefetch holds (at most PREFETCH_TREES trees, about PREFETCH_BYTES).
 import { TarshiftError } from '../errors.js'
 import type { ObjectStore } from '../repo/object-store.js'
 import { EntryType, type Entry } from '../tree/entry.js'
-import { findEntry, readTree } from '../tree/tree-store.js'
+import { findEntry, readPart, readTree } from '../tree/tree-store.js'
 import { TreePrefetch } from '../tree/tree-prefetch.js'
 import { pathComponents } from '../save/source-paths.js'
 import { showPath } from './show-path.js'
@@ -46,12 +47,22 @@ const PREFETCH_TREES = 256
 
 /** Walk the entries below a directory tree, depth first, in tar order. */
 export async function* walkTree(store: ObjectStore, tree: Buffer, prefix: Buffer, prefetch = new TreePrefetch(store, PREFETCH_TREES)): AsyncGenerator<WalkItem> {
-  const entries = await prefetch.read(tree)
-  prefetch.hint([entries])
-  for (const e of entries) {
-    const path = joinRel(prefix, e.name)
-    yield { path, entry: e }
-    if (e.type === EntryType.Dir && e.tree) yield* walkTree(store, e.tree, path, prefetch)
+  // A part at a time, the next one read meanwhile: a directory's tree with its small files
+  // inline can be many parts of up to chunker.max bytes each.
+  const opened = await prefetch.open(tree)
+  let next: Promise<Entry[]> | null = null
+  for (let i = 0; i < Math.max(1, opened.parts.length); i++) {
+    const entries: Entry[] = i === 0 ? opened.first : await (next as Promise<Entry[]>)
+    const after = opened.parts[i + 1]
+    next = after === undefined ? null : readPart(store, after)
+    // Failures are reported when the walk gets there.
+    next?.catch(() => undefined)
+    prefetch.hint([entries])
+    for (const e of entries) {
+      const path = joinRel(prefix, e.name)
+      yield { path, entry: e }
+      if (e.type === EntryType.Dir && e.tree) yield* walkTree(store, e.tree, path, prefetch)
+    }
   }
 }
 

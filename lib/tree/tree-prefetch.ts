@@ -3,22 +3,41 @@
 // subdirectories, up to a number of trees at a time. On a cold cache or a network savedir the
 // walk would otherwise wait for one tree read after another; the reads overlap instead, in
 // the store workers. A tree read ahead and never asked for costs only its memory until forget().
+// Bounded by a number of trees and by their bytes: with small files inline, one directory's
+// tree can be megabytes.
 import type { ObjectStore } from '../repo/object-store.js'
 import { EntryType, type Entry } from './entry.js'
 import { openTree, wholeTree, type OpenedTree } from './tree-store.js'
 
+/** Encoded bytes of trees read ahead and not yet taken, at most (a read may pass it once). */
+export const PREFETCH_BYTES = 64 * 1024 * 1024
+
 export class TreePrefetch {
   private readonly ahead = new Map<string, Promise<OpenedTree>>()
+  /** Bytes of the trees read ahead that have arrived and are not taken yet. */
+  private bytes = 0
+  private readonly sizes = new Map<string, number>()
 
-  constructor(private readonly store: ObjectStore, private readonly limit: number) {}
+  constructor(private readonly store: ObjectStore, private readonly limit: number, private readonly byteLimit = PREFETCH_BYTES) {}
 
   /** `tree` opened (its first part read): read ahead already, or read now. */
   open(tree: Buffer): Promise<OpenedTree> {
     const k = tree.toString('hex')
     const early = this.ahead.get(k)
     if (early === undefined) return openTree(this.store, tree)
-    this.ahead.delete(k)
+    this.take(k)
     return early
+  }
+
+  /** Bytes held by trees read ahead (tests). */
+  get bytesAhead(): number {
+    return this.bytes
+  }
+
+  private take(k: string): void {
+    this.ahead.delete(k)
+    this.bytes -= this.sizes.get(k) ?? 0
+    this.sizes.delete(k)
   }
 
   /** All the entries of `tree`. */
@@ -31,13 +50,18 @@ export class TreePrefetch {
     for (const l of lists) {
       for (const e of l) {
         if (e.type !== EntryType.Dir || !e.tree) continue
-        if (deeper && this.ahead.size >= this.limit) return
+        if ((deeper && this.ahead.size >= this.limit) || this.bytes >= this.byteLimit) return
         const k = e.tree.toString('hex')
         if (this.ahead.has(k)) continue
         const p = openTree(this.store, e.tree)
         this.ahead.set(k, p)
         // Failures are the walk's to report, when it reaches the directory.
-        p.then(t => { if (this.ahead.get(k) === p) this.hint([t.first], true) }, () => undefined)
+        p.then(t => {
+          if (this.ahead.get(k) !== p) return
+          this.sizes.set(k, t.bytes)
+          this.bytes += t.bytes
+          this.hint([t.first], true)
+        }, () => undefined)
       }
     }
   }
@@ -47,11 +71,13 @@ export class TreePrefetch {
     const k = tree.toString('hex')
     const p = this.ahead.get(k)
     if (p === undefined) return
-    this.ahead.delete(k)
+    this.take(k)
     p.then(t => { for (const e of t.first) if (e.tree) this.forget(e.tree) }, () => undefined)
   }
 
   clear(): void {
     this.ahead.clear()
+    this.sizes.clear()
+    this.bytes = 0
   }
 }

@@ -33,24 +33,31 @@ export interface OpenedTree {
   /** The parts when `hash` names a tree index; empty for a single tree. */
   parts: Buffer[]
   first: Entry[]
+  /** Encoded bytes read to open it (the index and the first part): what it holds in memory, roughly. */
+  bytes: number
 }
 
 export async function openTree(store: ObjectStore, hash: Buffer): Promise<OpenedTree> {
   const hex = hash.toString('hex')
   const obj = await store.getTree(hex)
-  if (obj.kind === ObjectKind.Tree) return { hash, parts: [], first: decodeOr(store, hex, () => decodeTree(obj.data)) }
+  if (obj.kind === ObjectKind.Tree) return { hash, parts: [], first: decodeOr(store, hex, () => decodeTree(obj.data)), bytes: obj.data.length }
   if (obj.kind !== ObjectKind.TreeIndex) throw new CorruptObjectError(hex, dataPath(store.savedir, hex), 'expected a tree, found a data chunk')
   const parts = decodeOr(store, hex, () => decodeTreeIndex(obj.data))
   if (parts.length === 0) throw new CorruptObjectError(hex, dataPath(store.savedir, hex), 'tree index without parts')
-  return { hash, parts, first: await readPart(store, parts[0] as Buffer) }
+  const first = await readPartSized(store, parts[0] as Buffer)
+  return { hash, parts, first: first.entries, bytes: obj.data.length + first.bytes }
 }
 
 /** The entries of one part of a tree index. */
 export async function readPart(store: ObjectStore, part: Buffer): Promise<Entry[]> {
+  return (await readPartSized(store, part)).entries
+}
+
+async function readPartSized(store: ObjectStore, part: Buffer): Promise<{ entries: Entry[]; bytes: number }> {
   const hex = part.toString('hex')
   const p = await store.getTree(hex)
   if (p.kind !== ObjectKind.Tree) throw new CorruptObjectError(hex, dataPath(store.savedir, hex), 'tree part is not a tree')
-  return decodeOr(store, hex, () => decodeTree(p.data))
+  return { entries: decodeOr(store, hex, () => decodeTree(p.data)), bytes: p.data.length }
 }
 
 /** Read a whole directory's entries, following a tree index. */

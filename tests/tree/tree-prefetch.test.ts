@@ -50,3 +50,34 @@ t.test('read, hint, limit, forget', async t => {
     t.equal(aheadOf(p).size, 0)
   })
 })
+
+t.test('the bytes read ahead are bounded too', async t => {
+  const dir = tmpDirFor(t, 'tarshift-prefetch-bytes-')
+  buildTree(path.join(dir, 'src'), spec())
+  const savedir = newSavedir(t)
+  const id = saveOk(savedir, 'p', [path.join(dir, 'src')]).id
+  await withStore(savedir, async store => {
+    let tree: Buffer = Buffer.from(summaryOf(savedir, id).root as string, 'hex')
+    for (const c of path.join(dir, 'src').split('/').filter(Boolean)) tree = (await readTree(store, tree)).find(e => e.name.toString() === c)?.tree as Buffer
+    const top = await readTree(store, tree)
+
+    // Without a byte bound below the trees' size, the reads go a level deeper.
+    const free = new TreePrefetch(store, 100)
+    free.hint([top])
+    await settle()
+    t.ok(aheadOf(free).size > 6, `unbounded: below the first level too (${aheadOf(free).size})`)
+
+    // One byte: the first level is asked for before any tree has arrived; past that, nothing.
+    const p = new TreePrefetch(store, 100, 1)
+    p.hint([top])
+    await settle()
+    t.equal(aheadOf(p).size, 6, 'only the six subdirectories are read ahead')
+    t.ok(p.bytesAhead > 0, `their bytes are counted (${p.bytesAhead})`)
+    p.hint([await readTree(store, (top[0] as Entry).tree as Buffer)])
+    await settle()
+    t.equal(aheadOf(p).size, 6, 'a later hint reads nothing while the bound is reached')
+    for (const e of top) await p.open(e.tree as Buffer)
+    t.equal(p.bytesAhead, 0, 'taking the trees gives their bytes back')
+    t.equal(aheadOf(p).size, 0)
+  })
+})
