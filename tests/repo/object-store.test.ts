@@ -222,3 +222,45 @@ t.test('ENOSPC on a small tmpfs: clear typed error, no partial objects', async t
   t.equal(temps.length, 0, 'no temporaries left behind')
   t.equal(await verifyAll(dir, data), data.length, 'every visible object is valid')
 })
+
+t.test('objects taken on the cache\'s word are checked: by listing where many share a directory, by stat elsewhere', async t => {
+  const dir = join(tmpDirFor(t), 'sd')
+  initSavedir(dir)
+  // 40 objects in fan-out directory "ab" (listed: 16 or more there) and 3 in "cd" (stat'ed).
+  const contents: Buffer[] = []
+  const want = { ab: 40, cd: 3 }
+  for (let i = 0; want.ab + want.cd > 0; i++) {
+    const b = Buffer.from(`object ${i}`)
+    const h = sha256hex(b)
+    const prefix = h.slice(0, 2) as 'ab' | 'cd'
+    if (prefix in want && want[prefix] > 0) {
+      want[prefix]--
+      contents.push(b)
+    }
+  }
+  const put = new ObjectStore(dir, readConfig(dir), { workers: 1 })
+  const hashes: string[] = []
+  try {
+    for (const b of contents) hashes.push((await put.put(b, ObjectKind.Data)).hash)
+    await put.flush()
+  } finally {
+    await put.close()
+  }
+  const inAb = hashes.filter(h => h.startsWith('ab'))
+  const inCd = hashes.filter(h => h.startsWith('cd'))
+  t.equal(inAb.length, 40)
+  t.equal(inCd.length, 3)
+  const gone = [inAb[3] as string, inAb[37] as string, inCd[1] as string]
+  for (const h of gone) execFileSync('rm', [dataPath(dir, h)])
+  // A cache that says every object was touched a moment ago.
+  const cache = { touchedAt: (): number => Date.now(), record: (): void => undefined }
+  const store = new ObjectStore(dir, readConfig(dir), { workers: 2, cache })
+  try {
+    for (const h of hashes) t.equal(store.claimFresh(h), true)
+    t.same((await store.missingClaimed()).sort(), gone.slice().sort(), 'exactly the removed objects are missing')
+    for (const h of inAb.filter(h => !gone.includes(h)).slice(0, 20)) store.claimFresh(h)
+    t.same(await store.missingClaimed(), [], 'a later batch of present objects: none missing')
+  } finally {
+    await store.close()
+  }
+})
