@@ -1,7 +1,8 @@
 /*
  * The few OS calls Node.js lacks, for lib/fs (see lib/fs/native.ts):
  * xattrs of a path given as bytes without following symlinks (lgetxattr family),
- * user and group names, syncfs and statvfs, malloc tuning, and lstat of many names at once. Paths are Buffers: Linux names are bytes.
+ * user and group names, syncfs and statvfs, malloc tuning, lstat of many names at once, and
+ * asking the kernel to read a file into its cache. Paths are Buffers: Linux names are bytes.
  * Every failure throws an Error with .code (errno name), .errno and .syscall.
  */
 #define _GNU_SOURCE
@@ -274,6 +275,29 @@ static napi_value lstat_many_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * willNeed(path: Buffer): 0 or an errno. Opens the file (never following a symlink, never
+ * blocking on a fifo put there meanwhile), asks the kernel to read it all into the page cache
+ * (posix_fadvise WILLNEED: the reads are queued and the call returns without waiting for
+ * them), and closes it. The atime is not changed: nothing is read here.
+ */
+static napi_value will_need_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1], v;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char *path = buffer_arg(env, argv[0]);
+  int err = 0;
+  if (!path) return NULL;
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  free(path);
+  if (fd < 0) err = errno;
+  else {
+    err = posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+    close(fd);
+  }
+  napi_create_int32(env, err, &v);
+  return v;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
     {"lgetxattrs", 0, lgetxattrs, 0, 0, 0, napi_default, 0},
@@ -285,6 +309,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"mallocTrim", 0, malloc_trim_js, 0, 0, 0, napi_default, 0},
     {"mallocMmapThreshold", 0, malloc_mmap_threshold_js, 0, 0, 0, napi_default, 0},
     {"lstatMany", 0, lstat_many_js, 0, 0, 0, napi_default, 0},
+    {"willNeed", 0, will_need_js, 0, 0, 0, napi_default, 0},
   };
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
   return exports;

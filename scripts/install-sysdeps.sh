@@ -8,6 +8,7 @@ command -v setfattr >/dev/null || need+=(attr)
 command -v setfacl >/dev/null || need+=(acl)
 command -v sshfs >/dev/null || need+=(sshfs)
 command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v fincore >/dev/null || need+=(util-linux-extra)
 command -v mkfs.ext4 >/dev/null || [ -x /sbin/mkfs.ext4 ] || need+=(e2fsprogs)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "install-sysdeps: need root to install: ${need[*]}" >&2; exit 1; fi

@@ -1,5 +1,5 @@
 // lib/fs owns the few OS calls Node lacks: xattrs on byte paths without following symlinks,
-// user/group names, syncfs, statvfs. They come from a small N-API addon (native/tarshift-fs.c)
+// user/group names, syncfs, statvfs, lstat of many names, fadvise. They come from a small N-API addon (native/tarshift-fs.c)
 // because fs-xattr takes string paths and follows symlinks (see doc/dependencies.md).
 import { createRequire } from 'node:module'
 
@@ -16,6 +16,8 @@ interface NativeFs {
   mallocMmapThreshold(bytes: number): boolean
   /** fstatat(dir, name, AT_SYMLINK_NOFOLLOW) of each name; 18 numbers per name into out (lib/fs/file-stat.ts). */
   lstatMany(dir: Buffer, names: string[], out: Float64Array): void
+  /** Open, posix_fadvise(WILLNEED) the whole file, close: its reads are queued, not waited for. 0 or an errno. */
+  willNeed(path: Buffer): number
 }
 
 const require = createRequire(import.meta.url)

@@ -5,7 +5,9 @@
 // It stays within a number of entries and of bytes ahead of the save, whose progress it reads
 // from shared memory. Nothing it does changes what is saved; only how fast.
 import { parentPort, workerData } from 'node:worker_threads'
-import { closeSync, lstatSync, openSync, readdirSync, readSync, constants } from 'node:fs'
+import { lstatSync, readdirSync } from 'node:fs'
+import { native } from '../fs/native.js'
+import { fileType, lstatMany, LstatFailure, S_IFDIR, S_IFREG } from '../fs/file-stat.js'
 import { Excluder } from './exclude.js'
 import { joinPath } from './source-paths.js'
 
@@ -37,8 +39,6 @@ export interface ReadAheadRequest {
 const data = workerData as ReadAheadWorkerData
 const progress = new Int32Array(data.shared)
 const excluder = new Excluder(data.exclude)
-const O_NOATIME = (constants as Record<string, number>).O_NOATIME ?? 0
-const scratch = Buffer.allocUnsafe(1024 * 1024)
 let seen = 0
 let bytes = 0
 const queue: Buffer[] = []
@@ -54,24 +54,21 @@ function mayGoOn(): boolean {
   }
 }
 
-/** Read a file's contents and forget them: they stay in the page cache. Never changes atime. */
-function readContents(path: Buffer): void {
-  let fd: number
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | O_NOATIME)
-  } catch {
-    return // EPERM for O_NOATIME on a file we do not own: reading it would change its atime
-  }
-  try {
-    for (let n = readSync(fd, scratch, 0, scratch.length, null); n > 0; n = readSync(fd, scratch, 0, scratch.length, null)) bytes += n
-  } catch {
-    // The save reports problems with the file.
-  } finally {
-    closeSync(fd)
-  }
+/**
+ * Have the kernel read a file into its page cache: the reads are queued (posix_fadvise
+ * WILLNEED) and this thread goes on at once, so that many files' reads are in flight together.
+ * Reading them here, one after another, made a first save of 100,000 small files on a cold
+ * cache wait for 100,000 disk reads in turn (9.8 s for `cat` alone; 3.1 s with eight in
+ * parallel). Changes no access time: nothing is read through the file descriptor.
+ */
+function wantContents(path: Buffer, size: number): void {
+  if (native.willNeed(path) === 0) bytes += size
 }
 
-function walk(dir: Buffer, dev: number | null): boolean {
+/** Names lstat'ed in one call. */
+const WINDOW = Math.max(1, Math.min(512, data.lookahead))
+
+function walk(dir: Buffer, dev: string | null): boolean {
   // Names as latin1 strings (one char per byte: lossless, and sorted in byte order by the
   // default comparison): readdir's Buffers are one allocation each, ~550 bytes of RSS per
   // name, 55 MB for a directory of 100,000 files.
@@ -83,36 +80,51 @@ function walk(dir: Buffer, dev: number | null): boolean {
   }
   names.sort()
   if (data.report) parentPort?.postMessage({ listed: new Uint8Array(dir), seen })
-  for (const text of names) {
+  const texts: string[] = []
+  const paths: Buffer[] = []
+  for (let w = 0; w < names.length; w += WINDOW) {
     if (!mayGoOn()) return false
-    seen++
-    const name = Buffer.from(text, 'latin1')
-    const path = joinPath(dir, name)
-    if (excluder.excludes(path, name)) continue
-    let st
-    try {
-      st = lstatSync(path)
-    } catch {
-      continue
+    texts.length = 0
+    paths.length = 0
+    for (let i = w; i < Math.min(w + WINDOW, names.length); i++) {
+      const text = names[i] as string
+      const path = joinPath(dir, Buffer.from(text, 'latin1'))
+      // An excluded name is never looked at (it may be a hung mount point).
+      if (excluder.excludes(path, path.subarray(path.length - text.length))) continue
+      texts.push(text)
+      paths.push(path)
     }
-    if (st.isFile()) {
-      const since = data.contentsSince
-      if (since !== null && st.size > 0 && st.size <= data.contentMax && (st.mtimeMs >= since || st.ctimeMs >= since)) readContents(path)
-      continue
+    const stats = lstatMany(dir, texts)
+    seen += Math.min(WINDOW, names.length - w) - texts.length
+    for (let k = 0; k < texts.length; k++) {
+      if (!mayGoOn()) return false
+      seen++
+      const st = stats[k]
+      if (st === undefined || st instanceof LstatFailure) continue
+      const type = fileType(st)
+      if (type === S_IFREG) {
+        const since = data.contentsSince
+        if (since !== null && st.size > 0 && st.size <= data.contentMax && (msOf(st.mtime) >= since || msOf(st.ctime) >= since)) wantContents(paths[k] as Buffer, st.size)
+        continue
+      }
+      if (type !== S_IFDIR) continue
+      if (data.oneFileSystem && dev !== null && st.dev !== dev) continue
+      if (!walk(paths[k] as Buffer, dev ?? st.dev)) return false
     }
-    if (!st.isDirectory()) continue
-    if (data.oneFileSystem && dev !== null && st.dev !== dev) continue
-    if (!walk(path, dev ?? st.dev)) return false
   }
   return true
+}
+
+function msOf(t: readonly [number, number]): number {
+  return t[0] * 1000 + t[1] / 1e6
 }
 
 function drain(): void {
   running = true
   for (let d = queue.shift(); d !== undefined; d = queue.shift()) {
-    let dev: number | null = null
+    let dev: string
     try {
-      dev = lstatSync(d).dev
+      dev = String(lstatSync(d, { bigint: true }).dev)
     } catch {
       continue
     }

@@ -5,6 +5,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { buildTree, tmpDirFor, type FixtureNode } from '../helpers/fixture-tree.js'
 import { ReadAhead } from '../../lib/save/read-ahead.js'
+import { diskTmpDir, evict, residentBytes } from '../helpers/page-cache.js'
 
 const file: FixtureNode = { type: 'file', size: 10, seed: 1 }
 
@@ -76,5 +77,38 @@ t.test('reading contents ahead leaves every access time as it was', async t => {
   } finally {
     await p.close()
   }
-  t.same(files.filter(f => fs.statSync(f).atimeMs !== old.getTime()), [], 'no atime changed (O_NOATIME)')
+  t.same(files.filter(f => fs.statSync(f).atimeMs !== old.getTime()), [], 'no atime changed (nothing is read: the kernel is asked to read ahead)')
+})
+
+t.test('the contents of files the save will read are in the page cache before it gets there', async t => {
+  const root = path.join(diskTmpDir(t, 'tarshift-ra-cache-'), 'src')
+  const children: Record<string, FixtureNode> = {}
+  for (let i = 0; i < 30; i++) children[`f${i}`] = { type: 'file', size: 20_000 + i, seed: i }
+  children['big'] = { type: 'file', size: 5 * 1024 * 1024, seed: 99 }
+  buildTree(root, { type: 'dir', children: { sub: { type: 'dir', children } } })
+  const files = Object.keys(children).map(n => path.join(root, 'sub', n))
+  for (const f of files) evict(f)
+  t.same(files.filter(f => residentBytes(f) !== 0), [], 'nothing cached to begin with')
+  let listed = 0
+  const p = new ReadAhead({ exclude: [], oneFileSystem: false, contentsSince: 0, onList: () => { listed++ } })
+  try {
+    p.walkStarts(Buffer.from(root))
+    const small = files.filter(f => !f.endsWith('big'))
+    t.ok(await until(() => small.every(f => residentBytes(f) === fs.statSync(f).size + ((4096 - (fs.statSync(f).size % 4096)) % 4096))), 'every small file is cached whole')
+    t.equal(residentBytes(path.join(root, 'sub', 'big')), 0, 'a file over 4 MiB is left to the save (and the kernel\'s sequential read-ahead)')
+  } finally {
+    await p.close()
+  }
+  // With contentsSince after every file's times, nothing is asked for.
+  for (const f of files) evict(f)
+  const q = new ReadAhead({ exclude: [], oneFileSystem: false, contentsSince: Date.now() + 3_600_000, onList: () => { listed++ } })
+  listed = 0
+  try {
+    q.walkStarts(Buffer.from(root))
+    t.ok(await until(() => listed === 2), 'walked')
+    await new Promise(r => setTimeout(r, 300))
+    t.same(files.filter(f => residentBytes(f) !== 0), [], 'no contents read ahead for files not changed since')
+  } finally {
+    await q.close()
+  }
 })
