@@ -98,7 +98,9 @@ export class ObjectStore {
   private unflushedNew: Array<[string, number | null]> = []
   private trustCache = true
   /** Objects referenced on the cache's word, gathered to be checked; the checks sent. */
-  private readonly claimed = new TurnBatch<string>(hashes => this.checkClaims(hashes), CLAIM_BATCH)
+  // Sent when full or when missingClaimed() asks, not at every turn of the event loop: an
+  // unchanged save of /usr/share posted a message of a few claims at nearly every turn.
+  private readonly claimed = new TurnBatch<string>(hashes => this.checkClaims(hashes), CLAIM_BATCH, Infinity, false)
   private claimChecks: Array<Promise<string[]>> = []
   private readonly deferred = new Set<Promise<void>>()
   private deferredFailure: unknown = null

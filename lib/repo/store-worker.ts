@@ -10,6 +10,7 @@ import type { ObjectKind } from '../codec/object-header.js'
 import { CorruptObjectError, MissingObjectError, isSystemError, savedirIoError } from '../errors.js'
 import { writeFileAtomic, fsyncDir } from './atomic-write.js'
 import { dataPath, objectDir, setFanoutDigits, timePath } from './layout.js'
+import { native } from '../fs/native.js'
 import { WORKER_READY, ownsItsMemory, serializeError, type SerializedError } from './worker-pool.js'
 
 export type StoreRequest =
@@ -266,6 +267,9 @@ parentPort?.on('message', (req: StoreRequest) => {
       case 'getMany': {
         const out: GetManyReply = []
         const transfer: ArrayBuffer[] = []
+        // The kernel is asked for all of them first, so that on a cold cache (or a network
+        // savedir) their reads are in flight together rather than one after another.
+        if (req.hashes.length > 1) for (const hash of req.hashes) native.willNeed(Buffer.from(dataPath(savedir, hash)))
         for (const hash of req.hashes) {
           try {
             const r = await get(hash)

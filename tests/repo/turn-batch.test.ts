@@ -19,3 +19,17 @@ t.test('full by count, full by bytes, or sent when the loop turns; discard drops
   await new Promise(r => setImmediate(r))
   t.equal(sent.length, 4, 'discarded items are never sent')
 })
+
+t.test('without onTurn a partial batch waits for flush, across turns', async t => {
+  const sent: number[][] = []
+  const b = new TurnBatch<number>(items => sent.push(items), 3, Infinity, false)
+  b.add(1)
+  await new Promise(r => setImmediate(r))
+  await new Promise(r => setTimeout(r, 20))
+  t.same(sent, [], 'not sent when the loop turns')
+  b.add(2); b.add(3)
+  t.same(sent, [[1, 2, 3]], 'sent when full')
+  b.add(4)
+  b.flush()
+  t.same(sent[1], [4], 'or when flushed')
+})
