@@ -306,11 +306,12 @@ export class ObjectStore {
   }
 
   /**
-   * get() for trees: sent to a worker with the other gets of the same turn, up to GET_BATCH in
-   * one message (an unchanged save reads thousands of small trees; a message each cost 30 us
-   * of the main thread).
+   * get() for small objects (trees; a restore's small chunks): sent to a worker with the other
+   * gets of the same turn, up to GET_BATCH in one message (an unchanged save reads thousands
+   * of small trees; a message each cost 30 us of the main thread), and the worker asks the
+   * kernel for all of them before reading the first, so their disk reads overlap.
    */
-  getTree(hash: string): Promise<{ kind: ObjectKind; data: Buffer }> {
+  getBatched(hash: string): Promise<{ kind: ObjectKind; data: Buffer }> {
     return new Promise((resolve, reject) => this.gets.add({ hash, resolve, reject }))
   }
 

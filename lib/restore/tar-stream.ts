@@ -34,6 +34,8 @@ export interface TarStreamResult {
 }
 
 export const DEFAULT_READ_AHEAD_BYTES = 64 * 1024 * 1024
+/** Chunks up to this size are fetched in batches (ObjectStore.getBatched); larger ones alone. */
+const BATCHED_GET_MAX = 256 * 1024
 const WRITTEN: Promise<Buffer> = Promise.resolve(Buffer.alloc(0))
 
 interface Job {
@@ -80,7 +82,8 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
     if (!refs) return
     while (job.chunks.length < refs.length && (ahead < READ_AHEAD_BYTES || force)) {
       const c = refs[job.chunks.length] as ChunkRef
-      const p = store.get(c.hash.toString('hex')).then(r => r.data)
+      const hex = c.hash.toString('hex')
+      const p = (c.length <= BATCHED_GET_MAX ? store.getBatched(hex) : store.get(hex)).then(r => r.data)
       p.catch(() => undefined) // awaited in order by the writer
       job.chunks.push(p)
       ahead += c.length

@@ -39,7 +39,7 @@ export interface OpenedTree {
 
 export async function openTree(store: ObjectStore, hash: Buffer): Promise<OpenedTree> {
   const hex = hash.toString('hex')
-  const obj = await store.getTree(hex)
+  const obj = await store.getBatched(hex)
   if (obj.kind === ObjectKind.Tree) return { hash, parts: [], first: decodeOr(store, hex, () => decodeTree(obj.data)), bytes: obj.data.length }
   if (obj.kind !== ObjectKind.TreeIndex) throw new CorruptObjectError(hex, dataPath(store.savedir, hex), 'expected a tree, found a data chunk')
   const parts = decodeOr(store, hex, () => decodeTreeIndex(obj.data))
@@ -55,7 +55,7 @@ export async function readPart(store: ObjectStore, part: Buffer): Promise<Entry[
 
 async function readPartSized(store: ObjectStore, part: Buffer): Promise<{ entries: Entry[]; bytes: number }> {
   const hex = part.toString('hex')
-  const p = await store.getTree(hex)
+  const p = await store.getBatched(hex)
   if (p.kind !== ObjectKind.Tree) throw new CorruptObjectError(hex, dataPath(store.savedir, hex), 'tree part is not a tree')
   return { entries: decodeOr(store, hex, () => decodeTree(p.data)), bytes: p.data.length }
 }

@@ -115,7 +115,7 @@ t.test('tree gets are batched: the same objects, a missing one fails alone', asy
       messages++
       return call(...a)
     }
-    const got = await Promise.allSettled([...objects.map(b => store.getTree(sha256hex(b))), store.getTree(missing)])
+    const got = await Promise.allSettled([...objects.map(b => store.getBatched(sha256hex(b))), store.getBatched(missing)])
     t.equal(messages, 4, 'four messages for 51 gets')
     t.ok(got.slice(0, 50).every((r, i) => r.status === 'fulfilled' && r.value.kind === ObjectKind.Tree && r.value.data.equals(objects[i] as Buffer)), 'every object exact')
     const last = got[50]
