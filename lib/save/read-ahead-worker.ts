@@ -7,9 +7,9 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { lstatSync, readdirSync } from 'node:fs'
 import { native } from '../fs/native.js'
-import { fileType, lstatMany, LstatFailure, S_IFDIR, S_IFREG } from '../fs/file-stat.js'
+import { fileType, LstatFailure, S_IFDIR, S_IFREG } from '../fs/file-stat.js'
 import { Excluder } from './exclude.js'
-import { joinPath } from './source-paths.js'
+import { statWindow } from './stat-window.js'
 
 export interface ReadAheadWorkerData {
   /** Int32 [0]: entries the save has looked at; [1]: 1 once the save is over; [2]: MiB it has read. */
@@ -80,21 +80,9 @@ function walk(dir: Buffer, dev: string | null): boolean {
   }
   names.sort()
   if (data.report) parentPort?.postMessage({ listed: new Uint8Array(dir), seen })
-  const texts: string[] = []
-  const paths: Buffer[] = []
   for (let w = 0; w < names.length; w += WINDOW) {
     if (!mayGoOn()) return false
-    texts.length = 0
-    paths.length = 0
-    for (let i = w; i < Math.min(w + WINDOW, names.length); i++) {
-      const text = names[i] as string
-      const path = joinPath(dir, Buffer.from(text, 'latin1'))
-      // An excluded name is never looked at (it may be a hung mount point).
-      if (excluder.excludes(path, path.subarray(path.length - text.length))) continue
-      texts.push(text)
-      paths.push(path)
-    }
-    const stats = lstatMany(dir, texts)
+    const { texts, paths, stats } = statWindow(dir, names, w, w + WINDOW, excluder)
     seen += Math.min(WINDOW, names.length - w) - texts.length
     for (let k = 0; k < texts.length; k++) {
       if (!mayGoOn()) return false

@@ -18,14 +18,15 @@ import { TreePrefetch } from '../tree/tree-prefetch.js'
 import { sameEntry } from '../tree/tree-codec.js'
 import { ObjectKind } from '../codec/object-header.js'
 import { entryFromStat, entryType } from './entry-from-stat.js'
-import { fileType, lstatMany, LstatFailure, S_IFSOCK, sameTimespec, timeBefore, type FileStat } from '../fs/file-stat.js'
+import { fileType, LstatFailure, S_IFSOCK, sameTimespec, timeBefore, type FileStat } from '../fs/file-stat.js'
 import { Excluder } from './exclude.js'
 import { readSourceFile, SourceReadError, type FileContent } from './file-reader.js'
 import { HardlinkIndex } from './hardlink-index.js'
 import { ReadAhead } from './read-ahead.js'
+import { statWindow } from './stat-window.js'
 import { PutWindow } from './put-window.js'
 import { trimMemoryEvery } from '../fs/memory-trim.js'
-import { joinPath, type SelectionNode } from './source-paths.js'
+import type { SelectionNode } from './source-paths.js'
 import { WarningReporter } from './warning-reporter.js'
 
 export interface SaveOptions {
@@ -280,21 +281,9 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       if (frame.pending.length >= 2 * PENDING_LAG) await drain(frame, PENDING_LAG)
     }
     let inlineBudget = opts.config.inlineDirLimit
-    // A window of names at a time: those not excluded (an excluded name is never looked at:
-    // it may be a hung mount point) are lstat'ed in one call, then saved one by one.
-    const texts: string[] = []
-    const paths: Buffer[] = []
+    // A window of names at a time, lstat'ed in one call (stat-window.ts), then saved one by one.
     for (let w = 0; w < names.length; w += LSTAT_WINDOW) {
-      texts.length = 0
-      paths.length = 0
-      for (let i = w; i < Math.min(w + LSTAT_WINDOW, names.length); i++) {
-        const text = names[i] as string
-        const path = joinPath(dirPath, Buffer.from(text, 'latin1'))
-        if (excluder.excludes(path, path.subarray(path.length - text.length))) continue
-        texts.push(text)
-        paths.push(path)
-      }
-      const stats = lstatMany(dirPath, texts)
+      const { texts, paths, stats } = statWindow(dirPath, names, w, w + LSTAT_WINDOW, excluder)
       for (let k = 0; k < texts.length; k++) {
         const text = texts[k] as string
         const path = paths[k] as Buffer

@@ -13,10 +13,10 @@ import { openTree, wholeTree, type OpenedTree } from './tree-store.js'
 export const PREFETCH_BYTES = 64 * 1024 * 1024
 
 export class TreePrefetch {
-  private readonly ahead = new Map<string, Promise<OpenedTree>>()
-  /** Bytes of the trees read ahead that have arrived and are not taken yet. */
+  /** Trees read ahead, each with its bytes once it has arrived (0 before). */
+  private readonly ahead = new Map<string, { tree: Promise<OpenedTree>; bytes: number }>()
+  /** The sum of their bytes. */
   private bytes = 0
-  private readonly sizes = new Map<string, number>()
 
   constructor(private readonly store: ObjectStore, private readonly limit: number, private readonly byteLimit = PREFETCH_BYTES) {}
 
@@ -26,7 +26,7 @@ export class TreePrefetch {
     const early = this.ahead.get(k)
     if (early === undefined) return openTree(this.store, tree)
     this.take(k)
-    return early
+    return early.tree
   }
 
   /** Bytes held by trees read ahead (tests). */
@@ -35,9 +35,8 @@ export class TreePrefetch {
   }
 
   private take(k: string): void {
+    this.bytes -= this.ahead.get(k)?.bytes ?? 0
     this.ahead.delete(k)
-    this.bytes -= this.sizes.get(k) ?? 0
-    this.sizes.delete(k)
   }
 
   /** All the entries of `tree`. */
@@ -53,12 +52,12 @@ export class TreePrefetch {
         if ((deeper && this.ahead.size >= this.limit) || this.bytes >= this.byteLimit) return
         const k = e.tree.toString('hex')
         if (this.ahead.has(k)) continue
-        const p = openTree(this.store, e.tree)
-        this.ahead.set(k, p)
+        const held = { tree: openTree(this.store, e.tree), bytes: 0 }
+        this.ahead.set(k, held)
         // Failures are the walk's to report, when it reaches the directory.
-        p.then(t => {
-          if (this.ahead.get(k) !== p) return
-          this.sizes.set(k, t.bytes)
+        held.tree.then(t => {
+          if (this.ahead.get(k) !== held) return
+          held.bytes = t.bytes
           this.bytes += t.bytes
           this.hint([t.first], true)
         }, () => undefined)
@@ -69,15 +68,14 @@ export class TreePrefetch {
   /** The walk will not visit `tree` (gone from the source): drop it and what was read below it. */
   forget(tree: Buffer): void {
     const k = tree.toString('hex')
-    const p = this.ahead.get(k)
-    if (p === undefined) return
+    const held = this.ahead.get(k)
+    if (held === undefined) return
     this.take(k)
-    p.then(t => { for (const e of t.first) if (e.tree) this.forget(e.tree) }, () => undefined)
+    held.tree.then(t => { for (const e of t.first) if (e.tree) this.forget(e.tree) }, () => undefined)
   }
 
   clear(): void {
     this.ahead.clear()
-    this.sizes.clear()
     this.bytes = 0
   }
 }

@@ -7,6 +7,8 @@ import { newSavedir, saveOk, summaryOf } from '../helpers/cli.js'
 import { withStore } from '../helpers/saved-tree.js'
 import { TreePrefetch } from '../../lib/tree/tree-prefetch.js'
 import { readTree } from '../../lib/tree/tree-store.js'
+import { lookup, savedComponents } from '../../lib/restore/saveset-walk.js'
+import type { ObjectStore } from '../../lib/repo/object-store.js'
 import { EntryType, type Entry } from '../../lib/tree/entry.js'
 
 /** 6 directories of 6 directories of 2 files each. */
@@ -16,19 +18,23 @@ function spec(): FixtureNode {
   return { type: 'dir', children: Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`d${i}`, mid(i)])) }
 }
 
-const aheadOf = (p: TreePrefetch): Map<string, Promise<Entry[]>> => (p as unknown as { ahead: Map<string, Promise<Entry[]>> }).ahead
+const aheadOf = (p: TreePrefetch): Map<string, unknown> => (p as unknown as { ahead: Map<string, unknown> }).ahead
 const settle = (): Promise<void> => new Promise(r => setTimeout(r, 200))
 
-t.test('read, hint, limit, forget', async t => {
-  const dir = tmpDirFor(t, 'tarshift-prefetch-')
-  buildTree(path.join(dir, 'src'), spec())
+/** spec() saved into a new savedir; `fn` gets a store on it and the entries of the saved src/. */
+async function withSavedSpec(t: Parameters<typeof tmpDirFor>[0], prefix: string, fn: (store: ObjectStore, top: Entry[]) => Promise<void>): Promise<void> {
+  const src = path.join(tmpDirFor(t, prefix), 'src')
+  buildTree(src, spec())
   const savedir = newSavedir(t)
-  const id = saveOk(savedir, 'p', [path.join(dir, 'src')]).id
+  const id = saveOk(savedir, 'p', [src]).id
   await withStore(savedir, async store => {
-    // Walk down from the saveset root to src.
-    let tree: Buffer = Buffer.from(summaryOf(savedir, id).root as string, 'hex')
-    for (const c of path.join(dir, 'src').split('/').filter(Boolean)) tree = (await readTree(store, tree)).find(e => e.name.toString() === c)?.tree as Buffer
-    const top = await readTree(store, tree)
+    const e = await lookup(store, Buffer.from(summaryOf(savedir, id).root as string, 'hex'), savedComponents(src))
+    await fn(store, await readTree(store, e?.tree as Buffer))
+  })
+}
+
+t.test('read, hint, limit, forget', async t => {
+  await withSavedSpec(t, 'tarshift-prefetch-', async (store, top) => {
 
     const p = new TreePrefetch(store, 10)
     p.hint([top])
@@ -52,14 +58,7 @@ t.test('read, hint, limit, forget', async t => {
 })
 
 t.test('the bytes read ahead are bounded too', async t => {
-  const dir = tmpDirFor(t, 'tarshift-prefetch-bytes-')
-  buildTree(path.join(dir, 'src'), spec())
-  const savedir = newSavedir(t)
-  const id = saveOk(savedir, 'p', [path.join(dir, 'src')]).id
-  await withStore(savedir, async store => {
-    let tree: Buffer = Buffer.from(summaryOf(savedir, id).root as string, 'hex')
-    for (const c of path.join(dir, 'src').split('/').filter(Boolean)) tree = (await readTree(store, tree)).find(e => e.name.toString() === c)?.tree as Buffer
-    const top = await readTree(store, tree)
+  await withSavedSpec(t, 'tarshift-prefetch-bytes-', async (store, top) => {
 
     // Without a byte bound below the trees' size, the reads go a level deeper.
     const free = new TreePrefetch(store, 100)

@@ -1,0 +1,29 @@
+// One window of a directory's sorted names, as both walks of a save take it (the save's own
+// walk in save.ts, and the read-ahead thread's): the names an --exclude pattern does not
+// match, their full paths, and their lstat, in one native call relative to the directory.
+// An excluded name is never looked at: it may be a hung mount point.
+import { lstatMany, type FileStat, type LstatFailure } from '../fs/file-stat.js'
+import type { Excluder } from './exclude.js'
+import { joinPath } from './source-paths.js'
+
+export interface StatWindow {
+  /** The names kept (latin1 strings: one char per byte). */
+  texts: string[]
+  /** Their full paths; the name is the last `texts[k].length` bytes. */
+  paths: Buffer[]
+  stats: Array<FileStat | LstatFailure>
+}
+
+/** names[from, to) of directory `dir`, without the excluded ones, lstat'ed. */
+export function statWindow(dir: Buffer, names: readonly string[], from: number, to: number, excluder: Excluder): StatWindow {
+  const texts: string[] = []
+  const paths: Buffer[] = []
+  for (let i = from; i < Math.min(to, names.length); i++) {
+    const text = names[i] as string
+    const path = joinPath(dir, Buffer.from(text, 'latin1'))
+    if (excluder.excludes(path, path.subarray(path.length - text.length))) continue
+    texts.push(text)
+    paths.push(path)
+  }
+  return { texts, paths, stats: lstatMany(dir, texts) }
+}
