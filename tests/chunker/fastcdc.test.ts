@@ -4,6 +4,8 @@ import { gearTable } from '../../lib/chunker/gear-table.js'
 import { chunkHashes, KiB, MiB, sha256hex, testData } from './fixtures.js'
 
 const SMALL: ChunkerParams = { min: 2 * KiB, avg: 8 * KiB, max: 32 * KiB, seed: DEFAULT_CHUNKER.seed }
+/** The defaults of savedirs made before 2026-11-25 (DESIGN.md §2), still read and written. */
+const CHUNKER_2M: ChunkerParams = { min: 512 * KiB, avg: 2 * MiB, max: 8 * MiB, seed: DEFAULT_CHUNKER.seed }
 
 const big = testData(64 * MiB, 1)
 
@@ -41,9 +43,9 @@ function referenceChunks(buf: Uint8Array, p: ChunkerParams): number[] {
 // deduplicating against new saves: that is a format change, to be made deliberately (new
 // parameters or format version in tarshift.json), never by updating these numbers. They were
 // computed once with this implementation and reproduced by an independent Python one.
-t.test('golden cut points: default parameters over 64 MiB', async t => {
+t.test('golden cut points: 2 MiB parameters (the defaults before 2026-11-25) over 64 MiB', async t => {
   t.equal(sha256hex(big), '0f18b9f0015800459c27dc089b93ca7603f05f6482bd88b6d48da793cf5368b6', 'test data')
-  const lengths = chunkBuffer(big, DEFAULT_CHUNKER)
+  const lengths = chunkBuffer(big, CHUNKER_2M)
   t.same(lengths, [
     2521106, 1178177, 2610245, 2827028, 3742484, 1512716, 2314090, 2729104, 3961344, 2137488,
     2723510, 2163509, 2457298, 3291801, 2158716, 641560, 2102926, 2389880, 2837194, 2164089,
@@ -80,6 +82,26 @@ t.test('golden cut points: default parameters over 64 MiB', async t => {
     '5a96fee29d1747b88a0a0c27a136787a63cd752b0921a1c2de8c888eaefb343d',
     '105a34e0b2df7f5a8876b0fd24d4af4e6c161202a5b54e227b12a65f78e2f749',
   ])
+})
+
+t.test('golden cut points: default parameters (128 KiB / 512 KiB / 2 MiB) over 64 MiB', async t => {
+  t.same(DEFAULT_CHUNKER, { min: 128 * KiB, avg: 512 * KiB, max: 2 * MiB, seed: 0x74617273 }, 'the defaults')
+  const lengths = chunkBuffer(big, DEFAULT_CHUNKER)
+  t.same(lengths, [
+    668820, 570978, 627090, 654218, 1178177, 615940, 692496, 571002, 730807, 736355, 672721,
+    170811, 557196, 625093, 524333, 567305, 620479, 736651, 543842, 672059, 563313, 328121, 603203,
+    160746, 846322, 608460, 561825, 297483, 139762, 717277, 573826, 621746, 555962, 583674, 253884,
+    704340, 648209, 564678, 977446, 810877, 548783, 569386, 558086, 147892, 640616, 540673, 584929,
+    710286, 204331, 552235, 598898, 566477, 535372, 692472, 719364, 850772, 254110, 780187, 707149,
+    529464, 550432, 567770, 528862, 575031, 526624, 524376, 548072, 585398, 560539, 812424, 565092,
+    268527, 228918, 893847, 558936, 529134, 521282, 684957, 607655, 576494, 547724, 291132, 326294,
+    621999, 942248, 238444, 650379, 615735, 679830, 621799, 549423, 669758, 532773, 717060, 650460,
+    422397, 551173, 666720, 533657, 567696, 725300, 927809, 941403, 675343, 629353, 594747, 804701,
+    539481, 646265, 353816, 634143, 656740, 625895, 398789, 194999,
+  ])
+  // One digest over the chunk hashes, one per line.
+  t.equal(sha256hex(Buffer.from(chunkHashes(big, lengths).join('\n'))),
+    '4a073e38b9ccb6c44d56c4b06da797247c8ed3904d795bbe5319fd1cf71da2ad')
 })
 
 t.test('golden cut points: min 2 KiB, avg 8 KiB, max 32 KiB over 1 MiB', async t => {
@@ -123,7 +145,10 @@ t.test('chunk sizes stay in bounds and average near avg', async t => {
   const lengths = chunkBuffer(big, DEFAULT_CHUNKER)
   t.equal(boundsProblem(lengths, big.length, DEFAULT_CHUNKER), null, 'defaults: in bounds')
   const mean = big.length / lengths.length
-  t.ok(mean > 1.5 * MiB && mean < 3 * MiB, `mean chunk ${(mean / MiB).toFixed(2)} MiB`)
+  const { avg } = DEFAULT_CHUNKER
+  t.ok(mean > 0.75 * avg && mean < 1.5 * avg, `mean chunk ${(mean / KiB).toFixed(0)} KiB, avg ${avg / KiB} KiB`)
+  const mean2M = big.length / chunkBuffer(big, CHUNKER_2M).length
+  t.ok(mean2M > 1.5 * MiB && mean2M < 3 * MiB, `2 MiB parameters: mean chunk ${(mean2M / MiB).toFixed(2)} MiB`)
   const small = chunkBuffer(big.subarray(0, 8 * MiB), SMALL)
   t.equal(boundsProblem(small, 8 * MiB, SMALL), null, 'small: in bounds')
   const smallMean = 8 * MiB / small.length
@@ -185,6 +210,7 @@ t.test('nextCut: -1 means "need more data", final takes the rest', async t => {
 t.test('validateParams', async t => {
   t.doesNotThrow(() => validateParams(DEFAULT_CHUNKER))
   t.doesNotThrow(() => validateParams(SMALL))
+  t.doesNotThrow(() => validateParams(CHUNKER_2M))
   const bad: Array<[Partial<ChunkerParams>, RegExp]> = [
     [{ min: 3 * MiB }, /min < avg < max/],
     [{ max: 2 * MiB }, /min < avg < max/],
@@ -198,7 +224,7 @@ t.test('validateParams', async t => {
     [{ seed: 0.5 }, /seed/],
   ]
   for (const [change, why] of bad) {
-    const p = { ...DEFAULT_CHUNKER, ...change }
+    const p = { ...CHUNKER_2M, ...change }
     t.throws(() => validateParams(p), { code: 'TARSHIFT_USAGE', message: why }, JSON.stringify(change))
     t.throws(() => new FastCdc(p), { code: 'TARSHIFT_USAGE' })
   }
