@@ -7,21 +7,26 @@
 import type { TarMember } from './tar-member.js'
 import { floorSeconds, maxOctal } from './tar-fields.js'
 import { LINKNAME_WIDTH, OWNER_NAME_MAX, isPlainAscii, splitUstar } from './tar-names.js'
+import { ownerNameBytes } from './tar-block.js'
 
 const NS_PER_S = 1_000_000_000n
 
 /** One record. The length prefix counts the whole record, its own digits included. */
 export function paxRecord(keyword: string | Buffer, value: string | Buffer): Buffer {
-  const body = Buffer.concat([
-    Buffer.from(' '),
-    typeof keyword === 'string' ? Buffer.from(keyword, 'utf8') : keyword,
-    Buffer.from('='),
-    typeof value === 'string' ? Buffer.from(value, 'utf8') : value,
-    Buffer.from('\n'),
-  ])
+  const k = typeof keyword === 'string' ? Buffer.byteLength(keyword, 'utf8') : keyword.length
+  const v = typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length
+  const body = k + v + 3 // ' ', '=', '\n'
   let digits = 1
-  while (String(body.length + digits).length > digits) digits++
-  return Buffer.concat([Buffer.from(String(body.length + digits)), body])
+  while (String(body + digits).length > digits) digits++
+  const total = body + digits
+  const out = Buffer.allocUnsafe(total)
+  let at = out.write(String(total), 0, 'latin1')
+  out[at++] = 0x20
+  at += typeof keyword === 'string' ? out.write(keyword, at, 'utf8') : keyword.copy(out, at)
+  out[at++] = 0x3d
+  at += typeof value === 'string' ? out.write(value, at, 'utf8') : value.copy(out, at)
+  out[at] = 0x0a
+  return out
 }
 
 /**
@@ -66,9 +71,13 @@ export interface PaxNeeds {
 }
 
 function ownerNameNeedsRecord(s: string): boolean {
-  const b = Buffer.from(s, 'utf8')
+  const b = ownerNameBytes(s)
   return b.length > OWNER_NAME_MAX || !isPlainAscii(b)
 }
+
+/** The largest values of 8- and 12-byte octal fields, as numbers (maxOctal has them as bigints). */
+const MAX_OCTAL_8 = 0o7777777
+const MAX_OCTAL_12 = 0o77777777777
 
 export function paxNeeds(m: TarMember, path: Buffer): PaxNeeds {
   const secs = floorSeconds(m.mtimeNs)
@@ -76,14 +85,14 @@ export function paxNeeds(m: TarMember, path: Buffer): PaxNeeds {
   return {
     path: splitUstar(path) === null || !isPlainAscii(path),
     linkpath: link !== undefined && (link.length > LINKNAME_WIDTH || !isPlainAscii(link)),
-    size: BigInt(m.size) > maxOctal(12),
-    uid: BigInt(m.uid) > maxOctal(8),
-    gid: BigInt(m.gid) > maxOctal(8),
+    size: m.size > MAX_OCTAL_12,
+    uid: m.uid > MAX_OCTAL_8,
+    gid: m.gid > MAX_OCTAL_8,
     uname: ownerNameNeedsRecord(m.uname),
     gname: ownerNameNeedsRecord(m.gname),
     mtime: secs * NS_PER_S !== m.mtimeNs || secs < 0n || secs > maxOctal(12),
-    devmajor: BigInt(m.devmajor ?? 0) > maxOctal(8),
-    devminor: BigInt(m.devminor ?? 0) > maxOctal(8),
+    devmajor: (m.devmajor ?? 0) > MAX_OCTAL_8,
+    devminor: (m.devminor ?? 0) > MAX_OCTAL_8,
   }
 }
 

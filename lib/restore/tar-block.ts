@@ -31,25 +31,43 @@ const MAGIC: Record<Dialect, Buffer> = {
 
 export function headerBlock(f: HeaderFields, dialect: Dialect): Buffer {
   const b = Buffer.alloc(BLOCK)
+  headerBlockInto(b, 0, f, dialect)
+  return b
+}
+
+/** Write the header block into b[at .. at + 512), which must be zero. */
+export function headerBlockInto(b: Buffer, at: number, f: HeaderFields, dialect: Dialect): void {
   const num = dialect === 'gnu' ? writeNumeric : writeOctal
-  writeBytes(b, 0, 100, f.name)
-  writeOctal(b, 100, 8, BigInt(f.mode))
-  num(b, 108, 8, f.uid)
-  num(b, 116, 8, f.gid)
-  num(b, 124, 12, f.size)
-  num(b, 136, 12, f.mtime)
-  b.write(f.typeflag, 156, 1, 'latin1')
-  if (f.linkname) writeBytes(b, 157, 100, f.linkname)
-  MAGIC[dialect].copy(b, 257)
-  writeBytes(b, 265, 32, f.uname.subarray(0, 31))
-  writeBytes(b, 297, 32, f.gname.subarray(0, 31))
-  if (f.devmajor !== undefined || dialect === 'ustar') num(b, 329, 8, f.devmajor ?? 0n)
-  if (f.devminor !== undefined || dialect === 'ustar') num(b, 337, 8, f.devminor ?? 0n)
+  writeBytes(b, at, 100, f.name)
+  writeOctal(b, at + 100, 8, BigInt(f.mode))
+  num(b, at + 108, 8, f.uid)
+  num(b, at + 116, 8, f.gid)
+  num(b, at + 124, 12, f.size)
+  num(b, at + 136, 12, f.mtime)
+  b[at + 156] = f.typeflag.charCodeAt(0)
+  if (f.linkname) writeBytes(b, at + 157, 100, f.linkname)
+  MAGIC[dialect].copy(b, at + 257)
+  writeBytes(b, at + 265, 32, f.uname.length > 31 ? f.uname.subarray(0, 31) : f.uname)
+  writeBytes(b, at + 297, 32, f.gname.length > 31 ? f.gname.subarray(0, 31) : f.gname)
+  if (f.devmajor !== undefined || dialect === 'ustar') num(b, at + 329, 8, f.devmajor ?? 0n)
+  if (f.devminor !== undefined || dialect === 'ustar') num(b, at + 337, 8, f.devminor ?? 0n)
   if (f.prefix && f.prefix.length > 0) {
     if (dialect === 'gnu') throw new RangeError('GNU headers have no prefix field')
-    writeBytes(b, 345, 155, f.prefix)
+    writeBytes(b, at + 345, 155, f.prefix)
   }
-  writeChecksum(b)
+  writeChecksum(b, at)
+}
+
+/** Owner names as bytes, kept: a restore meets the same few names on every member. */
+const ownerBytes = new Map<string, Buffer>()
+
+export function ownerNameBytes(name: string): Buffer {
+  let b = ownerBytes.get(name)
+  if (b === undefined) {
+    if (ownerBytes.size >= 1024) ownerBytes.clear()
+    b = Buffer.from(name, 'utf8')
+    ownerBytes.set(name, b)
+  }
   return b
 }
 
@@ -68,8 +86,8 @@ export function memberFields(m: TarMember, path: Buffer): HeaderFields {
     size: m.type === 'file' ? BigInt(m.size) : 0n,
     mtime: floorSeconds(m.mtimeNs),
     typeflag: TYPEFLAG[m.type],
-    uname: Buffer.from(m.uname, 'utf8'),
-    gname: Buffer.from(m.gname, 'utf8'),
+    uname: ownerNameBytes(m.uname),
+    gname: ownerNameBytes(m.gname),
   }
   if (m.linkname !== undefined) f.linkname = m.linkname
   if (isDevice) {

@@ -30,7 +30,13 @@ export function fitsBase256(value: bigint, width: number): boolean {
 
 export function writeOctal(block: Buffer, offset: number, width: number, value: bigint): void {
   if (!fitsOctal(value, width)) throw new RangeError(`${value} does not fit an octal field of ${width} bytes`)
-  block.write(value.toString(8).padStart(width - 1, '0'), offset, width - 1, 'latin1')
+  // Digit by digit on a number (every octal field's maximum, 8^15 - 1, is below 2^53): several
+  // fields in every header, and string formatting was a tenth of a restore's time.
+  let v = Number(value)
+  for (let i = offset + width - 2; i >= offset; i--) {
+    block[i] = 0x30 + (v & 7)
+    v = Math.floor(v / 8)
+  }
   block[offset + width - 1] = 0
 }
 
@@ -60,15 +66,16 @@ const CHKSUM_OFFSET = 148
 const CHKSUM_WIDTH = 8
 
 /**
- * Sum of all header bytes, the checksum field counted as eight spaces, written as six octal
+ * Sum of the header bytes at block[at .. at + 512), the checksum field counted as eight spaces, written as six octal
  * digits, a NUL and a space (what GNU tar writes). Returns the sum.
  */
-export function writeChecksum(block: Buffer): number {
-  block.fill(0x20, CHKSUM_OFFSET, CHKSUM_OFFSET + CHKSUM_WIDTH)
+export function writeChecksum(block: Buffer, at = 0): number {
+  const field = at + CHKSUM_OFFSET
+  block.fill(0x20, field, field + CHKSUM_WIDTH)
   let sum = 0
-  for (let i = 0; i < BLOCK; i++) sum += block[i] as number
-  block.write(sum.toString(8).padStart(6, '0'), CHKSUM_OFFSET, 6, 'latin1')
-  block[CHKSUM_OFFSET + 6] = 0
-  block[CHKSUM_OFFSET + 7] = 0x20
+  for (let i = at; i < at + BLOCK; i++) sum += block[i] as number
+  for (let i = field + 5, v = sum; i >= field; i--, v >>>= 3) block[i] = 0x30 + (v & 7)
+  block[field + 6] = 0
+  block[field + 7] = 0x20
   return sum
 }

@@ -19,7 +19,7 @@ export function memberPath(name: Buffer, isDir: boolean): Buffer {
 }
 
 export function isPlainAscii(bytes: Buffer): boolean {
-  for (const b of bytes) if (b >= 0x80) return false
+  for (let i = 0; i < bytes.length; i++) if ((bytes[i] as number) >= 0x80) return false
   return true
 }
 
@@ -27,12 +27,14 @@ export function isValidUtf8(bytes: Buffer): boolean {
   return isUtf8(bytes)
 }
 
+const NO_PREFIX = Buffer.alloc(0)
+
 /**
  * Split a path into ustar prefix (≤ 155 bytes) and name (≤ 100 bytes, not empty) at a '/',
  * the '/' itself dropped. Returns null when no split fits. Takes the longest prefix, as GNU tar.
  */
 export function splitUstar(path: Buffer): { prefix: Buffer; name: Buffer } | null {
-  if (path.length <= NAME_WIDTH) return { prefix: Buffer.alloc(0), name: path }
+  if (path.length <= NAME_WIDTH) return { prefix: NO_PREFIX, name: path }
   // A trailing '/' (directory) belongs to the name part, never a split point.
   for (let i = Math.min(path.length - 2, PREFIX_WIDTH); i >= 1 && path.length - i - 1 <= NAME_WIDTH; i--) {
     if (path[i] === SLASH) return { prefix: path.subarray(0, i), name: path.subarray(i + 1) }
@@ -42,10 +44,17 @@ export function splitUstar(path: Buffer): { prefix: Buffer; name: Buffer } | nul
 
 /** A copy with every byte ≥ 0x80 replaced by '_', cut to `max` bytes. */
 export function asciiSafe(bytes: Buffer, max: number): Buffer {
-  const out = Buffer.from(bytes.subarray(0, max))
+  return asciiInPlace(Buffer.from(bytes.subarray(0, max)), max)
+}
+
+/** `bytes` itself, cut to `max` bytes, with every byte ≥ 0x80 replaced by '_'. */
+function asciiInPlace(bytes: Buffer, max: number): Buffer {
+  const out = bytes.length > max ? bytes.subarray(0, max) : bytes
   for (let i = 0; i < out.length; i++) if ((out[i] as number) >= 0x80) out[i] = UNDERSCORE
   return out
 }
+
+const PAX_TAG = Buffer.from('/PaxHeaders/')
 
 /**
  * The name GNU tar 1.34 gives an extended header: "<dir>/PaxHeaders/<base>", made ASCII-safe
@@ -57,8 +66,7 @@ export function paxHeaderName(path: Buffer): Buffer {
   const slash = path.lastIndexOf(SLASH, end - 1)
   const dir = slash > 0 ? path.subarray(0, slash) : Buffer.from('.')
   const base = path.subarray(slash + 1, end)
-  const tag = Buffer.from('/PaxHeaders/')
-  const full = Buffer.concat([dir, tag, base])
-  const name = full.length <= NAME_WIDTH ? full : Buffer.concat([tag.subarray(1), base])
-  return asciiSafe(name, NAME_WIDTH)
+  const full = dir.length + PAX_TAG.length + base.length
+  const name = full <= NAME_WIDTH ? Buffer.concat([dir, PAX_TAG, base], full) : Buffer.concat([PAX_TAG.subarray(1), base])
+  return asciiInPlace(name, NAME_WIDTH)
 }

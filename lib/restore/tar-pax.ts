@@ -3,7 +3,7 @@
 // with stand-ins where a record holds the real value — an ASCII-safe cut name, 0 for numbers
 // out of range — as GNU tar writes them. Lossless for everything a TarMember holds.
 import type { TarMember } from './tar-member.js'
-import { headerBlock, memberFields, type HeaderFields } from './tar-block.js'
+import { headerBlock, headerBlockInto, memberFields, type HeaderFields } from './tar-block.js'
 import { BLOCK, fitsOctal } from './tar-fields.js'
 import { paxNeeds, paxRecordsFor } from './pax-records.js'
 import { LINKNAME_WIDTH, NAME_WIDTH, OWNER_NAME_MAX, asciiSafe, paxHeaderName, splitUstar } from './tar-names.js'
@@ -26,21 +26,29 @@ export function encodePax(m: TarMember, path: Buffer): Buffer {
   if (needs.devmajor) f.devmajor = 0n
   if (needs.devminor) f.devminor = 0n
 
-  const main = headerBlock(f, 'ustar')
   const records = paxRecordsFor(m, path, needs)
-  if (records.length === 0) return main
-  const data = Buffer.concat(records)
+  if (records.length === 0) return headerBlock(f, 'ustar')
+  // One buffer for the extended header, its records padded to a block, and the main header.
+  let size = 0
+  for (const r of records) size += r.length
+  const padded = size + ((BLOCK - (size % BLOCK)) % BLOCK)
+  const out = Buffer.alloc(BLOCK + padded + BLOCK)
   const x: HeaderFields = {
     name: paxHeaderName(path),
     mode: 0o644,
     uid: 0n,
     gid: 0n,
-    size: BigInt(data.length),
+    size: BigInt(size),
     mtime: f.mtime,
     typeflag: 'x',
-    uname: Buffer.alloc(0),
-    gname: Buffer.alloc(0),
+    uname: NO_OWNER,
+    gname: NO_OWNER,
   }
-  const pad = Buffer.alloc((BLOCK - (data.length % BLOCK)) % BLOCK)
-  return Buffer.concat([headerBlock(x, 'ustar'), data, pad, main])
+  headerBlockInto(out, 0, x, 'ustar')
+  let at = BLOCK
+  for (const r of records) at += r.copy(out, at)
+  headerBlockInto(out, BLOCK + padded, f, 'ustar')
+  return out
 }
+
+const NO_OWNER = Buffer.alloc(0)
