@@ -1,55 +1,104 @@
-// Buffered writes to the output stream (stdout) with backpressure: small pieces (headers,
-// padding, inline files) are gathered into ~1 MiB batches; a batch waits for 'drain' when the
-// stream is full. A closed pipe (the reader, e.g. tar, went away) ends the restore with an error.
+// Buffered writes to the output stream (stdout) with backpressure. Pieces (headers, padding,
+// inline files, chunks) are gathered, never copied, and handed over ~1 MiB at a time in one
+// vectored write: with writev(2) straight on the file descriptor when stdout is a file or
+// /dev/null (Node's stream for those writes piece by piece, synchronously), otherwise through
+// the stream, corked, so that a pipe or socket gets them in one writev as well. A closed pipe
+// (the reader, e.g. tar, went away) ends the restore with an error.
+//
+// The pieces used to be concatenated into a fresh 1 MiB buffer per batch: that copy, with the
+// page faults of the fresh buffers, was a third of the main thread of a restore of /usr/share.
+import { fstatSync, writevSync } from 'node:fs'
+import { isatty } from 'node:tty'
 import type { Writable } from 'node:stream'
 import { TarshiftError } from '../errors.js'
+import { isSystemError } from '../errors.js'
 
-/** Pieces at least this large are written without being gathered into a batch. */
-const DIRECT = 256 * 1024
+/** At most this many pieces go to one writev (Linux's IOV_MAX is 1024). */
+const MAX_PIECES = 1024
+
+function brokenPipe(e: { code?: string; message: string }): TarshiftError {
+  return new TarshiftError('TARSHIFT_SAVEDIR_IO', e.code === 'EPIPE'
+    ? 'the reader of the tar stream went away (broken pipe); the stream is incomplete'
+    : `writing the tar stream failed: ${e.message}`)
+}
+
+/**
+ * The descriptor behind `out` when writes to it may be made directly and synchronously: a
+ * regular file or a character device that is not a terminal (/dev/null). Pipes, sockets and
+ * terminals go through the stream: Node may have made them non-blocking.
+ */
+function directFd(out: Writable): number | null {
+  const fd = (out as Writable & { fd?: unknown }).fd
+  if (typeof fd !== 'number' || isatty(fd)) return null
+  try {
+    const st = fstatSync(fd)
+    return st.isFile() || st.isCharacterDevice() ? fd : null
+  } catch {
+    return null // not a usable descriptor: the stream will say what is wrong
+  }
+}
 
 export class OutputSink {
   private parts: Buffer[] = []
   private size = 0
   private failed: Error | null = null
+  private fd: number | null
   bytes = 0
 
   constructor(private readonly out: Writable, private readonly batch = 1 << 20) {
+    this.fd = directFd(out)
     out.on('error', (e: Error & { code?: string }) => {
-      this.failed = new TarshiftError('TARSHIFT_SAVEDIR_IO', e.code === 'EPIPE'
-        ? 'the reader of the tar stream went away (broken pipe); the stream is incomplete'
-        : `writing the tar stream failed: ${e.message}`)
+      this.failed = brokenPipe(e)
     })
   }
 
   async write(b: Buffer): Promise<void> {
     if (b.length === 0) return
-    if (b.length >= DIRECT) {
-      // A large piece (a file's chunk) goes out as it is, after what was gathered before it:
-      // copying it into a batch would cost a copy of most of the stream, and a fresh batch
-      // buffer each time.
-      await this.flush()
-      this.bytes += b.length
-      await this.send(b)
-      return
-    }
     this.parts.push(b)
     this.size += b.length
     this.bytes += b.length
-    if (this.size >= this.batch) await this.flush()
+    if (this.size >= this.batch || this.parts.length >= MAX_PIECES) await this.flush()
   }
 
   async flush(): Promise<void> {
     if (this.failed) throw this.failed
     if (this.parts.length === 0) return
-    const data = this.parts.length === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts, this.size)
+    const parts = this.parts
     this.parts = []
     this.size = 0
-    await this.send(data)
+    const rest = this.fd === null ? parts : this.writeDirect(this.fd, parts)
+    if (rest.length > 0) await this.send(rest)
   }
 
-  private async send(data: Buffer): Promise<void> {
+  /** writev until done; returns what is left to the stream if the descriptor would block. */
+  private writeDirect(fd: number, parts: Buffer[]): Buffer[] {
+    let i = 0
+    while (i < parts.length) {
+      let n: number
+      try {
+        n = writevSync(fd, i === 0 ? parts : parts.slice(i))
+      } catch (e) {
+        if (isSystemError(e, 'EAGAIN')) {
+          this.fd = null // made non-blocking by someone else: the stream handles it from now on
+          return parts.slice(i)
+        }
+        if (isSystemError(e, 'EINTR')) continue
+        throw brokenPipe(e as Error & { code?: string })
+      }
+      // A short write: skip what went out, cut the first piece not written whole.
+      while (i < parts.length && n >= (parts[i] as Buffer).length) n -= (parts[i++] as Buffer).length
+      if (n > 0) parts[i] = (parts[i] as Buffer).subarray(n)
+    }
+    return []
+  }
+
+  private async send(parts: Buffer[]): Promise<void> {
     if (this.failed) throw this.failed
-    if (!this.out.write(data)) {
+    let ok = true
+    this.out.cork()
+    for (const p of parts) ok = this.out.write(p)
+    this.out.uncork()
+    if (!ok) {
       await new Promise<void>(resolve => {
         const done = (): void => {
           this.out.off('drain', done)
@@ -66,7 +115,7 @@ export class OutputSink {
   /** Flush and wait until everything has been handed to the OS. */
   async end(): Promise<void> {
     await this.flush()
-    await new Promise<void>(resolve => this.out.write(Buffer.alloc(0), () => resolve()))
+    if (this.fd === null) await new Promise<void>(resolve => this.out.write(Buffer.alloc(0), () => resolve()))
     if (this.failed) throw this.failed
   }
 }
