@@ -1,6 +1,7 @@
 // lib/restore/tar-block.ts owns the layout of one 512-byte tar header block (POSIX ustar, and
 // GNU's variant with its own magic and base-256 numbers). Callers decide what goes into each
 // field; this file only places bytes and computes the checksum.
+import { zeroed } from './header-slab.js'
 import { BLOCK, floorSeconds, writeBytes, writeChecksum, writeNumeric, writeOctal } from './tar-fields.js'
 import { TYPEFLAG, type TarMember } from './tar-member.js'
 
@@ -30,7 +31,7 @@ const MAGIC: Record<Dialect, Buffer> = {
 }
 
 export function headerBlock(f: HeaderFields, dialect: Dialect): Buffer {
-  const b = Buffer.alloc(BLOCK)
+  const b = zeroed(BLOCK)
   headerBlockInto(b, 0, f, dialect)
   return b
 }

@@ -5,6 +5,7 @@
 import type { TarMember } from './tar-member.js'
 import { headerBlock, headerBlockInto, memberFields, type HeaderFields } from './tar-block.js'
 import { BLOCK, fitsOctal } from './tar-fields.js'
+import { zeroed } from './header-slab.js'
 import { paxNeeds, paxRecordsFor } from './pax-records.js'
 import { LINKNAME_WIDTH, NAME_WIDTH, OWNER_NAME_MAX, asciiSafe, paxHeaderName, splitUstar } from './tar-names.js'
 
@@ -32,7 +33,7 @@ export function encodePax(m: TarMember, path: Buffer): Buffer {
   let size = 0
   for (const r of records) size += r.length
   const padded = size + ((BLOCK - (size % BLOCK)) % BLOCK)
-  const out = Buffer.alloc(BLOCK + padded + BLOCK)
+  const out = zeroed(BLOCK + padded + BLOCK)
   const x: HeaderFields = {
     name: paxHeaderName(path),
     mode: 0o644,
