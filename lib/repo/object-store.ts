@@ -2,15 +2,15 @@
 // never modified; .time files record a later use (DESIGN.md §2, §4). Work runs in a pool of
 // worker threads; this class is the main-thread face of it.
 import { existsSync, closeSync, openSync, statfsSync, constants } from 'node:fs'
-import { availableParallelism } from 'node:os'
 import { CorruptObjectError, MissingObjectError, TarshiftError, savedirIoError, type ErrorCode } from '../errors.js'
 import { codecByName } from '../codec/codec.js'
 import { sha256hex } from '../codec/object-frame.js'
 import type { ObjectKind } from '../codec/object-header.js'
 import { native } from '../fs/native.js'
-import { dataPath, fanoutDigits } from './layout.js'
+import { dataPath } from './layout.js'
 import type { RepoConfig } from './config.js'
-import { WorkerPool, ownsItsMemory, type SerializedError } from './worker-pool.js'
+import { ownsItsMemory, type WorkerPool } from './worker-pool.js'
+import { revive, startStoreWorkers } from './store-workers.js'
 import { TurnBatch } from './turn-batch.js'
 import type { GetManyReply, GotObject, PutManyReply, PutReply } from './store-worker.js'
 
@@ -26,6 +26,8 @@ export interface LastUseCache {
 
 export interface ObjectStoreOptions {
   workers?: number
+  /** Workers started earlier (startStoreWorkers), so that they boot while the caller gets ready; the store owns them from now on. */
+  pool?: WorkerPool
   cache?: LastUseCache
   /** Objects a save uses must end with a last-use time no older than this (DESIGN.md §4). */
   refreshMs?: number
@@ -74,19 +76,6 @@ const CLAIM_BATCH = 8192
 /** Local filesystems on which one syncfs() makes everything written durable. */
 const SYNCFS_TYPES = new Set([0xef53 /* ext2/3/4 */, 0x58465342 /* xfs */, 0x9123683e /* btrfs */, 0x01021994 /* tmpfs */, 0x2fc12fc1 /* zfs */, 0xf2f52010 /* f2fs */])
 
-function revive(e: SerializedError): Error {
-  if (e.name === 'CorruptObjectError' && e.hash && e.path) {
-    return new CorruptObjectError(e.hash, e.path, e.why ?? e.message)
-  }
-  if (e.name === 'MissingObjectError' && e.hash && e.path) return new MissingObjectError(e.hash, e.path)
-  if (e.code?.startsWith('TARSHIFT_')) {
-    return new TarshiftError(e.code as ErrorCode, e.message, { ...(e.path ? { path: e.path } : {}), ...(e.syscall ? { syscall: e.syscall } : {}) })
-  }
-  const err = new Error(e.message) as Error & { code?: string }
-  if (e.code) err.code = e.code
-  return err
-}
-
 export class ObjectStore {
   readonly stats: StoreStats = { objectsNew: 0, bytesNew: 0, rawBytesNew: 0 }
   private readonly pool: WorkerPool
@@ -118,8 +107,7 @@ export class ObjectStore {
   private readonly gets = new TurnBatch<BatchedGet>(gets => this.sendGets(gets), GET_BATCH)
 
   constructor(readonly savedir: string, readonly config: RepoConfig, opts: ObjectStoreOptions = {}) {
-    const size = opts.workers ?? Math.max(1, Math.min(4, availableParallelism()))
-    this.pool = new WorkerPool(new URL('./store-worker.js', import.meta.url), size, { savedir, fanoutDigits: fanoutDigits(savedir) }, revive)
+    this.pool = opts.pool ?? startStoreWorkers(savedir, opts.workers)
     this.codecId = codecByName(opts.compression ?? config.compression).id
     this.dryRun = opts.dryRun ?? false
     this.refreshMs = opts.refreshMs ?? DEFAULT_REFRESH_MS

@@ -55,6 +55,7 @@ export class WorkerPool {
   private drained: (() => void) | null = null
   /** Settles when each worker has loaded its modules (or died): see close(). */
   private readonly ready: Promise<void>[] = []
+  private closing: Promise<void> | null = null
 
   constructor(script: URL, size: number, workerData: unknown, private readonly revive: (e: SerializedError) => Error) {
     for (let i = 0; i < size; i++) {
@@ -119,7 +120,13 @@ export class WorkerPool {
     this.drained?.()
   }
 
-  async close(): Promise<void> {
+  /** Wait for the running requests, then end the workers. Calling it again waits for the first call. */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown()
+    return this.closing
+  }
+
+  private async shutDown(): Promise<void> {
     this.closed = true
     // Keep the process alive and let running requests finish: terminating a worker in the
     // middle of a write would leave a temporary behind (on a full disk, too).

@@ -6,6 +6,8 @@
 // thread works.
 import { Worker } from 'node:worker_threads'
 import type { ReadAheadWorkerData } from './read-ahead-worker.js'
+import type { SavesetSummary } from '../repo/saveset.js'
+import { RACY_NS } from './racy.js'
 
 export interface ReadAheadOptions {
   exclude: string[]
@@ -75,4 +77,23 @@ export class ReadAhead {
     Atomics.notify(this.progress, 0)
     await this.worker.terminate()
   }
+}
+
+/** The start times (ms) of the reference savesets. */
+export function referenceStarts(references: SavesetSummary[]): number[] {
+  return references.map(r => Date.parse(r.start)).filter(n => Number.isFinite(n))
+}
+
+/**
+ * The read-ahead of a save with these options. It reads the contents of the files the save will
+ * probably read: those changed since the newest reference started (less the racy window), or
+ * all of them with no reference or with --force-read.
+ */
+export function saveReadAhead(o: { exclude?: string[]; oneFileSystem?: boolean; forceRead?: boolean; references?: SavesetSummary[] }): ReadAhead {
+  const starts = referenceStarts(o.references ?? [])
+  return new ReadAhead({
+    exclude: o.exclude ?? [],
+    oneFileSystem: o.oneFileSystem ?? false,
+    contentsSince: o.forceRead || starts.length === 0 ? 0 : Math.max(...starts) - Number(RACY_NS / 1_000_000n),
+  })
 }

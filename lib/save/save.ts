@@ -8,6 +8,7 @@ import { isSystemError, TarshiftError } from '../errors.js'
 import type { ObjectCache } from '../cache/object-cache.js'
 import { native } from '../fs/native.js'
 import { ObjectStore, DEFAULT_REFRESH_MS } from '../repo/object-store.js'
+import type { WorkerPool } from '../repo/worker-pool.js'
 import type { RepoConfig } from '../repo/config.js'
 import { newBackupId, writeSummary, type SavesetSummary, SUMMARY_VERSION } from '../repo/saveset.js'
 import { EntryType, timespecFromNs, type Entry, type Timespec, type ChunkRef } from '../tree/entry.js'
@@ -22,7 +23,8 @@ import { fileType, LstatFailure, S_IFSOCK, sameTimespec, timeBefore, type FileSt
 import { Excluder } from './exclude.js'
 import { readSourceFile, SourceReadError, type FileContent } from './file-reader.js'
 import { HardlinkIndex } from './hardlink-index.js'
-import { ReadAhead } from './read-ahead.js'
+import { type ReadAhead, referenceStarts, saveReadAhead } from './read-ahead.js'
+import { RACY_NS } from './racy.js'
 import { statWindow } from './stat-window.js'
 import { PutWindow } from './put-window.js'
 import { trimMemoryEvery } from '../fs/memory-trim.js'
@@ -57,6 +59,10 @@ export interface SaveOptions {
   /** Called often with running counters; cheap. */
   onProgress?: (p: SaveProgress) => void
   workers?: number
+  /** Store workers started earlier (startStoreWorkers); the save closes them. */
+  pool?: WorkerPool
+  /** The read-ahead started earlier (saveReadAhead, same options); the save closes it. */
+  readAhead?: ReadAhead
 }
 
 export interface SaveProgress {
@@ -78,8 +84,6 @@ export interface SaveResult {
   seconds: number
 }
 
-/** A file whose mtime is this close to the save's start may change again unseen (git's racy rule). */
-const RACY_NS = 2_000_000_000n
 const WINDOW_BYTES = 16 * 1024 * 1024
 /** Reference trees read ahead at most (decoded, waiting for the walk to reach them). */
 const PREFETCH_TREES = 512
@@ -184,6 +188,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     dryRun: opts.dryRun ?? false,
     ...(opts.compression ? { compression: opts.compression } : {}),
     ...(opts.workers ? { workers: opts.workers } : {}),
+    ...(opts.pool ? { pool: opts.pool } : {}),
     ...(opts.cache ? { cache: opts.cache } : {}),
   })
   const window = new PutWindow(store, WINDOW_BYTES)
@@ -191,13 +196,8 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
   /** Reference trees, read ahead of the walk (tree-prefetch.ts). */
   const prefetch = new TreePrefetch(store, PREFETCH_TREES)
   const excluder = new Excluder(opts.exclude ?? [])
-  // Files changed since the newest reference started are the ones the save will read.
-  const refStarts = (opts.references ?? []).map(r => Date.parse(r.start)).filter(n => Number.isFinite(n))
-  const readAhead = new ReadAhead({
-    exclude: opts.exclude ?? [],
-    oneFileSystem: opts.oneFileSystem ?? false,
-    contentsSince: opts.forceRead || refStarts.length === 0 ? 0 : Math.max(...refStarts) - Number(RACY_NS / 1_000_000n),
-  })
+  const refStarts = referenceStarts(opts.references ?? [])
+  const readAhead = opts.readAhead ?? saveReadAhead(opts)
   let links = new HardlinkIndex()
   const reporter = opts.reporter
   let progress: SaveProgress = { files: 0, dirs: 0, bytesRead: 0, bytesTotal: 0, current: null }
@@ -656,7 +656,6 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     return { summary, filesRead, filesReused, checkpoints, objectsNew: store.stats.objectsNew, bytesNew: store.stats.bytesNew, seconds: (Date.now() - t0) / 1000 }
   } finally {
     stopTrim()
-    await readAhead.close()
-    await store.close()
+    await Promise.all([readAhead.close(), store.close()])
   }
 }

@@ -1,0 +1,29 @@
+// The object store's worker threads, started on their own: this file imports little, so a
+// command can start the workers first and load the rest of tarshift while they boot.
+import { availableParallelism } from 'node:os'
+import { CorruptObjectError, MissingObjectError, TarshiftError, type ErrorCode } from '../errors.js'
+import { fanoutDigits } from './layout.js'
+import { WorkerPool, type SerializedError } from './worker-pool.js'
+
+/** An error a worker sent back, as the class it had there. */
+export function revive(e: SerializedError): Error {
+  if (e.name === 'CorruptObjectError' && e.hash && e.path) {
+    return new CorruptObjectError(e.hash, e.path, e.why ?? e.message)
+  }
+  if (e.name === 'MissingObjectError' && e.hash && e.path) return new MissingObjectError(e.hash, e.path)
+  if (e.code?.startsWith('TARSHIFT_')) {
+    return new TarshiftError(e.code as ErrorCode, e.message, { ...(e.path ? { path: e.path } : {}), ...(e.syscall ? { syscall: e.syscall } : {}) })
+  }
+  const err = new Error(e.message) as Error & { code?: string }
+  if (e.code) err.code = e.code
+  return err
+}
+
+/**
+ * Start the store's worker threads. Each takes ~0.1 s of Node's own start-up before it answers:
+ * a save starts them before it loads its modules, takes its lock, lists the references and
+ * opens the cache, so that this time is not added to every save's.
+ */
+export function startStoreWorkers(savedir: string, size = Math.max(1, Math.min(4, availableParallelism()))): WorkerPool {
+  return new WorkerPool(new URL('./store-worker.js', import.meta.url), size, { savedir, fanoutDigits: fanoutDigits(savedir) }, revive)
+}
