@@ -40,9 +40,18 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/** This host's name as lock file names carry it. */
+const NAME_HOST = HOST.replace(/[^A-Za-z0-9_.-]/g, '_')
+
+/** host.pid.random.kind.lock, as create() names a lock (the host may hold dots). */
+export function lockName(file: string): { host: string; pid: number; kind: LockKind } | null {
+  const m = /^(.+)\.([0-9]+)\.[0-9a-f]+\.(shared|exclusive)\.lock$/.exec(file)
+  return m ? { host: m[1] as string, pid: Number(m[2]), kind: m[3] as LockKind } : null
+}
+
 export function isStale(l: LockInfo, now = Date.now()): boolean {
   if (now - l.refreshed > STALE_MS) return true
-  return l.host === HOST && !pidAlive(l.pid)
+  return (l.host === HOST || l.host === NAME_HOST) && l.pid > 0 && !pidAlive(l.pid)
 }
 
 export function listLocks(savedir: string): LockInfo[] {
@@ -64,10 +73,13 @@ export function listLocks(savedir: string): LockInfo[] {
     } catch (e) {
       if (isSystemError(e, 'ENOENT')) continue // released meanwhile
       if (e instanceof SyntaxError) {
-        // Half-written by a crash between create and write: stale once old enough.
+        // Not written yet (its taker is between create and write), or never (a crash there, or
+        // a power loss before the write reached the disk): the name, given at create, says
+        // whose it is and of which kind. One whose name says nothing counts as exclusive.
         let refreshed = 0
         try { refreshed = statSync(p).mtimeMs } catch { continue }
-        out.push({ host: '?', pid: 0, operation: '?', kind: 'exclusive', start: '?', file: n, refreshed })
+        const named = lockName(n)
+        out.push({ host: named?.host ?? '?', pid: named?.pid ?? 0, operation: '?', kind: named?.kind ?? 'exclusive', start: '?', file: n, refreshed })
         continue
       }
       throw savedirIoError(e, 'reading a lock', p)
@@ -129,7 +141,7 @@ export class Lock {
   }
 
   private static create(savedir: string, kind: LockKind, operation: string): Lock {
-    const file = `${HOST.replace(/[^A-Za-z0-9_.-]/g, '_')}.${process.pid}.${randomBytes(4).toString('hex')}.${kind}.lock`
+    const file = `${NAME_HOST}.${process.pid}.${randomBytes(4).toString('hex')}.${kind}.lock`
     const p = join(savedir, LOCKS_DIR, file)
     const body = JSON.stringify({ host: HOST, pid: process.pid, operation, kind, start: new Date().toISOString() }) + '\n'
     let fd: number

@@ -146,9 +146,39 @@ t.test('stale locks: dead pid on this host, or not refreshed for 30 minutes; fre
   t.same(lockFiles(dir), [])
 })
 
-t.test('a lock file that is not JSON (crash between create and write) blocks until 30 minutes old', async t => {
+t.test('a lock file not written yet (its taker between create and write) counts as what its name says', async t => {
   const dir = lockDir(t)
-  const name = foreignLock(dir, { pid: 1, kind: 'shared', body: '{"host":' })
+  const live = livePid(t)
+  const name = foreignLock(dir, { pid: live, kind: 'shared', body: '' })
+  const [l] = listLocks(dir)
+  t.equal(l?.file, name)
+  t.equal(l?.kind, 'shared', 'the kind its name gives')
+  t.equal(l?.pid, live)
+  t.equal(l?.host, os.hostname().replace(/[^A-Za-z0-9_.-]/g, '_'))
+  t.notOk(isStale(l as LockInfo), 'its process lives: not stale')
+  const s = await Lock.acquire(dir, 'shared', 'save')
+  s.release()
+  t.pass('a shared taker goes on beside it')
+  const e = await lockedError(Lock.acquire(dir, 'exclusive', 'expire'))
+  t.match(e.message, `by pid ${live}`, 'an exclusive taker is blocked, and told by whom')
+  t.same(removeLocks(dir, false), [], 'unlock leaves it')
+})
+
+t.test('a lock file left empty by a crash is stale once its process is gone', async t => {
+  const dir = lockDir(t)
+  const dead = await deadPid()
+  const name = foreignLock(dir, { pid: dead, kind: 'exclusive', body: '' })
+  const [l] = listLocks(dir)
+  t.equal(l?.kind, 'exclusive')
+  t.ok(isStale(l as LockInfo), 'dead pid on this host: stale at once, not after 30 minutes')
+  const x = await Lock.acquire(dir, 'exclusive', 'expire')
+  x.release()
+  t.same(removeLocks(dir, false).map(r => r.file), [name], 'unlock removes it')
+})
+
+t.test('a lock file that is not JSON and whose name says nothing blocks until 30 minutes old', async t => {
+  const dir = lockDir(t)
+  const name = foreignLock(dir, { pid: 1, kind: 'shared', body: '{"host":', name: 'odd-name.lock' })
   const [l] = listLocks(dir)
   t.equal(l?.file, name)
   t.equal(l?.kind, 'exclusive', 'treated as exclusive')
