@@ -84,7 +84,9 @@ async function runLocked(argv: string[]): Promise<number> {
   // worker asks the kernel for a whole batch first, two are faster, cold and warm
   // (3.96 -> 3.77 s cold, 3.56 -> 3.06 s warm), and hold ~60 MB less.
   const s = openSaveset(savedir, spec, filterFrom(values))
-  const stopTrim = trimMemoryEvery(1000)
+  // Chunk buffers from malloc's arenas, not a mapping each (memory-trim.ts): the read-ahead
+  // window bounds how many are alive, and the arenas recycle them.
+  const stopTrim = trimMemoryEvery(1000, 'arena')
   try {
     const comps = paths.map(p => savedComponents(p))
     // Resolve every PATH before the first byte goes out: an unknown path is an error (exit 2).
