@@ -7,6 +7,10 @@ import { TarshiftError, UsageError, isSystemError } from '../errors.js'
 import { buildSelection, splitList } from '../save/source-paths.js'
 import { resolve } from 'node:path'
 import type { SaveResult } from '../save/save.js'
+import type { ReadAhead } from '../save/read-ahead.js'
+import type { WorkerPool } from '../repo/worker-pool.js'
+import type { RepoConfig } from '../repo/config.js'
+import type { SavesetSummary } from '../repo/saveset.js'
 import { WarningReporter } from '../save/warning-reporter.js'
 import { ProgressPrinter, formatBytes, type ProgressMode } from './progress.js'
 import { EXIT_OK, EXIT_SAVE_INTERRUPTED, EXIT_SIGNAL, EXIT_WARNINGS } from './exit-codes.js'
@@ -139,75 +143,7 @@ const command: Command = {
     const pool = startStoreWorkers(savedir)
     const readAhead = saveReadAhead({ exclude, oneFileSystem, forceRead, references })
     try {
-      const [{ save, SaveInterrupted }, { ObjectCache }] = await Promise.all([import('../save/save.js'), import('../cache/object-cache.js')])
-      const paths = from !== undefined ? readList(from, values.null === true) : positionals.map(p => Buffer.from(p))
-      const selection = buildSelection(paths, from === undefined, process.cwd())
-      const quiet = values.quiet === true
-      const reporter = new WarningReporter(quiet)
-      const absolute = paths.map(p => Buffer.from(resolve(p.toString('latin1')), 'latin1'))
-      const printer = new ProgressPrinter(quiet ? 'none' : mode, estimateTotal(absolute))
-      const checkpointMs = values['checkpoint-interval'] === undefined ? undefined : parseDuration(values['checkpoint-interval'] as string, '--checkpoint-interval')
-      if (!quiet && references.length > 0 && mode !== 'none') {
-        process.stderr.write(`references: ${references.map(r => r.id + (r.finish ? '' : ' (incomplete)')).join(', ')}\n`)
-      }
-      // Opened under the lock: an expire that ran while this save waited has bumped the generation.
-      let cache = null as ObjectCache | null
-      let interrupted = false
-      const onSignal = (sig: string): void => {
-        if (interrupted) process.exit(EXIT_SIGNAL) // a second signal: stop now
-        interrupted = true
-        process.stderr.write(`\ntarshift: ${sig}: writing a checkpoint, then stopping (send again to stop at once)\n`)
-      }
-      process.on('SIGINT', onSignal)
-      process.on('SIGTERM', onSignal)
-      let r: SaveResult
-      try {
-        r = await withLock(savedir, 'shared', 'save', values, async lock => {
-          cache = await ObjectCache.open(savedir, config.id, readGeneration(savedir), values['no-cache'] === true)
-          return save({
-            beforeFinish: () => lock?.verify(),
-            host: hostName, references, cache,
-            forceRead,
-            ignoreInode: values['ignore-inode'] === true,
-            interrupted: () => interrupted,
-            ...(checkpointMs !== undefined ? { checkpointMs } : {}),
-            savedir, config, subset, selection, exclude, reporter,
-            ...(compression ? { compression } : {}),
-            oneFileSystem,
-            dryRun: values['dry-run'] === true,
-            atime: values.atime === true,
-            onProgress: p => printer.update(p),
-            pool, readAhead,
-          })
-        })
-      } catch (e) {
-        printer.done()
-        if (e instanceof SaveInterrupted) {
-          process.stderr.write(`tarshift: ${e.message}\n`)
-          return EXIT_SAVE_INTERRUPTED
-        }
-        throw e
-      } finally {
-        await cache?.close()
-        process.off('SIGINT', onSignal)
-        process.off('SIGTERM', onSignal)
-      }
-      printer.done()
-      const s = r.summary
-      if (values.json === true) {
-        process.stdout.write(JSON.stringify({
-          id: s.id, host: s.host, subset: s.subset, files: s.files, dirs: s.dirs, bytesTotal: s.bytesTotal,
-          bytesRead: s.bytesRead, bytesNew: s.bytesNew, objectsNew: r.objectsNew, filesRead: r.filesRead, filesReused: r.filesReused, checkpoints: r.checkpoints,
-          warnings: s.warnings, references: s.references, seconds: r.seconds, dryRun: values['dry-run'] === true,
-        }) + '\n')
-      } else if (!quiet) {
-        process.stderr.write(`${values['dry-run'] ? 'dry run, nothing written: ' : ''}saved ${s.id}: ${s.files} files, ${s.dirs} dirs, ${formatBytes(s.bytesTotal)}, ${formatBytes(s.bytesNew)} new in ${r.objectsNew} objects, ${r.seconds.toFixed(1)} s${s.warnings ? `, ${s.warnings} warnings` : ''}\n`)
-      }
-      if (s.warnings > 0) {
-        process.stderr.write(`tarshift: ${s.warnings} warning${s.warnings > 1 ? 's' : ''}: some files were not saved or saved as they changed (see above; tarshift list --warnings ${s.id})\n`)
-        return EXIT_WARNINGS
-      }
-      return EXIT_OK
+      return await saveWith(pool, readAhead, { values, positionals, from, mode, savedir, config, subset, hostName, references, exclude, oneFileSystem, forceRead, ...(compression ? { compression } : {}) })
     } finally {
       // The save closed them already, unless something failed before it began.
       await Promise.all([pool.close(), readAhead.close()])
@@ -215,3 +151,94 @@ const command: Command = {
   },
 }
 export default command
+
+/** What run() parsed and checked. */
+interface SaveArgs {
+  values: Record<string, unknown>
+  positionals: string[]
+  from: string | undefined
+  mode: ProgressMode
+  savedir: string
+  config: RepoConfig
+  subset: string
+  hostName: string
+  references: SavesetSummary[]
+  exclude: string[]
+  oneFileSystem: boolean
+  forceRead: boolean
+  compression?: string
+}
+
+/** The save itself, with the threads run() started; its modules are loaded only now. */
+async function saveWith(pool: WorkerPool, readAhead: ReadAhead, a: SaveArgs): Promise<number> {
+  const { values, positionals, from, mode, savedir, config, subset, hostName, references, exclude, oneFileSystem, forceRead, compression } = a
+  const [{ save, SaveInterrupted }, { ObjectCache }] = await Promise.all([import('../save/save.js'), import('../cache/object-cache.js')])
+  const paths = from !== undefined ? readList(from, values.null === true) : positionals.map(p => Buffer.from(p))
+  const selection = buildSelection(paths, from === undefined, process.cwd())
+  const quiet = values.quiet === true
+  const reporter = new WarningReporter(quiet)
+  const absolute = paths.map(p => Buffer.from(resolve(p.toString('latin1')), 'latin1'))
+  const printer = new ProgressPrinter(quiet ? 'none' : mode, estimateTotal(absolute))
+  const checkpointMs = values['checkpoint-interval'] === undefined ? undefined : parseDuration(values['checkpoint-interval'] as string, '--checkpoint-interval')
+  if (!quiet && references.length > 0 && mode !== 'none') {
+    process.stderr.write(`references: ${references.map(r => r.id + (r.finish ? '' : ' (incomplete)')).join(', ')}\n`)
+  }
+  // Opened under the lock: an expire that ran while this save waited has bumped the generation.
+  let cache = null as ObjectCache | null
+  let interrupted = false
+  const onSignal = (sig: string): void => {
+    if (interrupted) process.exit(EXIT_SIGNAL) // a second signal: stop now
+    interrupted = true
+    process.stderr.write(`\ntarshift: ${sig}: writing a checkpoint, then stopping (send again to stop at once)\n`)
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  let r: SaveResult
+  try {
+    r = await withLock(savedir, 'shared', 'save', values, async lock => {
+      cache = await ObjectCache.open(savedir, config.id, readGeneration(savedir), values['no-cache'] === true)
+      return save({
+        beforeFinish: () => lock?.verify(),
+        host: hostName, references, cache,
+        forceRead,
+        ignoreInode: values['ignore-inode'] === true,
+        interrupted: () => interrupted,
+        ...(checkpointMs !== undefined ? { checkpointMs } : {}),
+        savedir, config, subset, selection, exclude, reporter,
+        ...(compression ? { compression } : {}),
+        oneFileSystem,
+        dryRun: values['dry-run'] === true,
+        atime: values.atime === true,
+        onProgress: p => printer.update(p),
+        pool, readAhead,
+      })
+    })
+  } catch (e) {
+    printer.done()
+    if (e instanceof SaveInterrupted) {
+      process.stderr.write(`tarshift: ${e.message}\n`)
+      return EXIT_SAVE_INTERRUPTED
+    }
+    throw e
+  } finally {
+    await cache?.close()
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+  printer.done()
+  const s = r.summary
+  if (values.json === true) {
+    process.stdout.write(JSON.stringify({
+      id: s.id, host: s.host, subset: s.subset, files: s.files, dirs: s.dirs, bytesTotal: s.bytesTotal,
+      bytesRead: s.bytesRead, bytesNew: s.bytesNew, objectsNew: r.objectsNew, filesRead: r.filesRead, filesReused: r.filesReused, checkpoints: r.checkpoints,
+      warnings: s.warnings, references: s.references, seconds: r.seconds, dryRun: values['dry-run'] === true,
+    }) + '\n')
+  } else if (!quiet) {
+    process.stderr.write(`${values['dry-run'] ? 'dry run, nothing written: ' : ''}saved ${s.id}: ${s.files} files, ${s.dirs} dirs, ${formatBytes(s.bytesTotal)}, ${formatBytes(s.bytesNew)} new in ${r.objectsNew} objects, ${r.seconds.toFixed(1)} s${s.warnings ? `, ${s.warnings} warnings` : ''}\n`)
+  }
+  if (s.warnings > 0) {
+    process.stderr.write(`tarshift: ${s.warnings} warning${s.warnings > 1 ? 's' : ''}: some files were not saved or saved as they changed (see above; tarshift list --warnings ${s.id})\n`)
+    return EXIT_WARNINGS
+  }
+  return EXIT_OK
+}
