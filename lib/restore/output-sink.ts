@@ -10,8 +10,7 @@
 import { fstatSync, writevSync } from 'node:fs'
 import { isatty } from 'node:tty'
 import type { Writable } from 'node:stream'
-import { TarshiftError } from '../errors.js'
-import { isSystemError } from '../errors.js'
+import { TarshiftError, isSystemError } from '../errors.js'
 
 /** At most this many pieces go to one writev (Linux's IOV_MAX is 1024). */
 const MAX_PIECES = 1024
