@@ -15,7 +15,7 @@ import { TarshiftError, isSystemError } from '../errors.js'
 /** At most this many pieces go to one writev (Linux's IOV_MAX is 1024). */
 const MAX_PIECES = 1024
 
-function brokenPipe(e: { code?: string; message: string }): TarshiftError {
+function outputFailed(e: { code?: string; message: string }): TarshiftError {
   return new TarshiftError('TARSHIFT_SAVEDIR_IO', e.code === 'EPIPE'
     ? 'the reader of the tar stream went away (broken pipe); the stream is incomplete'
     : `writing the tar stream failed: ${e.message}`)
@@ -47,7 +47,7 @@ export class OutputSink {
   constructor(private readonly out: Writable, private readonly batch = 1 << 20) {
     this.fd = directFd(out)
     out.on('error', (e: Error & { code?: string }) => {
-      this.failed = brokenPipe(e)
+      this.failed = outputFailed(e)
     })
   }
 
@@ -82,7 +82,7 @@ export class OutputSink {
           return parts.slice(i)
         }
         if (isSystemError(e, 'EINTR')) continue
-        throw brokenPipe(e as Error & { code?: string })
+        throw outputFailed(e as Error & { code?: string })
       }
       // A short write: skip what went out, cut the first piece not written whole.
       while (i < parts.length && n >= (parts[i] as Buffer).length) n -= (parts[i++] as Buffer).length

@@ -75,9 +75,9 @@ function ownerNameNeedsRecord(s: string): boolean {
   return b.length > OWNER_NAME_MAX || !isPlainAscii(b)
 }
 
-/** The largest values of 8- and 12-byte octal fields, as numbers (maxOctal has them as bigints). */
-const MAX_OCTAL_8 = 0o7777777
-const MAX_OCTAL_12 = 0o77777777777
+/** maxOctal's limits of 8- and 12-byte fields as numbers: compared once or more per member. */
+const MAX_OCTAL_8 = Number(maxOctal(8))
+const MAX_OCTAL_12 = Number(maxOctal(12))
 
 export function paxNeeds(m: TarMember, path: Buffer): PaxNeeds {
   const secs = floorSeconds(m.mtimeNs)
