@@ -12,7 +12,11 @@ export class StreamChunker {
   private open: Buffer = Buffer.alloc(0)
   private openLength = 0
 
-  constructor(p: ChunkerParams) {
+  /**
+   * `alloc`: where the chunks' buffers come from (default: a fresh buffer each). The save gives
+   * slots of the ring it shares with the store workers (ObjectStore.chunkBuffer).
+   */
+  constructor(p: ChunkerParams, private readonly alloc: (n: number) => Buffer = Buffer.allocUnsafeSlow) {
     this.cdc = new FastCdc(p)
   }
 
@@ -23,8 +27,8 @@ export class StreamChunker {
 
   /**
    * Feed the next piece of the stream; returns the chunks it completed, in order. Each is a
-   * fresh Buffer that owns its whole ArrayBuffer (byteOffset 0, not pooled): the caller may
-   * keep it or transfer it to a worker. `data` is not retained: the caller may reuse it as
+   * buffer from `alloc`; by default a fresh Buffer that owns its whole ArrayBuffer (byteOffset
+   * 0, not pooled): the caller may keep it or transfer it to a worker. `data` is not retained: the caller may reuse it as
    * soon as push returns.
    */
   push(data: Uint8Array): Buffer[] {
@@ -41,7 +45,7 @@ export class StreamChunker {
     this.state.pos = 0
     this.state.hash = 0
     if (n === 0) return null
-    const chunk = Buffer.allocUnsafeSlow(n)
+    const chunk = this.alloc(n)
     chunk.set(this.open.subarray(0, n), 0)
     return chunk
   }
@@ -69,7 +73,7 @@ export class StreamChunker {
         break
       }
       const to = at < 0 ? data.length : at
-      const chunk = Buffer.allocUnsafeSlow(this.openLength + to - from)
+      const chunk = this.alloc(this.openLength + to - from)
       if (this.openLength > 0) chunk.set(this.open.subarray(0, this.openLength), 0)
       chunk.set(data.subarray(from, to), this.openLength)
       chunks.push(chunk)

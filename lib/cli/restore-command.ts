@@ -8,7 +8,7 @@ import { TarshiftError, UsageError } from '../errors.js'
 import { openSaveset } from '../restore/open-saveset.js'
 import { savedComponents, walkPath, type WalkItem } from '../restore/saveset-walk.js'
 import { OutputSink } from '../restore/output-sink.js'
-import { writeTarStream } from '../restore/tar-stream.js'
+import { DEFAULT_READ_AHEAD_BYTES, writeTarStream } from '../restore/tar-stream.js'
 import type { TarFormat } from '../restore/tar-member.js'
 import { EXIT_FATAL, EXIT_OK } from './exit-codes.js'
 import { trimMemoryEvery } from '../fs/memory-trim.js'
@@ -65,6 +65,9 @@ const command: Command = {
 }
 export default command
 
+/** Ring room beyond the read-ahead window: a chunk started past it, the batch being written. */
+const RING_SLACK = 8 * 1024 * 1024
+
 async function runLocked(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, OPTIONS)
   const [spec, ...paths] = positionals
@@ -83,7 +86,10 @@ async function runLocked(argv: string[]): Promise<number> {
   // each worker waited on its cold reads one at a time (/usr/share: 4.3 -> 3.6 s); since a
   // worker asks the kernel for a whole batch first, two are faster, cold and warm
   // (3.96 -> 3.77 s cold, 3.56 -> 3.06 s warm), and hold ~60 MB less.
-  const s = openSaveset(savedir, spec, filterFrom(values))
+  const readAhead = readAheadFromEnv()
+  // The chunks read ahead go through the ring shared with the store workers: room for the
+  // window, the chunk that may go past it, and the batch being written.
+  const s = openSaveset(savedir, spec, filterFrom(values), { ringBytes: (readAhead.readAheadBytes ?? DEFAULT_READ_AHEAD_BYTES) + RING_SLACK })
   // Chunk buffers from malloc's arenas, not a mapping each (memory-trim.ts): the read-ahead
   // window bounds how many are alive, and the arenas recycle them.
   const stopTrim = trimMemoryEvery(1000, 'arena')
@@ -95,7 +101,7 @@ async function runLocked(argv: string[]): Promise<number> {
     const walks = comps.length === 0 ? [walkPath(s.store, s.root, [])] : outermost(comps).map(c => walkPath(s.store, s.root, c))
     const r = await writeTarStream(s.store, concatWalks(walks), new OutputSink(process.stdout), {
       format, stripComponents: strip, prefix, stopOnError: values['stop-on-error'] === true,
-      ...readAheadFromEnv(),
+      ...readAhead,
       report: line => process.stderr.write(`${line}\n`),
     })
     if (r.unrepresentable > 0) {

@@ -17,6 +17,8 @@ export interface Codec {
   compressScratch?(data: Buffer): Buffer
   /** Decompress; `length` is the uncompressed length the header promises. */
   decompress(payload: Buffer, length: number): Promise<Buffer>
+  /** Decompress at once into `dst`; returns the bytes written (throws when they do not fit). */
+  decompressInto?(payload: Buffer, dst: Uint8Array): number
 }
 
 export type CodecName = 'none' | 'zstd' | 'xz'

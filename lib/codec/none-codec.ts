@@ -9,4 +9,9 @@ export const noneCodec: Codec = {
   async decompress(payload) {
     return payload
   },
+  decompressInto(payload, dst) {
+    if (payload.length > dst.length) throw new Error(`${payload.length} bytes do not fit in ${dst.length}`)
+    dst.set(payload)
+    return payload.length
+  },
 }

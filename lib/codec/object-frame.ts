@@ -37,6 +37,36 @@ export function frameObjectNow(kind: ObjectKind, codec: Codec, data: Buffer): Bu
   return [encodeHeader({ kind, codecId: noneCodec.id, length: data.length }), data]
 }
 
+/**
+ * unframeObject into `dst`, which must be exactly the object's length: decompressed there
+ * (straight, with a codec that can), then verified there. Returns the object's kind.
+ */
+export async function unframeObjectInto(framed: Buffer, expectedHash: string, dst: Buffer): Promise<ObjectKind> {
+  const h = decodeHeader(framed)
+  if (typeof h === 'string') throw new Error(h)
+  const codec = codecById(h.codecId)
+  if (!codec) throw new Error(`unknown codec id ${h.codecId}`)
+  if (h.length !== dst.length) throw new Error(`header says length ${h.length}, expected ${dst.length}`)
+  const payload = framed.subarray(HEADER_SIZE)
+  let n: number
+  try {
+    if (codec.decompressInto) {
+      n = codec.decompressInto(payload, dst)
+    } else {
+      const data = await codec.decompress(payload, h.length)
+      if (data.length !== h.length) throw new Error(`length ${data.length}, header says ${h.length}`)
+      dst.set(data)
+      n = data.length
+    }
+  } catch (e) {
+    throw new Error(`${codec.name} decompression failed: ${(e as Error).message}`)
+  }
+  if (n !== h.length) throw new Error(`length ${n}, header says ${h.length}`)
+  const got = sha256hex(dst)
+  if (got !== expectedHash) throw new Error(`content hash is ${got}`)
+  return h.kind
+}
+
 export interface Unframed {
   kind: ObjectKind
   data: Buffer

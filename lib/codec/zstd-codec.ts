@@ -8,6 +8,7 @@ const zstd = require('zstd-napi') as {
 }
 const binding = require('zstd-napi/binding') as {
   CCtx: new () => { setParameter(param: number, value: number): void; compress2(dst: Uint8Array, src: Uint8Array): number }
+  DCtx: new () => { decompress(dst: Uint8Array, src: Uint8Array): number }
   CParameter: { compressionLevel: number }
   compressBound(n: number): number
 }
@@ -16,6 +17,7 @@ const binding = require('zstd-napi/binding') as {
 export const ZSTD_LEVEL = 3
 
 let cctx: InstanceType<typeof binding.CCtx> | null = null
+let dctx: InstanceType<typeof binding.DCtx> | null = null
 let scratch = Buffer.alloc(0)
 
 export const zstdCodec: Codec = {
@@ -37,5 +39,10 @@ export const zstdCodec: Codec = {
   },
   async decompress(payload) {
     return zstd.decompress(payload)
+  },
+  decompressInto(payload, dst) {
+    // One frame, into the caller's memory (a slot of the ring shared with the main thread).
+    dctx ??= new binding.DCtx()
+    return dctx.decompress(dst, payload)
   },
 }

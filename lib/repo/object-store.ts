@@ -12,7 +12,7 @@ import type { RepoConfig } from './config.js'
 import { ownsItsMemory, type WorkerPool } from './worker-pool.js'
 import { revive, startStoreWorkers } from './store-workers.js'
 import { TurnBatch } from './turn-batch.js'
-import type { GetManyReply, GotObject, PutManyReply, PutReply } from './store-worker.js'
+import type { GetManyIntoReply, GetManyReply, GotObject, PutManyReply, PutReply } from './store-worker.js'
 
 /**
  * What this host knows of objects' last-use times (the local cache, lib/cache): lets a save
@@ -33,6 +33,8 @@ export interface ObjectStoreOptions {
   refreshMs?: number
   dryRun?: boolean
   compression?: string
+  /** Size of the ring shared with the workers (store-workers.ts RING_BYTES), when they are started here. */
+  ringBytes?: number
 }
 
 export interface StoreStats {
@@ -57,6 +59,13 @@ interface BatchedPut {
   kind: ObjectKind
   length: number
   resolve: (r: PutReply) => void
+  reject: (e: unknown) => void
+}
+
+interface BatchedGetInto {
+  hash: string
+  slot: Buffer
+  resolve: (r: Buffer) => void
   reject: (e: unknown) => void
 }
 
@@ -101,13 +110,14 @@ export class ObjectStore {
   private readonly recentNew = new Map<string, number>()
   /** Small puts not yet sent (putBatched). */
   private readonly batch = new TurnBatch<BatchedPut>(puts => this.sendPuts(puts), BATCH_ITEMS, BATCH_BYTES)
-  /** The objects of the batch being gathered, one after another (room for one past the limit). */
-  private batchBytes = new Uint8Array(BATCH_BYTES + BATCH_ITEM_MAX)
+  /** The objects of the batch being gathered, one after another (room for one past the limit); null between batches. */
+  private batchBytes: Uint8Array | null = null
   private batchAt = 0
   private readonly gets = new TurnBatch<BatchedGet>(gets => this.sendGets(gets), GET_BATCH)
+  private readonly getsInto = new TurnBatch<BatchedGetInto>(gets => this.sendGetsInto(gets), GET_BATCH)
 
   constructor(readonly savedir: string, readonly config: RepoConfig, opts: ObjectStoreOptions = {}) {
-    this.pool = opts.pool ?? startStoreWorkers(savedir, opts.workers)
+    this.pool = opts.pool ?? startStoreWorkers(savedir, opts.workers, opts.ringBytes)
     this.codecId = codecByName(opts.compression ?? config.compression).id
     this.dryRun = opts.dryRun ?? false
     this.refreshMs = opts.refreshMs ?? DEFAULT_REFRESH_MS
@@ -158,27 +168,55 @@ export class ObjectStore {
     return this.pool.size
   }
 
+  /**
+   * A buffer for a chunk that will be given to put() with `transfer`: a slot of the ring the
+   * workers share (no allocation, nothing to transfer), or a buffer of its own when the ring
+   * is full. A slot must go to put(), which gives it back.
+   */
+  chunkBuffer(n: number): Buffer {
+    return this.pool.ring?.alloc(n) ?? Buffer.allocUnsafeSlow(n)
+  }
+
   /** Hash, compress and store `data` unless an object of that name exists. */
   async put(data: Buffer, kind: ObjectKind, opts: { transfer?: boolean } = {}): Promise<PutReply> {
     const length = data.length
-    // A small object is copied into the batch buffer at once (putBatched). A large one goes to
-    // the worker without a copy when the caller gives it up and it owns its whole memory
-    // (chunks from the StreamChunker do; pooled or shared buffers do not); otherwise exactly
-    // its bytes are copied: posting a view would clone its whole backing memory (an 8 KiB pool
-    // slab, or msgpackr's multi-megabyte output buffer for every tree). Either way the caller
-    // may reuse `data` as soon as put() returns its promise.
+    const ring = this.pool.ring
+    // A small object is copied into the batch buffer at once (putBatched). A large one is
+    // passed through the shared ring: in the slot it came in (chunkBuffer), or copied into one.
+    // With no room there, it goes to the worker without a copy when the caller gives it up and
+    // it owns its whole memory (chunks from the StreamChunker do; pooled or shared buffers do
+    // not); otherwise exactly its bytes are copied: posting a view would clone its whole
+    // backing memory (an 8 KiB pool slab, or msgpackr's multi-megabyte output buffer for every
+    // tree). Either way the caller may reuse `data` as soon as put() returns its promise.
     const seq = ++this.submitted
     this.open.add(seq)
+    let slot: Buffer | null = ring !== null && ring.owns(data) ? data : null
     let r: PutReply
     try {
       if (length < BATCH_ITEM_MAX) {
-        r = await this.putBatched(data, kind)
+        const p = this.putBatched(data, kind)
+        if (slot !== null) {
+          ring?.free(slot)
+          slot = null
+        }
+        r = await p
       } else {
-        const payload = opts.transfer === true && ownsItsMemory(data) ? data : new Uint8Array(data)
-        r = await this.pool.call<PutReply>({ op: 'put', kind, codecId: this.codecId, data: payload, dryRun: this.dryRun, refreshMs: this.refreshMs }, [payload.buffer as ArrayBuffer])
+        const common = { op: 'put', kind, codecId: this.codecId, dryRun: this.dryRun, refreshMs: this.refreshMs }
+        if (slot === null && !(opts.transfer === true && ownsItsMemory(data))) {
+          slot = ring?.alloc(length) ?? null
+          slot?.set(data)
+        }
+        if (slot !== null) {
+          r = await this.pool.call<PutReply>({ ...common, at: slot.byteOffset, length })
+        } else {
+          const payload = opts.transfer === true && ownsItsMemory(data) ? data : new Uint8Array(data)
+          r = await this.pool.call<PutReply>({ ...common, data: payload }, [payload.buffer as ArrayBuffer])
+        }
       }
     } finally {
       this.open.delete(seq)
+      // The worker has answered (or failed): it no longer reads the slot.
+      if (slot !== null) ring?.free(slot)
     }
     // Written by this put: not durable before the next flush, so the cache hears of it then.
     const written = r.isNew
@@ -211,28 +249,34 @@ export class ObjectStore {
     return new Promise<PutReply>((resolve, reject) => {
       // Copied now, into the buffer that goes to the worker: no buffer of its own per object
       // (the chunk buffers of a first save of many small files waited for a full collection
-      // in the main thread's malloc arena: ~100 MB at the peak).
+      // in the main thread's malloc arena: ~100 MB at the peak). The batch's buffer is a slot
+      // of the shared ring when there is room.
+      this.batchBytes ??= this.pool.ring?.alloc(BATCH_BYTES + BATCH_ITEM_MAX) ?? new Uint8Array(BATCH_BYTES + BATCH_ITEM_MAX)
       this.batchBytes.set(data, this.batchAt)
       this.batchAt += data.byteLength
       this.batch.add({ kind, length: data.byteLength, resolve, reject }, data.byteLength)
     })
   }
 
-  /** One putMany message: the objects one after another in one transferred buffer. */
+  /** One putMany message: the objects one after another in one buffer (a ring slot, or transferred). */
   private sendPuts(puts: BatchedPut[]): void {
-    const data = this.batchBytes.subarray(0, this.batchAt)
-    this.batchBytes = new Uint8Array(BATCH_BYTES + BATCH_ITEM_MAX)
+    const whole = this.batchBytes as Uint8Array
+    const data = whole.subarray(0, this.batchAt)
+    this.batchBytes = null
     this.batchAt = 0
+    const ring = this.pool.ring
+    const inRing = ring !== null && ring.owns(whole)
     const items = puts.map(p => ({ kind: p.kind, length: p.length }))
-    const msg = { op: 'putMany', items, codecId: this.codecId, data, dryRun: this.dryRun, refreshMs: this.refreshMs }
-    this.pool.call<PutManyReply>(msg, [data.buffer]).then(
+    const common = { op: 'putMany', items, codecId: this.codecId, dryRun: this.dryRun, refreshMs: this.refreshMs }
+    const sent = inRing ? this.pool.call<PutManyReply>({ ...common, at: data.byteOffset, length: data.byteLength }) : this.pool.call<PutManyReply>({ ...common, data }, [data.buffer as ArrayBuffer])
+    sent.then(
       replies => puts.forEach((p, i) => {
         const r = replies[i]
         if (r?.ok) p.resolve(r.value)
         else p.reject(r ? revive(r.error) : new Error('no reply for a batched put'))
       }),
       e => { for (const p of puts) p.reject(e) },
-    )
+    ).finally(() => { if (inRing) ring.free(whole) })
   }
 
   /**
@@ -301,6 +345,47 @@ export class ObjectStore {
    */
   getBatched(hash: string): Promise<{ kind: ObjectKind; data: Buffer }> {
     return new Promise((resolve, reject) => this.gets.add({ hash, resolve, reject }))
+  }
+
+  /**
+   * get() of a data object of `length` bytes into a slot of the ring shared with the workers:
+   * decompressed and verified there, with no buffer allocated or transferred for it (a
+   * restore's chunks). Batched as getBatched unless `batched` is false (large objects: one
+   * message each spreads them over the workers). Null when the ring has no room now: use get().
+   * The slot is the caller's until it gives it back with releaseChunk().
+   */
+  getInto(hash: string, length: number, batched = true): Promise<Buffer> | null {
+    const slot = this.pool.ring?.alloc(length) ?? null
+    if (slot === null) return null
+    return new Promise((resolve, reject) => {
+      const g = { hash, slot, resolve, reject }
+      if (batched) this.getsInto.add(g)
+      else this.sendGetsInto([g])
+    })
+  }
+
+  /** Give back a buffer that getInto() returned (any other buffer is left alone). */
+  releaseChunk(b: Uint8Array): void {
+    const ring = this.pool.ring
+    if (ring !== null && b.length > 0 && ring.owns(b)) ring.free(b)
+  }
+
+  private sendGetsInto(gets: BatchedGetInto[]): void {
+    const msg = { op: 'getManyInto', hashes: gets.map(g => g.hash), at: gets.map(g => g.slot.byteOffset), lengths: gets.map(g => g.slot.length) }
+    this.pool.call<GetManyIntoReply>(msg).then(
+      replies => gets.forEach((g, i) => {
+        const r = replies[i]
+        if (r?.ok) return g.resolve(g.slot)
+        this.releaseChunk(g.slot)
+        g.reject(r ? revive(r.error) : new Error('no reply for a batched get'))
+      }),
+      e => {
+        for (const g of gets) {
+          this.releaseChunk(g.slot)
+          g.reject(e)
+        }
+      },
+    )
   }
 
   private sendGets(gets: BatchedGet[]): void {
@@ -372,6 +457,7 @@ export class ObjectStore {
     this.claimed.discard() // nobody waits for these checks any more
     this.batch.flush() // puts not sent yet go now: close() waits for what is running
     this.gets.flush() // and gets: a caller still awaits them
+    this.getsInto.flush()
     await this.pool.close()
   }
 }

@@ -5,7 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, readdirSync, statSync, utimesSync, constants } from 'node:fs'
 import { dirname } from 'node:path'
 import { codecById } from '../codec/codec.js'
-import { frameObject, frameObjectNow, sha256hex, unframeObject } from '../codec/object-frame.js'
+import { frameObject, frameObjectNow, sha256hex, unframeObject, unframeObjectInto } from '../codec/object-frame.js'
 import type { ObjectKind } from '../codec/object-header.js'
 import { CorruptObjectError, MissingObjectError, isSystemError, savedirIoError } from '../errors.js'
 import { writeFileAtomic, fsyncDir } from './atomic-write.js'
@@ -13,11 +13,19 @@ import { dataPath, objectDir, setFanoutDigits, timePath } from './layout.js'
 import { native } from '../fs/native.js'
 import { WORKER_READY, ownsItsMemory, serializeError, type SerializedError } from './worker-pool.js'
 
+/**
+ * The bytes of a put: in the message (`data`, transferred), or `length` bytes at `at` in the
+ * ring shared with the main thread (shared-ring.ts), which are not to be read after the reply.
+ */
+export type PutBytes = { data: Uint8Array; at?: undefined; length?: undefined } | { data?: undefined; at: number; length: number }
+
 export type StoreRequest =
-  | { op: 'put'; id: number; kind: ObjectKind; codecId: number; data: Uint8Array; dryRun: boolean; refreshMs: number }
-  | { op: 'putMany'; id: number; items: Array<{ kind: ObjectKind; length: number }>; codecId: number; data: Uint8Array; dryRun: boolean; refreshMs: number }
+  | ({ op: 'put'; id: number; kind: ObjectKind; codecId: number; dryRun: boolean; refreshMs: number } & PutBytes)
+  | ({ op: 'putMany'; id: number; items: Array<{ kind: ObjectKind; length: number }>; codecId: number; dryRun: boolean; refreshMs: number } & PutBytes)
   | { op: 'get'; id: number; hash: string }
   | { op: 'getMany'; id: number; hashes: string[] }
+  /** Objects read into slots of the shared ring: hashes[i] into `lengths[i]` bytes at `at[i]`. */
+  | { op: 'getManyInto'; id: number; hashes: string[]; at: number[]; lengths: number[] }
   | { op: 'sync'; id: number; skip?: boolean }
   | { op: 'ensure'; id: number; hashes: string[]; refreshMs: number; dryRun: boolean }
   /** The names one after another (64 hex digits each): one string clones faster than an array. */
@@ -39,16 +47,33 @@ export interface GotObject {
 /** One reply per object of a getMany, in order: each get succeeds or fails on its own. */
 export type GetManyReply = Array<{ ok: true; value: GotObject } | { ok: false; error: SerializedError }>
 
+/** One reply per object of a getManyInto, in order: the object's kind, or why it failed. */
+export type GetManyIntoReply = Array<{ ok: true; value: ObjectKind } | { ok: false; error: SerializedError }>
+
 /** One reply per object of a putMany, in order: each put succeeds or fails on its own. */
 export type PutManyReply = Array<{ ok: true; value: PutReply } | { ok: false; error: SerializedError }>
 
 const savedir = (workerData as { savedir: string }).savedir
+const ringBuffer = (workerData as { ring?: SharedArrayBuffer }).ring
+const ring = ringBuffer ? Buffer.from(ringBuffer) : null
+
+/** `length` bytes at `at` of the shared ring. */
+function ringSlot(at: number, length: number): Buffer {
+  if (ring === null || at < 0 || length < 0 || at + length > ring.length) throw new Error(`internal: ${length} bytes at ${at} outside the shared ring`)
+  return ring.subarray(at, at + length)
+}
+
+/** A put's bytes, as a Buffer (a view of the message's data, or of the shared ring). */
+function putBytes(req: PutBytes): Buffer {
+  if (req.data !== undefined) return Buffer.from(req.data.buffer, req.data.byteOffset, req.data.byteLength)
+  return ringSlot(req.at, req.length)
+}
 setFanoutDigits(savedir, (workerData as { fanoutDigits: number }).fanoutDigits)
 /** Files written since the last sync, and their directories: made durable in one batch. */
 let unsynced: string[] = []
 
 async function put(req: Extract<StoreRequest, { op: 'put' }>): Promise<PutReply> {
-  const data = Buffer.from(req.data.buffer, req.data.byteOffset, req.data.byteLength)
+  const data = putBytes(req)
   const hash = sha256hex(data)
   const target = dataPath(savedir, hash)
   // An existing object is reused and refreshed; one that vanished between the two looks (a
@@ -60,8 +85,10 @@ async function put(req: Extract<StoreRequest, { op: 'put' }>): Promise<PutReply>
   }
   const codec = codecById(req.codecId)
   if (!codec) throw new Error(`unknown codec id ${req.codecId}`)
-  // With a scratch-compressing codec (zstd), nothing runs between compressing and writing.
-  const parts = codec.compressScratch ? frameObjectNow(req.kind, codec, data) : await frameObject(req.kind, codec, data)
+  // With a scratch-compressing codec (zstd), nothing runs between compressing and writing. An
+  // asynchronous one (xz) compresses on another thread: from a copy, not the shared ring.
+  const own = codec.compressScratch || codec.id === 0 || ring === null || data.buffer !== ring.buffer ? data : Buffer.from(data)
+  const parts = codec.compressScratch ? frameObjectNow(req.kind, codec, data) : await frameObject(req.kind, codec, own)
   const storedBytes = parts.reduce((n, p) => n + p.length, 0)
   if (req.dryRun) return { hash, isNew: true, storedBytes, lastUse: null }
   try {
@@ -221,6 +248,25 @@ async function get(hash: string): Promise<{ kind: ObjectKind; data: Uint8Array }
   }
 }
 
+/** get() into a slot of the shared ring, which must be the object's exact length. */
+async function getInto(hash: string, dst: Buffer): Promise<ObjectKind> {
+  const p = dataPath(savedir, hash)
+  let read: { framed: Buffer; backing: Buffer }
+  try {
+    read = readObject(p)
+  } catch (e) {
+    if (isSystemError(e, 'ENOENT')) throw new MissingObjectError(hash, p)
+    throw savedirIoError(e, 'reading an object', p)
+  }
+  try {
+    return await unframeObjectInto(read.framed, hash, dst)
+  } catch (e) {
+    throw new CorruptObjectError(hash, p, (e as Error).message)
+  } finally {
+    if (spare.length < 2) spare.push(read.backing)
+  }
+}
+
 function sync(skip: boolean): number {
   if (skip) { const n = unsynced.length; unsynced = []; return n }
   const dirs = new Set<string>()
@@ -246,11 +292,12 @@ parentPort?.on('message', (req: StoreRequest) => {
     switch (req.op) {
       case 'put': return { value: await put(req), transfer: [] }
       case 'putMany': {
-        // The objects lie one after another in req.data; each is put as a view of it.
+        // The objects lie one after another in the batch's bytes; each is put as a view of them.
         const out: PutManyReply = []
+        const all = putBytes(req)
         let at = 0
         for (const it of req.items) {
-          const data = req.data.subarray(at, at + it.length)
+          const data = all.subarray(at, at + it.length)
           at += it.length
           try {
             out.push({ ok: true, value: await put({ op: 'put', id: req.id, kind: it.kind, codecId: req.codecId, data, dryRun: req.dryRun, refreshMs: req.refreshMs }) })
@@ -280,6 +327,18 @@ parentPort?.on('message', (req: StoreRequest) => {
           }
         }
         return { value: out, transfer }
+      }
+      case 'getManyInto': {
+        const out: GetManyIntoReply = []
+        if (req.hashes.length > 1) for (const hash of req.hashes) native.willNeed(Buffer.from(dataPath(savedir, hash)))
+        for (const [i, hash] of req.hashes.entries()) {
+          try {
+            out.push({ ok: true, value: await getInto(hash, ringSlot(req.at[i] as number, req.lengths[i] as number)) })
+          } catch (e) {
+            out.push({ ok: false, error: serializeError(e) })
+          }
+        }
+        return { value: out, transfer: [] }
       }
       case 'ensure': return { value: ensure(req), transfer: [] }
       case 'exists': return { value: existsAll(req.hashes), transfer: [] }

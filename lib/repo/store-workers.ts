@@ -4,6 +4,15 @@ import { availableParallelism } from 'node:os'
 import { CorruptObjectError, MissingObjectError, TarshiftError, type ErrorCode } from '../errors.js'
 import { fanoutDigits } from './layout.js'
 import { WorkerPool, type SerializedError } from './worker-pool.js'
+import { SharedRing } from './shared-ring.js'
+
+/**
+ * The ring the store's puts pass their bytes through (shared-ring.ts): room for the save's
+ * window of chunks in flight (16 MiB), the chunks of one more read, a batch of small objects,
+ * and slots given back out of order. Its pages are resident once used: this is also the most
+ * the ring adds to a save's memory.
+ */
+export const RING_BYTES = 32 * 1024 * 1024
 
 /** An error a worker sent back, as the class it had there. */
 export function revive(e: SerializedError): Error {
@@ -24,6 +33,7 @@ export function revive(e: SerializedError): Error {
  * a save starts them before it loads its modules, takes its lock, lists the references and
  * opens the cache, so that this time is not added to every save's.
  */
-export function startStoreWorkers(savedir: string, size = Math.max(1, Math.min(4, availableParallelism()))): WorkerPool {
-  return new WorkerPool(new URL('./store-worker.js', import.meta.url), size, { savedir, fanoutDigits: fanoutDigits(savedir) }, revive)
+export function startStoreWorkers(savedir: string, size = Math.max(1, Math.min(4, availableParallelism())), ringBytes = RING_BYTES): WorkerPool {
+  const ring = new SharedRing(ringBytes)
+  return new WorkerPool(new URL('./store-worker.js', import.meta.url), size, { savedir, fanoutDigits: fanoutDigits(savedir), ring: ring.buffer }, revive, ring)
 }

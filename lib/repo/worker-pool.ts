@@ -2,6 +2,7 @@
 // hashing, compression and object file I/O here so that both cores are busy and the main
 // thread only walks, reads and chunks.
 import { Worker } from 'node:worker_threads'
+import type { SharedRing } from './shared-ring.js'
 
 interface Pending {
   resolve: (v: unknown) => void
@@ -57,7 +58,11 @@ export class WorkerPool {
   private readonly ready: Promise<void>[] = []
   private closing: Promise<void> | null = null
 
-  constructor(script: URL, size: number, workerData: unknown, private readonly revive: (e: SerializedError) => Error) {
+  /**
+   * `ring`: memory the workers share with this thread for the bytes of requests (its buffer
+   * is in their workerData); null when there is none.
+   */
+  constructor(script: URL, size: number, workerData: unknown, private readonly revive: (e: SerializedError) => Error, readonly ring: SharedRing | null = null) {
     for (let i = 0; i < size; i++) {
       const w = new Worker(script, { workerData, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } })
       let loaded = (): void => {}

@@ -3,7 +3,7 @@
 // This file: open a savedir and resolve a BACKUP spec to its summary, store and root.
 import { readConfig, type RepoConfig } from '../repo/config.js'
 import { listSummaries, resolveBackup, type ResolveFilter, type SavesetSummary } from '../repo/saveset.js'
-import { ObjectStore } from '../repo/object-store.js'
+import { ObjectStore, type ObjectStoreOptions } from '../repo/object-store.js'
 import { TarshiftError } from '../errors.js'
 
 export interface OpenSaveset {
@@ -13,12 +13,12 @@ export interface OpenSaveset {
   root: Buffer
 }
 
-export function openSaveset(savedir: string, spec: string, filter: ResolveFilter = {}, workers?: number): OpenSaveset {
+export function openSaveset(savedir: string, spec: string, filter: ResolveFilter = {}, storeOptions: ObjectStoreOptions = {}): OpenSaveset {
   const config = readConfig(savedir)
   const summary = resolveBackup(listSummaries(savedir), spec, filter)
   if (summary.root === null) {
     throw new TarshiftError('TARSHIFT_UNKNOWN_BACKUP', `saveset ${summary.id} is incomplete and has no checkpoint yet: nothing to read`)
   }
-  const store = new ObjectStore(savedir, config, workers ? { workers } : {})
+  const store = new ObjectStore(savedir, config, storeOptions)
   return { config, store, summary, root: Buffer.from(summary.root, 'hex') }
 }

@@ -39,6 +39,8 @@ function directFd(out: Writable): number | null {
 
 export class OutputSink {
   private parts: Buffer[] = []
+  /** Called once the parts gathered so far are handed to the OS (their buffers may be reused). */
+  private dones: Array<() => void> = []
   private size = 0
   private failed: Error | null = null
   private fd: number | null
@@ -51,7 +53,9 @@ export class OutputSink {
     })
   }
 
-  async write(b: Buffer): Promise<void> {
+  /** Write `b`; `done` is called once it has been handed to the OS and may be reused. */
+  async write(b: Buffer, done?: () => void): Promise<void> {
+    if (done !== undefined) this.dones.push(done)
     if (b.length === 0) return
     this.parts.push(b)
     this.size += b.length
@@ -61,12 +65,14 @@ export class OutputSink {
 
   async flush(): Promise<void> {
     if (this.failed) throw this.failed
-    if (this.parts.length === 0) return
     const parts = this.parts
+    const dones = this.dones
     this.parts = []
+    this.dones = []
     this.size = 0
-    const rest = this.fd === null ? parts : this.writeDirect(this.fd, parts)
-    if (rest.length > 0) await this.send(rest)
+    const rest = this.fd === null || parts.length === 0 ? parts : this.writeDirect(this.fd, parts)
+    if (rest.length > 0) await this.send(rest, dones)
+    else for (const d of dones) d()
   }
 
   /** writev until done; returns what is left to the stream if the descriptor would block. */
@@ -91,11 +97,13 @@ export class OutputSink {
     return []
   }
 
-  private async send(parts: Buffer[]): Promise<void> {
+  private async send(parts: Buffer[], dones: Array<() => void>): Promise<void> {
     if (this.failed) throw this.failed
     let ok = true
     this.out.cork()
-    for (const p of parts) ok = this.out.write(p)
+    // The stream calls back in order, once each piece is written: the last one's callback
+    // says that all of them are.
+    parts.forEach((p, i) => { ok = i < parts.length - 1 || dones.length === 0 ? this.out.write(p) : this.out.write(p, () => { for (const d of dones) d() }) })
     this.out.uncork()
     if (!ok) {
       await new Promise<void>(resolve => {

@@ -83,7 +83,9 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
     while (job.chunks.length < refs.length && (ahead < READ_AHEAD_BYTES || force)) {
       const c = refs[job.chunks.length] as ChunkRef
       const hex = c.hash.toString('hex')
-      const p = (c.length <= BATCHED_GET_MAX ? store.getBatched(hex) : store.get(hex)).then(r => r.data)
+      // Into a slot of the ring shared with the store workers when it has room (no buffer
+      // allocated, transferred and collected per chunk); given back once written.
+      const p = store.getInto(hex, c.length, c.length <= BATCHED_GET_MAX) ?? (c.length <= BATCHED_GET_MAX ? store.getBatched(hex) : store.get(hex)).then(r => r.data)
       p.catch(() => undefined) // awaited in order by the writer
       job.chunks.push(p)
       ahead += c.length
@@ -172,7 +174,7 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
   async function dropFrom(job: Job, i: number): Promise<void> {
     const refs = job.refs ?? []
     for (let k = i; k < job.chunks.length; k++) ahead -= (refs[k] as ChunkRef).length
-    await Promise.allSettled(job.chunks.slice(i))
+    for (const r of await Promise.allSettled(job.chunks.slice(i))) if (r.status === 'fulfilled') store.releaseChunk(r.value)
     job.refs = null
     job.chunks = []
   }
@@ -257,7 +259,7 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
         ahead -= ref.length
         job.chunks[i] = WRITTEN // let the bytes go once written, not when the member ends
         pump()
-        await sink.write(data)
+        await sink.write(data, () => store.releaseChunk(data))
         written += data.length
       }
     }

@@ -69,6 +69,8 @@ function readFully(fd: number, buf: Buffer, pos: number): number {
 export interface ReaderContext {
   chunker: ChunkerParams
   window: PutWindow
+  /** Buffers for chunks (ObjectStore.chunkBuffer); each goes to the window. Default: fresh ones. */
+  chunkBuffer?: (n: number) => Buffer
 }
 
 async function readOnce(fd: number, pre: BigIntStats, inlineMax: number, ctx: ReaderContext): Promise<{ content: FileContent; bytesRead: number }> {
@@ -84,7 +86,7 @@ async function readOnce(fd: number, pre: BigIntStats, inlineMax: number, ctx: Re
     }
     // Grew past what stat said: fall through to the chunked path.
   }
-  const chunker = new StreamChunker(ctx.chunker)
+  const chunker = new StreamChunker(ctx.chunker, ctx.chunkBuffer)
   const refs: Promise<ChunkRef>[] = []
   let pos = 0
   for (;;) {

@@ -227,7 +227,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     references: (opts.references ?? []).map(r => r.id),
     version: SUMMARY_VERSION,
   }
-  const ctx = { chunker: opts.config.chunker, window }
+  const ctx = { chunker: opts.config.chunker, window, chunkBuffer: (n: number) => store.chunkBuffer(n) }
   const report = (): void => opts.onProgress?.(progress)
 
   function xattrsOf(path: Buffer): Array<[Buffer, Buffer]> {

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { initSavedir } from '../../lib/repo/init.js'
 import { readConfig } from '../../lib/repo/config.js'
 import { ObjectStore } from '../../lib/repo/object-store.js'
+import { RING_BYTES } from '../../lib/repo/store-workers.js'
 import { ObjectKind } from '../../lib/codec/object-header.js'
 import { dataPath } from '../../lib/repo/layout.js'
 import { CorruptObjectError, MissingObjectError, TarshiftError } from '../../lib/errors.js'
@@ -146,6 +147,26 @@ t.test('many small puts at once (sent in batches), with duplicates and large one
   })
   t.equal(objectFiles(dir).data.length, new Set(inputs.map(b => sha256hex(b))).size, 'one file per distinct object')
   t.equal(objectFiles(dir).temps.length, 0)
+})
+
+t.test('chunks in slots of the shared ring: more than it holds at once, each object exact, every slot back', async t => {
+  const inputs = Array.from({ length: 120 }, (_, i) => randomBytes(i % 3 === 0 ? 1000 : 600 * 1024 + i))
+  await withNewStore(t, 2, async store => {
+    let fellBack = 0
+    const replies = await Promise.all(inputs.map(b => {
+      const c = store.chunkBuffer(b.length)
+      if (!(c.buffer instanceof SharedArrayBuffer)) fellBack++
+      c.set(b)
+      return store.put(c, ObjectKind.Data, { transfer: true })
+    }))
+    t.ok(fellBack > 0, `the ring was full at times: ${fellBack} chunks in buffers of their own`)
+    t.ok(replies.every((r, i) => r.hash === sha256hex(inputs[i] as Buffer)), 'every reply names its own object')
+    for (const [i, r] of replies.entries()) if (i % 7 === 0) t.ok((await store.get(r.hash)).data.equals(inputs[i] as Buffer), `object ${i} reads back exact`)
+    const again = store.chunkBuffer(RING_BYTES)
+    t.ok(again.buffer instanceof SharedArrayBuffer && again.byteOffset === 0, 'all slots given back: the whole ring is free')
+    again.fill(7)
+    await store.put(again, ObjectKind.Data, { transfer: true })
+  })
 })
 
 t.test('a flipped byte is a typed error naming the object', async t => {
