@@ -169,6 +169,37 @@ t.test('chunks in slots of the shared ring: more than it holds at once, each obj
   })
 })
 
+t.test('getInto: objects read into ring slots, exact; a damaged or missing one fails and gives its slot back', async t => {
+  await withNewStore(t, 2, async (store, dir) => {
+    const inputs = Array.from({ length: 40 }, (_, i) => randomBytes(i % 4 === 0 ? 700 * 1024 : 3000 + i))
+    const hashes = await Promise.all(inputs.map(async b => (await store.put(b, ObjectKind.Data)).hash))
+    const got = hashes.map((h, i) => store.getInto(h, (inputs[i] as Buffer).length, i % 4 !== 0))
+    t.ok(got.every(g => g !== null), 'room for all of them')
+    const slots = await Promise.all(got as Array<Promise<Buffer>>)
+    t.ok(slots.every((s, i) => s.buffer instanceof SharedArrayBuffer && s.equals(inputs[i] as Buffer)), 'each slot holds its object, exact')
+    for (const s of slots) store.releaseChunk(s)
+
+    // Damage one, remove another: each fails alone, with the right error.
+    const p = dataPath(dir, hashes[1] as string)
+    const b = readFileSync(p)
+    b[b.length - 3] = (b[b.length - 3] as number) ^ 1
+    writeFileSync(p, b)
+    execFileSync('rm', [dataPath(dir, hashes[2] as string)])
+    const [ok, bad, gone] = await Promise.allSettled([0, 1, 2].map(i => store.getInto(hashes[i] as string, (inputs[i] as Buffer).length) as Promise<Buffer>))
+    t.ok(ok?.status === 'fulfilled' && ok.value.equals(inputs[0] as Buffer))
+    t.ok(bad?.status === 'rejected' && bad.reason instanceof CorruptObjectError, 'a flipped byte: CorruptObjectError')
+    t.ok(gone?.status === 'rejected' && gone.reason instanceof MissingObjectError, 'a missing object: MissingObjectError')
+    if (ok?.status === 'fulfilled') store.releaseChunk(ok.value)
+    // The wrong length (a tree that disagrees with its chunk) is damage too, not a short read.
+    const wrong = await (store.getInto(hashes[3] as string, (inputs[3] as Buffer).length + 1) as Promise<Buffer>).catch(e => e)
+    t.type(wrong, CorruptObjectError, 'a length other than the header\'s: CorruptObjectError')
+    const whole = store.getInto(hashes[3] as string, RING_BYTES)
+    t.ok(whole !== null, 'every slot was given back, the failed ones too: the whole ring is free')
+    await (whole as Promise<Buffer>).catch(() => undefined)
+    t.equal(store.getInto(hashes[3] as string, RING_BYTES + 1), null, 'no room: null, the caller uses get()')
+  })
+})
+
 t.test('a flipped byte is a typed error naming the object', async t => {
   await withNewStore(t, 1, async (store, dir) => {
     const data = randomBytes(5000)
