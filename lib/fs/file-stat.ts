@@ -63,7 +63,9 @@ export function sameTimespec(a: Timespec, b: Timespec): boolean {
   return a[0] === b[0] && a[1] === b[1]
 }
 
-const SLOTS = 18
+/** Numbers per name in lstatRaw's output. */
+export const STAT_SLOTS = 18
+const SLOTS = STAT_SLOTS
 const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([k, v]) => [v, k]))
 
 /** Error code (ENOENT...) of a failed lstat. */
@@ -81,10 +83,23 @@ function u64(hi: number, lo: number): number | string {
  * a FileStat, or a LstatFailure with the error's code.
  */
 export function lstatMany(dir: Buffer, names: readonly string[]): Array<FileStat | LstatFailure> {
+  return decodeStats(lstatRaw(dir, names), names.length)
+}
+
+/**
+ * lstatMany's answer as it comes from the native call: STAT_SLOTS numbers a name (the error
+ * number first), to be decoded with decodeStats, here or on another thread.
+ */
+export function lstatRaw(dir: Buffer, names: readonly string[]): Float64Array {
   const out = new Float64Array(names.length * SLOTS)
   native.lstatMany(dir, names as string[], out)
-  const res: Array<FileStat | LstatFailure> = new Array(names.length)
-  for (let i = 0; i < names.length; i++) {
+  return out
+}
+
+/** The first `n` results of lstatRaw. */
+export function decodeStats(out: Float64Array, n: number): Array<FileStat | LstatFailure> {
+  const res: Array<FileStat | LstatFailure> = new Array(n)
+  for (let i = 0; i < n; i++) {
     const o = i * SLOTS
     const err = out[o] as number
     if (err !== 0) {

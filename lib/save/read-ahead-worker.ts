@@ -3,16 +3,21 @@
 // the save will probably read into the kernel's caches, so that the save's own calls on the
 // main thread find them there instead of waiting for the disk or the network one at a time.
 // It stays within a number of entries and of bytes ahead of the save, whose progress it reads
-// from shared memory. Nothing it does changes what is saved; only how fast.
+// from shared memory. With `share`, it also posts each window of names it lstat'ed, with the
+// stats, so that the save need not list and lstat them again (read-ahead.ts, window()).
+// Nothing it does changes what is saved; only how fast.
 import { parentPort, workerData } from 'node:worker_threads'
 import { lstatSync, readdirSync } from 'node:fs'
 import { native } from '../fs/native.js'
-import { fileType, LstatFailure, S_IFDIR, S_IFREG } from '../fs/file-stat.js'
+import { decodeStats, fileType, LstatFailure, S_IFDIR, S_IFREG } from '../fs/file-stat.js'
 import { Excluder } from './exclude.js'
-import { statWindow } from './stat-window.js'
+import { statWindowRaw } from './stat-window.js'
 
 export interface ReadAheadWorkerData {
-  /** Int32 [0]: entries the save has looked at; [1]: 1 once the save is over; [2]: MiB it has read. */
+  /**
+   * Int32 [0]: entries the save has looked at; [1]: 1 once the save is over; [2]: MiB it has
+   * read; [3]: 1 while the save waits for a window from this thread (go on, whatever the limits).
+   */
   shared: SharedArrayBuffer
   exclude: string[]
   oneFileSystem: boolean
@@ -29,6 +34,25 @@ export interface ReadAheadWorkerData {
   contentMax: number
   /** Post each directory listed back to the parent (tests). */
   report: boolean
+  /** Post each window of names with their stats (SharedWindowMessage). */
+  share: boolean
+}
+
+/**
+ * One window of a directory's sorted names, [from, to) of `total`, as this thread lstat'ed
+ * them: the names kept (not excluded) and lstatRaw's numbers for them; or the directory could
+ * not be listed here (`failed`: the save lists it itself, and reports why).
+ */
+export interface SharedWindowMessage {
+  window: true
+  /** The directory, as a latin1 string (one char per byte). */
+  dir: string
+  from: number
+  to: number
+  total: number
+  texts: string[]
+  raw: Float64Array
+  failed: boolean
 }
 
 export interface ReadAheadRequest {
@@ -48,6 +72,7 @@ let running = false
 function mayGoOn(): boolean {
   for (;;) {
     if (Atomics.load(progress, 1) !== 0) return false
+    if (Atomics.load(progress, 3) !== 0) return true
     const theirs = Atomics.load(progress, 0)
     if (seen - theirs <= data.lookahead && bytes / 1048576 - Atomics.load(progress, 2) <= data.lookaheadMiB) return true
     Atomics.wait(progress, 0, theirs, 20)
@@ -68,6 +93,14 @@ function wantContents(path: Buffer, size: number): void {
 /** Names lstat'ed in one call. */
 const WINDOW = Math.max(1, Math.min(512, data.lookahead))
 
+const NO_STATS = new Float64Array(0)
+
+function share(dir: Buffer, from: number, to: number, total: number, texts: string[], raw: Float64Array, failed = false): void {
+  if (!data.share) return
+  const m: SharedWindowMessage = { window: true, dir: dir.toString('latin1'), from, to, total, texts, raw, failed }
+  parentPort?.postMessage(m, raw.length > 0 ? [raw.buffer as ArrayBuffer] : [])
+}
+
 function walk(dir: Buffer, dev: string | null): boolean {
   // Names as latin1 strings (one char per byte: lossless, and sorted in byte order by the
   // default comparison): readdir's Buffers are one allocation each, ~550 bytes of RSS per
@@ -76,13 +109,17 @@ function walk(dir: Buffer, dev: string | null): boolean {
   try {
     names = readdirSync(dir, { encoding: 'latin1' })
   } catch {
+    share(dir, 0, 0, 0, [], NO_STATS, true)
     return true
   }
   names.sort()
   if (data.report) parentPort?.postMessage({ listed: new Uint8Array(dir), seen })
+  if (names.length === 0) share(dir, 0, 0, 0, [], NO_STATS)
   for (let w = 0; w < names.length; w += WINDOW) {
     if (!mayGoOn()) return false
-    const { texts, paths, stats } = statWindow(dir, names, w, w + WINDOW, excluder)
+    const { texts, paths, raw } = statWindowRaw(dir, names, w, w + WINDOW, excluder)
+    const stats = decodeStats(raw, texts.length)
+    share(dir, w, Math.min(w + WINDOW, names.length), names.length, texts, raw)
     seen += Math.min(WINDOW, names.length - w) - texts.length
     for (let k = 0; k < texts.length; k++) {
       if (!mayGoOn()) return false
@@ -114,6 +151,7 @@ function drain(): void {
     try {
       dev = String(lstatSync(d, { bigint: true }).dev)
     } catch {
+      share(d, 0, 0, 0, [], NO_STATS, true)
       continue
     }
     if (!walk(d, dev)) break

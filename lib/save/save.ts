@@ -25,7 +25,7 @@ import { readSourceFile, SourceReadError, type FileContent } from './file-reader
 import { HardlinkIndex } from './hardlink-index.js'
 import { type ReadAhead, referenceStarts, saveReadAhead } from './read-ahead.js'
 import { RACY_NS } from './racy.js'
-import { statWindow } from './stat-window.js'
+import { statWindow, type StatWindow } from './stat-window.js'
 import { PutWindow } from './put-window.js'
 import { trimMemoryEvery } from '../fs/memory-trim.js'
 import type { SelectionNode } from './source-paths.js'
@@ -169,6 +169,18 @@ export class SaveInterrupted extends TarshiftError {
   }
 }
 
+/** The index of the first of the sorted `names` after `name`. */
+function firstAfter(names: readonly string[], name: string): number {
+  let lo = 0
+  let hi = names.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if ((names[mid] as string) <= name) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
 /** Names lstat'ed in one call (lstatMany): a directory is stat'ed a window at a time. */
 const LSTAT_WINDOW = 512
 
@@ -240,6 +252,17 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     }
   }
 
+  /** A directory's names, sorted (latin1 strings); none, with a warning, when it cannot be listed. */
+  function listDirectory(dirPath: Buffer): string[] {
+    try {
+      return readdirSync(dirPath, { encoding: 'latin1' }).sort()
+    } catch (e) {
+      if (!isSystemError(e)) throw e
+      reporter.warn(dirPath, e.code ?? '', e.code === 'ENOENT' ? 'directory vanished while saving' : `cannot list directory: ${e.message}; saved as empty`)
+      return []
+    }
+  }
+
   /** Save a directory's listed contents; returns its tree hash. */
   async function saveDir(dirPath: Buffer, node: SelectionNode | null, rootDev: string | null, refTrees: Buffer[]): Promise<Buffer> {
     const refs0 = await openReferenceTrees(refTrees)
@@ -248,20 +271,33 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     // Names as latin1 strings: one char per byte, so lossless for any name, and sorted in name
     // byte order by the default comparison. Each becomes a Buffer only when its turn comes:
     // readdir's own Buffers are one allocation each, ~550 bytes of RSS per name.
-    let names: string[]
-    if (walkAll) {
-      if (node !== null) readAhead.walkStarts(dirPath)
-      try {
-        names = readdirSync(dirPath, { encoding: 'latin1' })
-      } catch (e) {
-        if (!isSystemError(e)) throw e
-        reporter.warn(dirPath, e.code ?? '', e.code === 'ENOENT' ? 'directory vanished while saving' : `cannot list directory: ${e.message}; saved as empty`)
-        names = []
+    // A walked directory's names and their stats come from the read-ahead thread, a window at
+    // a time (it has listed and lstat'ed them already); when it cannot give them, the rest of
+    // the directory is listed and lstat'ed here. Selected names (no walk) are lstat'ed here.
+    let own: string[] | null = walkAll ? null : [...(node as SelectionNode).children.keys()].sort()
+    if (walkAll && node !== null) readAhead.walkStarts(dirPath)
+    /** Where the next window starts in the listing; the last name of the windows so far. */
+    let at = 0
+    let last: string | null = null
+    let sharedToEnd = false
+    const nextWindow = async (): Promise<StatWindow | null> => {
+      if (own === null) {
+        if (sharedToEnd) return null
+        const sw = await readAhead.window(dirPath, at)
+        if (sw !== null) {
+          at = sw.to
+          sharedToEnd = at >= sw.total
+          last = sw.texts[sw.texts.length - 1] ?? last
+          return sw
+        }
+        own = listDirectory(dirPath)
+        at = last === null ? 0 : firstAfter(own, last)
       }
-    } else {
-      names = [...(node as SelectionNode).children.keys()]
+      if (at >= own.length) return null
+      const win = statWindow(dirPath, own, at, at + LSTAT_WINDOW, excluder)
+      at += LSTAT_WINDOW
+      return win
     }
-    names.sort()
     frames.push(frame)
     /** The next entry of this directory, after the lookup of its name in the reference trees. */
     const push = async (entry: Entry, content?: FileContent): Promise<void> => {
@@ -282,8 +318,8 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     }
     let inlineBudget = opts.config.inlineDirLimit
     // A window of names at a time, lstat'ed in one call (stat-window.ts), then saved one by one.
-    for (let w = 0; w < names.length; w += LSTAT_WINDOW) {
-      const { texts, paths, stats } = statWindow(dirPath, names, w, w + LSTAT_WINDOW, excluder)
+    for (let win = await nextWindow(); win !== null; win = await nextWindow()) {
+      const { texts, paths, stats } = win
       for (let k = 0; k < texts.length; k++) {
         const text = texts[k] as string
         const path = paths[k] as Buffer

@@ -1,10 +1,14 @@
 // The save's read-ahead walks what the save will walk, in the same order, skips what the
 // save skips, and stays within its lookahead of the save's progress.
 import t from 'tap'
+import type tap from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
 import { buildTree, tmpDirFor, type FixtureNode } from '../helpers/fixture-tree.js'
 import { ReadAhead } from '../../lib/save/read-ahead.js'
+import { Excluder } from '../../lib/save/exclude.js'
+import { statWindow } from '../../lib/save/stat-window.js'
+import { fileType, LstatFailure, S_IFDIR, type FileStat } from '../../lib/fs/file-stat.js'
 import { diskTmpDir, evict, residentBytes } from '../helpers/page-cache.js'
 
 const file: FixtureNode = { type: 'file', size: 10, seed: 1 }
@@ -110,5 +114,79 @@ t.test('the contents of files the save will read are in the page cache before it
     t.same(files.filter(f => residentBytes(f) !== 0), [], 'no contents read ahead for files not changed since')
   } finally {
     await q.close()
+  }
+})
+
+/** A save-like walk over `dir` taking its windows from the read-ahead; each compared with a fresh listing and lstat. */
+async function walkShared(t: Pick<typeof tap, 'fail' | 'same' | 'ok'>, p: ReadAhead, dir: Buffer, excluder: Excluder, seen: string[]): Promise<void> {
+  const own = fs.readdirSync(dir, { encoding: 'latin1' }).sort()
+  const mine = statWindow(dir, own, 0, own.length, excluder)
+  const texts: string[] = []
+  const stats: Array<FileStat | LstatFailure> = []
+  const paths: Buffer[] = []
+  let at = 0
+  for (;;) {
+    const w = await p.window(dir, at)
+    if (w === null) return void t.fail(`no window for ${dir} at ${at}`)
+    texts.push(...w.texts)
+    stats.push(...w.stats)
+    paths.push(...w.paths)
+    // The save descends into each subdirectory before it asks for the next window.
+    for (const [k, st] of w.stats.entries()) {
+      if (!(st instanceof LstatFailure) && fileType(st) === S_IFDIR) await walkShared(t, p, w.paths[k] as Buffer, excluder, seen)
+    }
+    at = w.to
+    if (at >= w.total) break
+  }
+  seen.push(dir.toString('latin1'))
+  t.same(texts, mine.texts, `${path.basename(dir.toString())}: the names the save would list, excluded ones left out`)
+  t.ok(paths.every((q, i) => q.equals(mine.paths[i] as Buffer)), 'their paths')
+  // (The access times may differ: listing a directory, this test's included, can set its atime.)
+  const noAtime = (a: Array<FileStat | LstatFailure>): unknown[] => a.map(s => s instanceof LstatFailure ? s : { ...s, atime: null })
+  t.same(noAtime(stats), noAtime(mine.stats), 'their stats, field by field')
+}
+
+t.test('window(): each directory\'s names and stats, a window at a time, in the save\'s order', async t => {
+  const root = path.join(tmpDirFor(t), 'src')
+  const many: Record<string, FixtureNode> = {}
+  for (let i = 0; i < 1300; i++) many[`n${String(i).padStart(4, '0')}`] = i % 100 === 0 ? { type: 'dir', children: { f: file } } : file
+  many['skip-this'] = file
+  buildTree(root, {
+    type: 'dir',
+    children: {
+      many: { type: 'dir', children: many },
+      empty: { type: 'dir', children: {} },
+      [Buffer.from([0x6e, 0xe9, 0xff]).toString('latin1')]: { type: 'dir', children: { x: file } },
+      deep: { type: 'dir', children: { d1: { type: 'dir', children: { d2: { type: 'dir', children: { f: file, l: { type: 'symlink', target: 'f' } } } } } } },
+      fifo: { type: 'fifo' },
+    },
+  })
+  const p = new ReadAhead({ exclude: ['skip-*'], oneFileSystem: false, contentsSince: null, lookahead: 200 })
+  const seen: string[] = []
+  try {
+    p.walkStarts(Buffer.from(root))
+    await walkShared(t, p, Buffer.from(root), new Excluder(['skip-*']), seen)
+  } finally {
+    await p.close()
+  }
+  t.equal(seen.length, 1 + 1 + 13 + 1 + 1 + 3, 'every directory walked once, the one with a non-UTF-8 name too')
+})
+
+t.test('window(): a directory it cannot list is left to the save; a walk that differs ends the sharing', async t => {
+  const root = path.join(tmpDirFor(t), 'src')
+  buildTree(root, { type: 'dir', children: { a: { type: 'dir', children: { f: file } }, b: { type: 'dir', children: { g: file } } } })
+  const p = new ReadAhead({ exclude: [], oneFileSystem: false, contentsSince: null })
+  try {
+    const gone = Buffer.from(path.join(root, 'no-such-dir'))
+    p.walkStarts(gone)
+    t.equal(await p.window(gone, 0), null, 'could not list it: null, the save lists it itself and reports why')
+    p.walkStarts(Buffer.from(root))
+    const w = await p.window(Buffer.from(root), 0)
+    t.same(w?.texts, ['a', 'b'], 'and the windows after it still come')
+    // The save goes into b first, unlike the thread (into a): from then on nothing.
+    t.equal(await p.window(Buffer.from(path.join(root, 'b')), 0), null, 'another directory than the thread\'s next: null')
+    t.equal(await p.window(Buffer.from(path.join(root, 'a')), 0), null, 'and null from then on, even where it would have matched')
+  } finally {
+    await p.close()
   }
 })
