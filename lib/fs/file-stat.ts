@@ -25,7 +25,7 @@ export interface FileStat {
   rdev: [major: number, minor: number]
 }
 
-const S_IFMT = 0o170000
+export const S_IFMT = 0o170000
 export const S_IFREG = 0o100000
 export const S_IFDIR = 0o040000
 export const S_IFLNK = 0o120000
@@ -95,6 +95,20 @@ export function lstatRaw(dir: Buffer, names: readonly string[]): Float64Array {
   native.lstatMany(dir, names as string[], out)
   return out
 }
+
+/**
+ * Fields of result `i` of lstatRaw read without decoding it (no objects: the read-ahead
+ * looks at every entry of a save, most of them only for their type). Valid when `rawError`
+ * is 0.
+ */
+export const rawError = (out: Float64Array, i: number): number => out[i * SLOTS] as number
+export const rawMode = (out: Float64Array, i: number): number => out[i * SLOTS + 1] as number
+export const rawSize = (out: Float64Array, i: number): number => out[i * SLOTS + 4] as number
+/** The later of mtime and ctime, in ms. */
+export const rawChangedMs = (out: Float64Array, i: number): number => Math.max(
+  (out[i * SLOTS + 5] as number) * 1000 + (out[i * SLOTS + 6] as number) / 1e6,
+  (out[i * SLOTS + 7] as number) * 1000 + (out[i * SLOTS + 8] as number) / 1e6)
+export const rawDev = (out: Float64Array, i: number): string => String(u64(out[i * SLOTS + 13] as number, out[i * SLOTS + 14] as number))
 
 /** The first `n` results of lstatRaw. */
 export function decodeStats(out: Float64Array, n: number): Array<FileStat | LstatFailure> {

@@ -9,7 +9,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { lstatSync, readdirSync } from 'node:fs'
 import { native } from '../fs/native.js'
-import { decodeStats, fileType, LstatFailure, S_IFDIR, S_IFREG } from '../fs/file-stat.js'
+import { rawChangedMs, rawDev, rawError, rawMode, rawSize, S_IFDIR, S_IFMT, S_IFREG } from '../fs/file-stat.js'
 import { Excluder } from './exclude.js'
 import { statWindowRaw } from './stat-window.js'
 
@@ -118,31 +118,29 @@ function walk(dir: Buffer, dev: string | null): boolean {
   for (let w = 0; w < names.length; w += WINDOW) {
     if (!mayGoOn()) return false
     const { texts, paths, raw } = statWindowRaw(dir, names, w, w + WINDOW, excluder)
-    const stats = decodeStats(raw, texts.length)
-    share(dir, w, Math.min(w + WINDOW, names.length), names.length, texts, raw)
+    // The save gets a copy (this thread reads the stats in place, without making objects).
+    if (data.share) share(dir, w, Math.min(w + WINDOW, names.length), names.length, texts, raw.slice())
     seen += Math.min(WINDOW, names.length - w) - texts.length
     for (let k = 0; k < texts.length; k++) {
       if (!mayGoOn()) return false
       seen++
-      const st = stats[k]
-      if (st === undefined || st instanceof LstatFailure) continue
-      const type = fileType(st)
+      if (rawError(raw, k) !== 0) continue
+      const type = rawMode(raw, k) & S_IFMT
       if (type === S_IFREG) {
         const since = data.contentsSince
-        if (since !== null && st.size > 0 && st.size <= data.contentMax && (msOf(st.mtime) >= since || msOf(st.ctime) >= since)) wantContents(paths[k] as Buffer, st.size)
+        const size = rawSize(raw, k)
+        if (since !== null && size > 0 && size <= data.contentMax && rawChangedMs(raw, k) >= since) wantContents(paths[k] as Buffer, size)
         continue
       }
       if (type !== S_IFDIR) continue
-      if (data.oneFileSystem && dev !== null && st.dev !== dev) continue
-      if (!walk(paths[k] as Buffer, dev ?? st.dev)) return false
+      const d = rawDev(raw, k)
+      if (data.oneFileSystem && dev !== null && d !== dev) continue
+      if (!walk(paths[k] as Buffer, dev ?? d)) return false
     }
   }
   return true
 }
 
-function msOf(t: readonly [number, number]): number {
-  return t[0] * 1000 + t[1] / 1e6
-}
 
 function drain(): void {
   running = true

@@ -371,7 +371,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
           const entry = entryFromStat(name, type, st, xattrs, opts.atime ?? false)
           if (type === EntryType.Symlink) {
             try {
-              entry.target = readlinkSync(path, { encoding: 'buffer' })
+              entry.target = reusableTarget(st, refs) ?? readlinkSync(path, { encoding: 'buffer' })
             } catch (e) {
               if (!isSystemError(e)) throw e
               reporter.warn(path, e.code ?? '', 'symlink vanished before it could be read')
@@ -568,6 +568,18 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     const ino = st.ino
     const ref = refs.find(r => !r.racy && r.ino === ino && sameTimespec(r.ctime, st.ctime))
     return ref ? (ref.xattrs ?? []) : null
+  }
+
+  /**
+   * A reference symlink's target, when it cannot have changed: a symlink's target is fixed
+   * when it is made (changing it means a new symlink, a new inode and ctime), so the same inode,
+   * ctime (as for xattrs above) and length have the reference's target. Null: read it.
+   */
+  function reusableTarget(st: FileStat, refs: Entry[]): Buffer | null {
+    if (opts.forceRead || xattrCtimeBefore === null || !timeBefore(st.ctime, xattrCtimeBefore)) return null
+    const ino = st.ino
+    const ref = refs.find(r => !r.racy && r.ino === ino && sameTimespec(r.ctime, st.ctime) && r.target?.length === st.size)
+    return ref?.target ?? null
   }
 
   /**

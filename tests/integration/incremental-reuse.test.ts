@@ -14,6 +14,11 @@ import { lookup, savedComponents } from '../../lib/restore/saveset-walk.js'
 import { treeObjects } from '../../lib/tree/tree-store.js'
 import { ObjectKind } from '../../lib/codec/object-header.js'
 import { incSave, lastUseMs, shiftObjectTimes, summaryById, withStoreOf } from '../helpers/run-cli-incremental.js'
+import type { ObjectStore } from '../../lib/repo/object-store.js'
+import { writeSummary, type SavesetSummary } from '../../lib/repo/saveset.js'
+import { EntryType, type Entry } from '../../lib/tree/entry.js'
+import { readTree } from '../../lib/tree/tree-store.js'
+import { writeTree } from '../../lib/tree/tree-writer.js'
 
 const BIG = 3000
 
@@ -27,6 +32,8 @@ function spec(): FixtureNode {
       'x.bin': { type: 'file', size: 5000, seed: 1, xattrs: { 'user.bin': Buffer.from([0, 255, 10]), 'user.other': 'o' } },
       sub: { type: 'dir', children: { 'y.txt': { type: 'file', content: 'y', xattrs: { 'user.y': 'v1' } } } },
       big: { type: 'dir', children: many },
+      'link-same': { type: 'symlink', target: 'x.bin' },
+      'link-changed': { type: 'symlink', target: 'sub/y.txt' },
     },
   }
 }
@@ -88,4 +95,48 @@ t.test('unchanged directories reuse their trees; changed xattrs and modes still 
   t.same(x?.xattrs?.map(([k, v]) => [k.toString(), v.toString('hex')]), [['user.bin', '00ff0a'], ['user.other', Buffer.from('o').toString('hex')]], 'unchanged xattrs kept, binary values exact')
   const top = await entryAt(savedir, s5.id, src)
   t.same(top?.xattrs?.map(([k, v]) => [k.toString(), v.toString()]), [['user.dir', 'top']])
+
+  // Symlinks: a target is fixed when the link is made, so one with the reference's inode and
+  // ctime keeps the reference's target; a link made again (same length, other target) shows.
+  fs.rmSync(path.join(src, 'link-changed'))
+  fs.symlinkSync('sub/z.txt', path.join(src, 'link-changed'))
+  const s6 = incSave(savedir, 'reuse', [src], cache)
+  t.equal((await entryAt(savedir, s6.id, path.join(src, 'link-changed')))?.target?.toString(), 'sub/z.txt', 'a link made again: its new target')
+  t.equal((await entryAt(savedir, s6.id, path.join(src, 'link-same')))?.target?.toString(), 'x.bin', 'an unchanged link: its target')
 })
+
+t.test('an unchanged symlink takes its target from the reference without reading the link', async t => {
+  const dir = tmpDirFor(t, 'tarshift-inc-link-')
+  const src = path.join(dir, 'src')
+  buildTree(src, { type: 'dir', children: { l: { type: 'symlink', target: 'aaaa' }, f: { type: 'file', content: 'f' } } })
+  await new Promise(r => setTimeout(r, 2300)) // ctimes over 2 s before the first save
+  const savedir = newSavedir(t)
+  const cache = path.join(tmpDirFor(t, 'tarshift-inc-link-cache-'), 'cache')
+  const s1 = incSave(savedir, 'link', [src], cache)
+  // A reference that says the same inode and ctime had another target (of the same length):
+  // the next save carries it over, which shows the link was not read; --force-read reads it.
+  const fake = await withStoreOf(savedir, store => rewriteEntry(store, summaryById(savedir, s1.id), src, 'l', e => ({ ...e, target: Buffer.from('bbbb') })))
+  writeSummary(savedir, { ...summaryById(savedir, s1.id), id: s1.id.replace(/_[0-9a-f]{8}$/, '_00000001'), root: fake.toString('hex') })
+  fs.rmSync(path.join(savedir, 'savesets', `${s1.id}.json`))
+  const s2 = incSave(savedir, 'link', [src], cache)
+  t.equal((await entryAt(savedir, s2.id, path.join(src, 'l')))?.target?.toString(), 'bbbb', 'the reference\'s target, not read again')
+  const s3 = incSave(savedir, 'link', [src, '--force-read'], cache)
+  t.equal((await entryAt(savedir, s3.id, path.join(src, 'l')))?.target?.toString(), 'aaaa', '--force-read reads the link')
+})
+
+/** The root of a copy of saveset `s`'s tree in which the entry `name` in directory `dir` is changed by `change`. */
+async function rewriteEntry(store: ObjectStore, s: SavesetSummary, dir: string, name: string, change: (e: Entry) => Entry): Promise<Buffer> {
+  const comps = dir.split('/').filter(Boolean)
+  const rewrite = async (tree: Buffer, depth: number): Promise<Buffer> => {
+    const entries: Entry[] = []
+    for (const e of await readTree(store, tree)) {
+      if (depth < comps.length && e.type === EntryType.Dir && e.name.toString() === comps[depth]) entries.push({ ...e, tree: await rewrite(e.tree as Buffer, depth + 1) })
+      else if (depth === comps.length && e.name.toString() === name) entries.push(change(e))
+      else entries.push(e)
+    }
+    const root = await writeTree(store, entries)
+    await store.flush()
+    return root
+  }
+  return rewrite(Buffer.from(s.root as string, 'hex'), 0)
+}
