@@ -228,7 +228,12 @@ function readObject(p: string): { framed: Buffer; backing: Buffer } {
   }
 }
 
-async function get(hash: string): Promise<{ kind: ObjectKind; data: Uint8Array }> {
+/**
+ * Read object `hash` and give its framed bytes to `use` (which unframes and verifies them):
+ * a missing file is a MissingObjectError, what `use` throws a CorruptObjectError naming the
+ * object. The read buffer goes back to the spares afterwards.
+ */
+async function withObject<T>(hash: string, use: (framed: Buffer, backing: Buffer) => Promise<T>): Promise<T> {
   const p = dataPath(savedir, hash)
   let read: { framed: Buffer; backing: Buffer }
   try {
@@ -238,9 +243,7 @@ async function get(hash: string): Promise<{ kind: ObjectKind; data: Uint8Array }
     throw savedirIoError(e, 'reading an object', p)
   }
   try {
-    const { kind, data } = await unframeObject(read.framed, hash)
-    // A raw ('none') object is a view of the read buffer, which goes back to the spares.
-    return { kind, data: data.buffer === read.backing.buffer ? Buffer.from(data) : data }
+    return await use(read.framed, read.backing)
   } catch (e) {
     throw new CorruptObjectError(hash, p, (e as Error).message)
   } finally {
@@ -248,23 +251,17 @@ async function get(hash: string): Promise<{ kind: ObjectKind; data: Uint8Array }
   }
 }
 
+function get(hash: string): Promise<{ kind: ObjectKind; data: Uint8Array }> {
+  return withObject(hash, async (framed, backing) => {
+    const { kind, data } = await unframeObject(framed, hash)
+    // A raw ('none') object is a view of the read buffer, which goes back to the spares.
+    return { kind, data: data.buffer === backing.buffer ? Buffer.from(data) : data }
+  })
+}
+
 /** get() into a slot of the shared ring, which must be the object's exact length. */
-async function getInto(hash: string, dst: Buffer): Promise<ObjectKind> {
-  const p = dataPath(savedir, hash)
-  let read: { framed: Buffer; backing: Buffer }
-  try {
-    read = readObject(p)
-  } catch (e) {
-    if (isSystemError(e, 'ENOENT')) throw new MissingObjectError(hash, p)
-    throw savedirIoError(e, 'reading an object', p)
-  }
-  try {
-    return await unframeObjectInto(read.framed, hash, dst)
-  } catch (e) {
-    throw new CorruptObjectError(hash, p, (e as Error).message)
-  } finally {
-    if (spare.length < 2) spare.push(read.backing)
-  }
+function getInto(hash: string, dst: Buffer): Promise<ObjectKind> {
+  return withObject(hash, framed => unframeObjectInto(framed, hash, dst))
 }
 
 function sync(skip: boolean): number {
