@@ -8,11 +8,12 @@ import { SharedRing } from './shared-ring.js'
 
 /**
  * The ring the store's puts pass their bytes through (shared-ring.ts): room for the save's
- * window of chunks in flight (16 MiB), the chunks of one more read, a batch of small objects,
- * and slots given back out of order. Its pages are resident once used: this is also the most
- * the ring adds to a save's memory.
+ * window of chunks in flight (10 MiB), the chunks of one more read (a 4 MiB read and the
+ * chunk left open before it), a batch of small objects (1.1 MiB), and slots given back out
+ * of order. Its pages are resident once used: this is also the most the ring adds to a save's
+ * memory.
  */
-export const RING_BYTES = 32 * 1024 * 1024
+export const RING_BYTES = 20 * 1024 * 1024
 
 /** An error a worker sent back, as the class it had there. */
 export function revive(e: SerializedError): Error {

@@ -84,7 +84,13 @@ export interface SaveResult {
   seconds: number
 }
 
-const WINDOW_BYTES = 16 * 1024 * 1024
+/**
+ * Bytes of chunks on their way to the store workers at most. 10 MiB keeps both workers busy
+ * (five chunks of the largest size, or many small ones) and, with the ring sized to it, made
+ * the peak RSS of a first save of /usr/share 25 MB smaller than 16 MiB did, at the same speed
+ * (4 alternated runs: 6.12 against 6.24 s; four 512 MiB files, 3 runs: no change).
+ */
+const WINDOW_BYTES = 10 * 1024 * 1024
 /** Reference trees read ahead at most (decoded, waiting for the walk to reach them). */
 const PREFETCH_TREES = 512
 
