@@ -28,11 +28,26 @@ export class StreamChunker {
   /**
    * Feed the next piece of the stream; returns the chunks it completed, in order. Each is a
    * buffer from `alloc`; by default a fresh Buffer that owns its whole ArrayBuffer (byteOffset
-   * 0, not pooled): the caller may keep it or transfer it to a worker. `data` is not retained: the caller may reuse it as
-   * soon as push returns.
+   * 0, not pooled): the caller may keep it or transfer it to a worker. `data` is not retained:
+   * the caller may reuse it as soon as push returns.
    */
   push(data: Uint8Array): Buffer[] {
-    return this.cut(data, false)
+    return [...this.pieces(data, false)]
+  }
+
+  /**
+   * push(data), or with `last` end(data), one chunk at a time: each chunk's buffer is taken
+   * from `alloc` only when the caller asks for the next one. The save waits for room in its
+   * pipeline between chunks, so that a 4 MiB read does not take the slots of all its chunks
+   * at once (with push, a quarter of corpus B's chunk bytes found the shared ring full and
+   * went to fresh buffers). `data` must stay unchanged until the iteration ends.
+   */
+  *pieces(data: Uint8Array, last: boolean): Generator<Buffer, void, undefined> {
+    yield* this.cut(data, last)
+    if (last) {
+      const tail = this.finish()
+      if (tail) yield tail
+    }
   }
 
   /**
@@ -56,15 +71,11 @@ export class StreamChunker {
    * whole in one piece (most files) then never allocates an open buffer (64 KiB at least).
    */
   end(data: Uint8Array): Buffer[] {
-    const chunks = this.cut(data, true)
-    const last = this.finish()
-    if (last) chunks.push(last)
-    return chunks
+    return [...this.pieces(data, true)]
   }
 
   /** The chunks `data` completes; the rest is kept open, or with `final` is a chunk too. */
-  private cut(data: Uint8Array, final: boolean): Buffer[] {
-    const chunks: Buffer[] = []
+  private *cut(data: Uint8Array, final: boolean): Generator<Buffer, void, undefined> {
     let from = 0
     while (from < data.length) {
       const at = this.cdc.resume(this.state, data, from, data.length)
@@ -76,11 +87,10 @@ export class StreamChunker {
       const chunk = this.alloc(this.openLength + to - from)
       if (this.openLength > 0) chunk.set(this.open.subarray(0, this.openLength), 0)
       chunk.set(data.subarray(from, to), this.openLength)
-      chunks.push(chunk)
       this.openLength = 0
       from = to
+      yield chunk
     }
-    return chunks
   }
 
   /** Append data[from..] to the open chunk (the scan has established it stays under max). */

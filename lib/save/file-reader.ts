@@ -102,17 +102,20 @@ async function readOnce(fd: number, pre: BigIntStats, inlineMax: number, ctx: Re
       refs.push(ctx.window.submit(buf.subarray(0, n)))
       break
     }
-    // A short read is the end of the file: the chunker cuts its tail without holding it.
-    for (const c of n === buf.length ? chunker.push(buf) : chunker.end(buf.subarray(0, n))) {
+    // A short read is the end of the file: the chunker cuts its tail without holding it. Each
+    // chunk's buffer is taken only once the window has room for it (StreamChunker.pieces).
+    const pieces = n === buf.length ? chunker.pieces(buf, false) : chunker.pieces(buf.subarray(0, n), true)
+    for (;;) {
       await ctx.window.room()
-      refs.push(ctx.window.submit(c))
+      const c = pieces.next()
+      if (c.done === true) break
+      refs.push(ctx.window.submit(c.value))
     }
     if (n < buf.length) break
   }
-  const last = chunker.finish()
-  if (last) {
+  if (chunker.pendingBytes > 0) {
     await ctx.window.room()
-    refs.push(ctx.window.submit(last))
+    refs.push(ctx.window.submit(chunker.finish() as Buffer))
   }
   if (pos === 0) return { content: { kind: 'empty' }, bytesRead: 0 }
   const chunks = Promise.all(refs)

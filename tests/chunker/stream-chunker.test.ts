@@ -142,3 +142,26 @@ t.test('end(last piece) cuts exactly as push + finish, and holds nothing for a o
   t.ok(chunks[0]?.equals(small), 'a file smaller than min is one chunk, its bytes')
   t.equal((one as unknown as { open: Buffer }).open.length, 0, 'no open buffer was allocated')
 })
+
+t.test('pieces: the same chunks as push and end, each buffer taken only when asked for', async t => {
+  const data = big.subarray(0, 3 * MiB + 12345)
+  const whole = stream(data, SMALL, [MiB])
+  let taken = 0
+  const sc = new StreamChunker(SMALL, n => { taken++; return Buffer.allocUnsafeSlow(n) })
+  const hashes: string[] = []
+  let early = 0
+  for (let at = 0; at < data.length; at += MiB) {
+    const piece = data.subarray(at, at + MiB)
+    const it = sc.pieces(piece, at + MiB >= data.length)
+    for (;;) {
+      if (taken !== hashes.length) early++
+      const c = it.next()
+      if (c.done === true) break
+      hashes.push(sha256hex(c.value))
+    }
+  }
+  t.equal(early, 0, 'no buffer was taken before its chunk was asked for')
+  t.equal(sc.pendingBytes, 0, 'the last piece ended the stream')
+  t.same(hashes, whole.hashes, 'same chunks as one push per piece')
+  t.equal(taken, hashes.length)
+})
