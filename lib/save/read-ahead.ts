@@ -12,6 +12,7 @@ import type { StatWindow } from './stat-window.js'
 import { joinPath } from './source-paths.js'
 import type { SavesetSummary } from '../repo/saveset.js'
 import { RACY_NS } from './racy.js'
+import { YOUNG_GENERATION_MB } from '../repo/worker-pool.js'
 
 export interface ReadAheadOptions {
   exclude: string[]
@@ -70,7 +71,7 @@ export class ReadAhead {
     // (coverage, source maps) that load into every thread. It keeps little: the names of the
     // directories it is in.
     // (A small young generation only makes it collect more often: it allocates little.)
-    this.worker = new Worker(new URL('./read-ahead-worker.js', import.meta.url), { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: 4 } })
+    this.worker = new Worker(new URL('./read-ahead-worker.js', import.meta.url), { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } })
     const onList = opts.onList
     this.worker.on('message', (m: { listed: Uint8Array; seen: number } | SharedWindowMessage) => {
       if ('window' in m) {

@@ -85,12 +85,13 @@ export interface SaveResult {
 }
 
 /**
- * Bytes of chunks on their way to the store workers at most. 10 MiB keeps both workers busy
- * (five chunks of the largest size, or many small ones) and, with the ring sized to it, made
- * the peak RSS of a first save of /usr/share 25 MB smaller than 16 MiB did, at the same speed
- * (4 alternated runs: 6.12 against 6.24 s; four 512 MiB files, 3 runs: no change).
+ * Bytes of chunks on their way to the store workers at most. 6 MiB keeps both workers busy
+ * (three chunks of the largest size, or many small ones). 16 -> 10 MiB made the peak RSS of a
+ * first save of /usr/share 25 MB smaller at the same speed (4 alternated runs: 6.12 against
+ * 6.24 s); with first-fit ring slots, 10 -> 6 MiB took another 5-7 MB off corpus B's first save
+ * (137 -> 130-134 MB, 3 alternated runs, same time) and 5 MB off A's (6.09 against 6.03 s).
  */
-const WINDOW_BYTES = 10 * 1024 * 1024
+const WINDOW_BYTES = 6 * 1024 * 1024
 /** Reference trees read ahead at most (decoded, waiting for the walk to reach them). */
 const PREFETCH_TREES = 512
 
