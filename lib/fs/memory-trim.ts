@@ -9,6 +9,9 @@
 // page fault per page and an unmap with its TLB shootdown: reading a large file, the save
 // switches back to arena buffers (largeFile), which the bounded window recycles. Corpus B
 // (four 512 MiB images): 5.4-6.2 s with mappings throughout, 4.6-4.7 s with the switch.
+// (Measured before the save's chunks moved into the ring shared with the workers, which now
+// holds every one of them: the switch now serves only the chunker's open buffer and buffers
+// of a chunk that finds no room in the ring; not measured again since.)
 import v8 from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { native } from './native.js'
