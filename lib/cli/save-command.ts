@@ -140,7 +140,9 @@ const command: Command = {
     // while the save's modules are loaded, the list read, the lock taken and the cache opened,
     // instead of after: an unchanged save of a few large files took 0.44 s, a quarter of it
     // waiting for them. Hence the save's own modules are imported only now.
-    const pool = startStoreWorkers(savedir)
+    // One store worker to begin with, more at the first object to write (WorkerPool.grow):
+    // an unchanged save only reads trees.
+    const pool = startStoreWorkers(savedir, undefined, undefined, 1)
     const readAhead = saveReadAhead({ exclude, oneFileSystem, forceRead, references })
     try {
       return await saveWith(pool, readAhead, { values, positionals, from, mode, savedir, config, subset, hostName, references, exclude, oneFileSystem, forceRead, ...(compression ? { compression } : {}) })

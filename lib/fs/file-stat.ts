@@ -113,12 +113,23 @@ export const rawDev = (out: Float64Array, i: number): string => String(u64(out[i
 /** The first `n` results of lstatRaw. */
 export function decodeStats(out: Float64Array, n: number): Array<FileStat | LstatFailure> {
   const res: Array<FileStat | LstatFailure> = new Array(n)
+  // A window's entries are nearly always on one device: its string is made once.
+  let devHi = -1
+  let devLo = -1
+  let dev = ''
   for (let i = 0; i < n; i++) {
     const o = i * SLOTS
     const err = out[o] as number
     if (err !== 0) {
       res[i] = new LstatFailure(ERRNO_NAMES.get(err) ?? `errno ${err}`)
       continue
+    }
+    const hi = out[o + 13] as number
+    const lo = out[o + 14] as number
+    if (hi !== devHi || lo !== devLo) {
+      devHi = hi
+      devLo = lo
+      dev = String(u64(hi, lo))
     }
     res[i] = {
       mode: out[o + 1] as number,
@@ -129,7 +140,7 @@ export function decodeStats(out: Float64Array, n: number): Array<FileStat | Lsta
       ctime: [out[o + 7] as number, out[o + 8] as number],
       atime: [out[o + 9] as number, out[o + 10] as number],
       ino: u64(out[o + 11] as number, out[o + 12] as number),
-      dev: String(u64(out[o + 13] as number, out[o + 14] as number)),
+      dev,
       nlink: out[o + 15] as number,
       rdev: [out[o + 16] as number, out[o + 17] as number],
     }

@@ -179,6 +179,8 @@ export class ObjectStore {
 
   /** Hash, compress and store `data` unless an object of that name exists. */
   async put(data: Buffer, kind: ObjectKind, opts: { transfer?: boolean } = {}): Promise<PutReply> {
+    // Something to write: every worker will be needed (a save starts with one).
+    this.pool.grow()
     const length = data.length
     const ring = this.pool.ring
     // A small object is copied into the batch buffer at once (putBatched). A large one is
@@ -406,8 +408,19 @@ export class ObjectStore {
    * A dry run touches nothing; it only checks.
    */
   async ensureFresh(hashes: readonly string[]): Promise<boolean> {
+    return this.ensureFreshNow(hashes)
+  }
+
+  /**
+   * ensureFresh, answered at once when the local cache vouches for every object (as it does
+   * for nearly all of an unchanged save's): true, or a promise when some must be checked.
+   */
+  ensureFreshNow(hashes: readonly string[]): true | Promise<boolean> {
     const stale = hashes.filter(h => !this.claimFresh(h))
-    if (stale.length === 0) return true
+    return stale.length === 0 ? true : this.refresh(stale)
+  }
+
+  private async refresh(stale: string[]): Promise<boolean> {
     const times = await this.pool.call<Array<number | null>>({ op: 'ensure', hashes: stale, refreshMs: this.refreshMs, dryRun: this.dryRun })
     stale.forEach((h, i) => this.remember(h, times[i] ?? null))
     return times.every(t => t !== null)

@@ -32,9 +32,10 @@ export function revive(e: SerializedError): Error {
 /**
  * Start the store's worker threads. Each takes ~0.1 s of Node's own start-up before it answers:
  * a save starts them before it loads its modules, takes its lock, lists the references and
- * opens the cache, so that this time is not added to every save's.
+ * opens the cache, so that this time is not added to every save's. `initial` of the `size`
+ * start now, the others at the pool's grow().
  */
-export function startStoreWorkers(savedir: string, size = Math.max(1, Math.min(4, availableParallelism())), ringBytes = RING_BYTES): WorkerPool {
+export function startStoreWorkers(savedir: string, size = Math.max(1, Math.min(4, availableParallelism())), ringBytes = RING_BYTES, initial = size): WorkerPool {
   const ring = new SharedRing(ringBytes)
-  return new WorkerPool(new URL('./store-worker.js', import.meta.url), size, { savedir, fanoutDigits: fanoutDigits(savedir), ring: ring.buffer }, revive, ring)
+  return new WorkerPool(new URL('./store-worker.js', import.meta.url), size, { savedir, fanoutDigits: fanoutDigits(savedir), ring: ring.buffer }, revive, ring, initial)
 }

@@ -62,28 +62,50 @@ export class WorkerPool {
 
   /**
    * `ring`: memory the workers share with this thread for the bytes of requests (its buffer
-   * is in their workerData); null when there is none.
+   * is in their workerData); null when there is none. `initial`: workers started now, the
+   * others (up to `max`) by grow().
    */
-  constructor(script: URL, size: number, workerData: unknown, private readonly revive: (e: SerializedError) => Error, readonly ring: SharedRing | null = null) {
-    for (let i = 0; i < size; i++) {
-      const w = new Worker(script, { workerData, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } })
-      let loaded = (): void => {}
-      this.ready.push(new Promise<void>(r => { loaded = r }))
-      w.on('message', (m: WorkerReply | typeof WORKER_READY) => {
-        if (m === WORKER_READY) loaded()
-        else this.settle(i, m)
-      })
-      w.on('error', e => { loaded(); this.failAll(e) })
-      w.on('exit', code => {
-        loaded()
-        if (!this.closed) this.failAll(new Error(`store worker ${i} exited (code ${code})`))
-      })
-      w.unref()
-      this.workers.push(w)
-      this.load.push(0)
-    }
+  constructor(
+    private readonly script: URL,
+    private readonly max: number,
+    private readonly workerData: unknown,
+    private readonly revive: (e: SerializedError) => Error,
+    readonly ring: SharedRing | null = null,
+    initial = max,
+  ) {
+    for (let i = 0; i < Math.max(1, Math.min(initial, max)); i++) this.start()
   }
 
+  private start(): void {
+    const i = this.workers.length
+    const w = new Worker(this.script, { workerData: this.workerData, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } })
+    let loaded = (): void => {}
+    this.ready.push(new Promise<void>(r => { loaded = r }))
+    w.on('message', (m: WorkerReply | typeof WORKER_READY) => {
+      if (m === WORKER_READY) loaded()
+      else this.settle(i, m)
+    })
+    w.on('error', e => { loaded(); this.failAll(e) })
+    w.on('exit', code => {
+      loaded()
+      if (!this.closed) this.failAll(new Error(`store worker ${i} exited (code ${code})`))
+    })
+    w.unref()
+    this.workers.push(w)
+    this.load.push(0)
+  }
+
+  /**
+   * Start the workers not started yet: there is work for all of them (data to hash, compress
+   * and write). A save starts with one: an unchanged save only reads trees, which one worker
+   * keeps up with, and each worker more is an isolate to boot and to compile the same code in.
+   */
+  grow(): void {
+    if (this.closed || this.broken) return
+    while (this.workers.length < this.max) this.start()
+  }
+
+  /** The workers started so far. */
   get size(): number {
     return this.workers.length
   }

@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads'
 import type { ReadAheadWorkerData, SharedWindowMessage } from './read-ahead-worker.js'
 import { decodeStats, type FileStat, type LstatFailure } from '../fs/file-stat.js'
 import type { StatWindow } from './stat-window.js'
-import { joinPath } from './source-paths.js'
+import { joinPathText } from './source-paths.js'
 import type { SavesetSummary } from '../repo/saveset.js'
 import { RACY_NS } from './racy.js'
 import { YOUNG_GENERATION_MB } from '../repo/worker-pool.js'
@@ -129,7 +129,7 @@ export class ReadAhead {
     // After any difference, none of the thread's windows can be trusted to follow the save's.
     if (!same) this.stopSharing()
     if (!same || m.failed) return null
-    const paths = m.texts.map(text => joinPath(dir, Buffer.from(text, 'latin1')))
+    const paths = m.texts.map(text => joinPathText(dir, text))
     const stats: Array<FileStat | LstatFailure> = decodeStats(m.raw, m.texts.length)
     return { texts: m.texts, paths, stats, to: m.to, total: m.total }
   }

@@ -306,8 +306,11 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       return win
     }
     frames.push(frame)
-    /** The next entry of this directory, after the lookup of its name in the reference trees. */
-    const push = async (entry: Entry, content?: FileContent): Promise<void> => {
+    /**
+     * The next entry of this directory, after the lookup of its name in the reference trees.
+     * The waiting entries go on to the writer at the next entry's turn (or at the end).
+     */
+    const push = (entry: Entry, content?: FileContent): void => {
       const k = frame.count++
       let eq = 0
       let same: Array<Entry | undefined> | undefined
@@ -321,7 +324,6 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
         else r.maybe = false
       }
       frame.pending.push(same ? { entry, content, eq, same } : content ? { entry, content, eq } : { entry, eq })
-      if (frame.pending.length >= 2 * PENDING_LAG) await drain(frame, PENDING_LAG)
     }
     let inlineBudget = opts.config.inlineDirLimit
     // A window of names at a time, lstat'ed in one call (stat-window.ts), then saved one by one.
@@ -332,7 +334,8 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
         const path = paths[k] as Buffer
         const name = path.subarray(path.length - text.length)
         if (window.failure !== null) throw window.failure
-        await maybeCheckpoint()
+        if (frame.pending.length >= 2 * PENDING_LAG) await drain(frame, PENDING_LAG)
+        if (checkpointDue()) await writeCheckpointOrStop()
         if (walkAll) readAhead.step(progress.bytesRead)
         const childSel = walkAll ? null : ((node as SelectionNode).children.get(text) ?? null)
         const got = stats[k] as FileStat | LstatFailure
@@ -346,7 +349,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
           reporter.note(path, fileType(st) === S_IFSOCK ? 'socket not saved' : 'unknown file type not saved')
           continue
         }
-        await lookupReferences(frame.refs, name)
+        if (!lookupNow(frame.refs, name)) await lookupReferences(frame.refs, name)
         const refs: Entry[] = []
         for (const r of frame.refs) if (r.found?.type === type) refs.push(r.found)
         let xattrs: Array<[Buffer, Buffer]>
@@ -371,7 +374,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
             entry.tree = await writeTree(store, [])
           }
           progress.dirs++
-          await push(kept(entry, refs))
+          push(kept(entry, refs))
           continue
         }
         if (type !== EntryType.File) {
@@ -386,7 +389,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
             }
           }
           progress.files++
-          await push(kept(entry, refs))
+          push(kept(entry, refs))
           continue
         }
         // Regular file.
@@ -398,10 +401,14 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
           if (group.racy) entry.racy = true
           progress.files++
           progress.bytesTotal += group.size
-          await push(entry, group.content)
+          push(entry, group.content)
           continue
         }
-        const reused = await reuse(st, refs)
+        let reused = reusable(st, refs)
+        if (reused?.chunks) {
+          const fresh = store.ensureFreshNow(reused.chunks.map(c => c.hash.toString('hex')))
+          if (fresh !== true && !await fresh) reused = null
+        }
         if (reused) {
           filesReused++
           const entry = entryFromStat(name, type, st, xattrs, opts.atime ?? false)
@@ -418,7 +425,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
           progress.files++
           progress.bytesTotal += entry.size
           const same = kept(entry, refs)
-          await push(same, same === entry ? content : undefined)
+          push(same, same === entry ? content : undefined)
           continue
         }
         const inlineMax = Math.min(opts.config.inlineLimit, inlineBudget)
@@ -444,7 +451,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
         progress.bytesRead += r.bytesRead
         progress.bytesTotal += r.size
         report()
-        await push(entry, r.content)
+        push(entry, r.content)
       }
     }
     await drain(frame, 0)
@@ -492,7 +499,9 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     const n = frame.pending.length - keep
     for (let i = 0; i < n; i++) {
       const p = frame.pending[i] as Pending
-      await resolveContent(p)
+      const c = p.content
+      if (c?.kind === 'chunks') p.entry.chunks = await c.chunks
+      else if (c?.kind === 'inline') p.entry.data = c.data
       const before = frame.refs.find(r => r.same)
       let any = false
       for (let j = 0; j < frame.refs.length; j++) {
@@ -530,6 +539,20 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       }
     }
     return out
+  }
+
+  /**
+   * lookupReferences without waiting, when each reference tree has the part in memory that
+   * answers (nearly always): false when one must read its next part first.
+   */
+  function lookupNow(refs: RefTree[], name: Buffer): boolean {
+    for (const r of refs) {
+      const e = r.dead ? undefined : r.cursor.lookup(name)
+      if (e === null) return false
+      r.found = e
+      r.foundAt = e === undefined ? -1 : r.cursor.foundAt
+    }
+    return true
   }
 
   /** Each reference tree's entry named `name` (names in increasing order), into its `found`. */
@@ -592,9 +615,9 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
   /**
    * An unchanged file (same type, size, mtime, ctime and inode as a reference entry, and
    * not racy there) reuses the reference's content without being opened, once its chunks
-   * are known to exist (refreshing their last-use time when stale).
+   * are known to exist (refreshing their last-use time when stale: the caller's part).
    */
-  async function reuse(st: FileStat, refs: Entry[]): Promise<{ data?: Buffer; chunks?: ChunkRef[] } | null> {
+  function reusable(st: FileStat, refs: Entry[]): { data?: Buffer; chunks?: ChunkRef[] } | null {
     if (opts.forceRead) return null
     const size = st.size
     const ino = st.ino
@@ -604,7 +627,6 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     if (!timeBefore(st.mtime, racyFrom)) return null
     if (ref.data) return { data: ref.data }
     if (!ref.chunks) return size === 0 ? {} : null
-    if (!await store.ensureFresh(ref.chunks.map(c => c.hash.toString('hex')))) return null
     return { chunks: ref.chunks }
   }
 
@@ -662,12 +684,16 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     checkpoints++
   }
 
-  async function maybeCheckpoint(): Promise<void> {
+  /** A signal came, or it is time for a checkpoint (checked at every entry: no waiting). */
+  function checkpointDue(): boolean {
+    return opts.interrupted?.() === true || Date.now() >= nextCheckpoint
+  }
+
+  async function writeCheckpointOrStop(): Promise<void> {
     if (opts.interrupted?.()) {
       await writeCheckpoint()
       throw new SaveInterrupted(summary)
     }
-    if (Date.now() < nextCheckpoint) return
     await writeCheckpoint()
     nextCheckpoint = Date.now() + checkpointMs
   }

@@ -77,6 +77,19 @@ export function buildSelection(paths: Buffer[], recursive: boolean, cwd: string)
   return root
 }
 
+/**
+ * joinPath for a name given as a latin1 string (one char per byte), in one allocation: the
+ * save joins one for every entry it meets.
+ */
+export function joinPathText(parent: Buffer, text: string): Buffer {
+  const at = parent.length === 1 && parent[0] === 0x2f ? 1 : parent.length + 1
+  const b = Buffer.allocUnsafe(at + text.length)
+  parent.copy(b, 0)
+  b[at - 1] = 0x2f
+  b.write(text, at, 'latin1')
+  return b
+}
+
 export function joinPath(parent: Buffer, name: Buffer): Buffer {
   if (parent.length === 1 && parent[0] === 0x2f) return Buffer.concat([parent, name])
   return Buffer.concat([parent, Buffer.from('/'), name])

@@ -4,7 +4,7 @@
 // An excluded name is never looked at: it may be a hung mount point.
 import { decodeStats, lstatRaw, type FileStat, type LstatFailure } from '../fs/file-stat.js'
 import type { Excluder } from './exclude.js'
-import { joinPath } from './source-paths.js'
+import { joinPathText } from './source-paths.js'
 
 export interface StatWindow {
   /** The names kept (latin1 strings: one char per byte). */
@@ -32,7 +32,7 @@ export function statWindowRaw(dir: Buffer, names: readonly string[], from: numbe
   const paths: Buffer[] = []
   for (let i = from; i < Math.min(to, names.length); i++) {
     const text = names[i] as string
-    const path = joinPath(dir, Buffer.from(text, 'latin1'))
+    const path = joinPathText(dir, text)
     if (excluder.excludes(path, path.subarray(path.length - text.length))) continue
     texts.push(text)
     paths.push(path)

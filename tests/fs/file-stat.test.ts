@@ -47,3 +47,21 @@ t.test('failures are per name; a missing directory fails every name', async t =>
   t.ok(none.every(g => g instanceof LstatFailure && g.code === 'ENOENT'))
   t.same(lstatMany(Buffer.from(dir), []), [])
 })
+
+t.test('one window, several devices: each name gets its own st_dev', async t => {
+  // Mount points under / sit on other file systems than / itself (proc, sysfs, devtmpfs...).
+  const names = fs.readdirSync('/').filter(n => {
+    try {
+      return fs.lstatSync(path.join('/', n)).isDirectory()
+    } catch {
+      return false
+    }
+  })
+  const got = lstatMany(Buffer.from('/'), names)
+  const want = names.map(n => fs.lstatSync(path.join('/', n), { bigint: true }).dev.toString())
+  t.ok(new Set(want).size > 1, `more than one device among ${names.join(' ')}`)
+  t.same(got.map(g => (g as FileStat).dev), want)
+  // And back to the first device after another one.
+  const again = lstatMany(Buffer.from('/'), [...names, ...names])
+  t.same(again.map(g => (g as FileStat).dev), [...want, ...want])
+})

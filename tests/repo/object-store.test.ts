@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { initSavedir } from '../../lib/repo/init.js'
 import { readConfig } from '../../lib/repo/config.js'
 import { ObjectStore } from '../../lib/repo/object-store.js'
-import { RING_BYTES } from '../../lib/repo/store-workers.js'
+import { RING_BYTES, startStoreWorkers } from '../../lib/repo/store-workers.js'
 import { ObjectKind } from '../../lib/codec/object-header.js'
 import { dataPath } from '../../lib/repo/layout.js'
 import { CorruptObjectError, MissingObjectError, TarshiftError } from '../../lib/errors.js'
@@ -70,6 +70,33 @@ t.test('put, get, has; objects are 0600 in a 0700 savedir', async t => {
     t.ok((await store.get(r.hash)).data.equals(data))
     await t.rejects(store.get('0'.repeat(64)), MissingObjectError)
   })
+})
+
+t.test('a pool started with one worker of two: reads stay on it, the first put starts the other', async t => {
+  const dir = join(tmpDirFor(t), 'sd')
+  initSavedir(dir)
+  const seed = new ObjectStore(dir, readConfig(dir), { workers: 1 })
+  const old = randomBytes(300_000)
+  const oldHash = (await seed.put(old, ObjectKind.Data)).hash
+  await seed.flush()
+  await seed.close()
+  const pool = startStoreWorkers(dir, 2, RING_BYTES, 1)
+  const store = new ObjectStore(dir, readConfig(dir), { pool })
+  try {
+    t.equal(pool.size, 1, 'one worker at the start')
+    t.ok((await store.get(oldHash)).data.equals(old))
+    await t.rejects(store.get('0'.repeat(64)), MissingObjectError)
+    t.ok(await store.ensureFresh([oldHash]))
+    t.equal(pool.size, 1, 'reads and freshness checks start no other')
+    const data = Array.from({ length: 12 }, () => randomBytes(200_000))
+    const puts = await Promise.all(data.map(d => store.put(d, ObjectKind.Data)))
+    t.equal(pool.size, 2, 'the first put started the second worker')
+    t.same(puts.map(p => p.isNew), data.map(() => true))
+    await store.flush()
+    for (const [i, d] of data.entries()) t.ok((await store.get(sha256hex(d))).data.equals(d), `object ${i} back exact`)
+  } finally {
+    await store.close()
+  }
 })
 
 t.test('many gets at once, one worker: xz, zstd and raw objects each come back exact', async t => {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { buildSelection, joinPath, pathComponents, splitList } from '../../lib/save/source-paths.js'
+import { buildSelection, joinPath, joinPathText, pathComponents, splitList } from '../../lib/save/source-paths.js'
 import { Excluder } from '../../lib/save/exclude.js'
 import { chooseReferences } from '../../lib/save/references.js'
 import type { SavesetSummary } from '../../lib/repo/saveset.js'
@@ -66,4 +66,15 @@ t.test('references: most recent, most recent finished with > 1 file, most files;
   t.same(chooseReferences(all, 'h', 'other-subset'), [])
   const noRoot = { ...sum('x', '2026-02-01T00:00:00.000Z', 5, false), root: null }
   t.same(chooseReferences([noRoot], 'h', 's'), [], 'a saveset without any checkpoint is no reference')
+})
+
+t.test('joinPathText: as joinPath, for a name given as a latin1 string (any bytes)', async t => {
+  const name = Buffer.from([0x66, 0xff, 0x00, 0xe9, 0x2e])
+  const text = name.toString('latin1')
+  for (const dir of ['/', '/a', '/a/b c', '/\xff']) {
+    const parent = Buffer.from(dir, 'latin1')
+    t.same(joinPathText(parent, text), joinPath(parent, name), dir)
+  }
+  t.same(joinPathText(Buffer.from('/'), 'x'), Buffer.from('/x'))
+  t.same(joinPathText(Buffer.from('/usr'), 'share'), Buffer.from('/usr/share'))
 })
