@@ -103,6 +103,22 @@ t.test('sameEntry: equal exactly when the encodings are equal (tree reuse depend
     ['link', e => { e.link = Buffer.from('/other') }], ['data byte', e => { e.data = Buffer.from('hellp') }],
     ['chunk hash', e => { e.chunks = [{ hash: Buffer.alloc(32, 9), length: 1 }] }], ['tree', e => { e.tree = Buffer.alloc(32, 4) }],
     ['racy', e => { e.racy = !e.racy }],
+    // Present or absent as the encoding has it: empty but present is not absent, and the reverse.
+    ['type', e => { e.type = e.type === EntryType.File ? EntryType.Fifo : EntryType.File }],
+    ['mtime s', e => { e.mtime = [e.mtime[0] - 1, e.mtime[1]] }], ['ctime ns', e => { e.ctime = [e.ctime[0], e.ctime[1] + 1] }],
+    ['no atime', e => { delete e.atime }], ['atime ns', e => { if (e.atime) e.atime = [e.atime[0], e.atime[1] + 1] }],
+    ['ino as a string', e => { e.ino = String(e.ino) }], ['no uname', e => { delete e.uname }], ['empty uname', e => { e.uname = '' }],
+    ['rdev minor', e => { if (e.rdev) e.rdev = [e.rdev[0], e.rdev[1] + 1] }], ['no rdev', e => { delete e.rdev }],
+    ['empty target', e => { e.target = Buffer.alloc(0) }], ['no target', e => { delete e.target }],
+    ['empty xattr list', e => { e.xattrs = [] }], ['no xattrs', e => { delete e.xattrs }],
+    ['xattr name', e => { e.xattrs = [[Buffer.from('user.bim'), Buffer.from([0, 255, 10, 61])]] }],
+    ['one xattr more', e => { e.xattrs = [...(e.xattrs ?? []), [Buffer.from('user.z'), Buffer.alloc(0)]] }],
+    ['empty data', e => { e.data = Buffer.alloc(0) }], ['no data', e => { delete e.data }],
+    ['empty chunk list', e => { e.chunks = [] }], ['no chunks', e => { delete e.chunks }],
+    ['chunk length', e => { if (e.chunks?.[0]) e.chunks = [{ ...e.chunks[0], length: e.chunks[0].length + 1 }, ...e.chunks.slice(1)] }],
+    ['one chunk less', e => { if (e.chunks) e.chunks = e.chunks.slice(1) }],
+    ['racy false', e => { e.racy = false }], ['no racy', e => { delete e.racy }],
+    ['no link', e => { delete e.link }], ['no tree', e => { delete e.tree }], ['name prefix', e => { e.name = e.name.subarray(0, 1) }],
   ]
   for (let i = 0; i < known.length; i++) {
     for (const [what, change] of changes) {
