@@ -6,7 +6,7 @@ import { CorruptObjectError, MissingObjectError, TarshiftError, savedirIoError, 
 import { codecByName } from '../codec/codec.js'
 import { sha256hex } from '../codec/object-frame.js'
 import type { ObjectKind } from '../codec/object-header.js'
-import { native } from '../fs/native.js'
+import { native, PrefetchKind } from '../fs/native.js'
 import { dataPath } from './layout.js'
 import type { RepoConfig } from './config.js'
 import { ownsItsMemory, type WorkerPool } from './worker-pool.js'
@@ -349,6 +349,11 @@ export class ObjectStore {
     return new Promise((resolve, reject) => this.gets.add({ hash, resolve, reject }))
   }
 
+  /** Send the batched gets gathered so far now, without waiting for the event loop to turn. */
+  sendBatchedGets(): void {
+    this.gets.flush()
+  }
+
   /**
    * get() of a data object of `length` bytes into a slot of the ring shared with the workers:
    * decompressed and verified there, with no buffer allocated or transferred for it (a
@@ -373,6 +378,7 @@ export class ObjectStore {
   }
 
   private sendGetsInto(gets: BatchedGetInto[]): void {
+    this.prefetch(gets.map(g => g.hash))
     const msg = { op: 'getManyInto', hashes: gets.map(g => g.hash), at: gets.map(g => g.slot.byteOffset), lengths: gets.map(g => g.slot.length) }
     this.pool.call<GetManyIntoReply>(msg).then(
       replies => gets.forEach((g, i) => {
@@ -390,7 +396,17 @@ export class ObjectStore {
     )
   }
 
+  /**
+   * Objects about to be read go to the native prefetch threads as they are sent, not when a
+   * worker comes to them: on a cold cache the reads of all the batches waiting in the workers'
+   * queues are then in flight together (an unchanged save waits for thousands of trees).
+   */
+  private prefetch(hashes: readonly string[]): void {
+    if (hashes.length > 1) native.prefetch(PrefetchKind.File, hashes.map(h => Buffer.from(dataPath(this.savedir, h))))
+  }
+
   private sendGets(gets: BatchedGet[]): void {
+    this.prefetch(gets.map(g => g.hash))
     this.pool.call<GetManyReply>({ op: 'getMany', hashes: gets.map(g => g.hash) }).then(
       replies => gets.forEach((g, i) => {
         const r = replies[i]

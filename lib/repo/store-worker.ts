@@ -10,7 +10,6 @@ import type { ObjectKind } from '../codec/object-header.js'
 import { CorruptObjectError, MissingObjectError, isSystemError, savedirIoError } from '../errors.js'
 import { writeFileAtomic, fsyncDir } from './atomic-write.js'
 import { dataPath, objectDir, setFanoutDigits, timePath } from './layout.js'
-import { native } from '../fs/native.js'
 import { WORKER_READY, ownsItsMemory, serializeError, type SerializedError } from './worker-pool.js'
 
 /**
@@ -311,9 +310,6 @@ parentPort?.on('message', (req: StoreRequest) => {
       case 'getMany': {
         const out: GetManyReply = []
         const transfer: ArrayBuffer[] = []
-        // The kernel is asked for all of them first, so that on a cold cache (or a network
-        // savedir) their reads are in flight together rather than one after another.
-        if (req.hashes.length > 1) for (const hash of req.hashes) native.willNeed(Buffer.from(dataPath(savedir, hash)))
         for (const hash of req.hashes) {
           try {
             const r = await get(hash)
@@ -327,7 +323,6 @@ parentPort?.on('message', (req: StoreRequest) => {
       }
       case 'getManyInto': {
         const out: GetManyIntoReply = []
-        if (req.hashes.length > 1) for (const hash of req.hashes) native.willNeed(Buffer.from(dataPath(savedir, hash)))
         for (const [i, hash] of req.hashes.entries()) {
           try {
             out.push({ ok: true, value: await getInto(hash, ringSlot(req.at[i] as number, req.lengths[i] as number)) })

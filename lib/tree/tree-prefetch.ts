@@ -46,6 +46,13 @@ export class TreePrefetch {
 
   /** The walk will visit these directories' subdirectories: read their trees ahead. */
   hint(lists: readonly Entry[][], deeper = false): void {
+    this.request(lists, deeper)
+    // Sent at once: a walk busy with entries lets the event loop turn only when it has to wait,
+    // which is when it needs a tree whose request would still be in the batch.
+    this.store.sendBatchedGets()
+  }
+
+  private request(lists: readonly Entry[][], deeper: boolean): void {
     for (const l of lists) {
       for (const e of l) {
         if (e.type !== EntryType.Dir || !e.tree) continue
