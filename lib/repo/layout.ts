@@ -44,8 +44,22 @@ export function objectDir(savedir: string, hash: string): string {
   return join(savedir, CHUNKS_DIR, hash.slice(0, fanoutDigits(savedir)))
 }
 
+const chunksDirs = new Map<string, string>()
+const OBJECT_NAME = /^[0-9a-f]{64}$/
+
+/**
+ * An object's .data file. Made once for each object read or written, and for each one asked
+ * for ahead (native prefetch): an object name needs no path.join (two of them cost ~3 us an
+ * object, 30 ms of a restore of /usr/share's 10,000 objects on the main thread).
+ */
 export function dataPath(savedir: string, hash: string): string {
-  return join(objectDir(savedir, hash), `${hash}.data`)
+  if (!OBJECT_NAME.test(hash)) return join(objectDir(savedir, hash), `${hash}.data`)
+  let base = chunksDirs.get(savedir)
+  if (base === undefined) {
+    base = join(savedir, CHUNKS_DIR)
+    chunksDirs.set(savedir, base)
+  }
+  return `${base}/${hash.slice(0, fanoutDigits(savedir))}/${hash}.data`
 }
 
 export function timePath(savedir: string, hash: string): string {
