@@ -114,6 +114,8 @@ export class ObjectStore {
   private batchBytes: Uint8Array | null = null
   private batchAt = 0
   private readonly gets = new TurnBatch<BatchedGet>(gets => this.sendGets(gets), GET_BATCH)
+  /** Batched gets sent and not yet answered. */
+  private getsInFlight = 0
   private readonly getsInto = new TurnBatch<BatchedGetInto>(gets => this.sendGetsInto(gets), GET_BATCH)
 
   constructor(readonly savedir: string, readonly config: RepoConfig, opts: ObjectStoreOptions = {}) {
@@ -349,9 +351,14 @@ export class ObjectStore {
     return new Promise((resolve, reject) => this.gets.add({ hash, resolve, reject }))
   }
 
-  /** Send the batched gets gathered so far now, without waiting for the event loop to turn. */
+  /**
+   * Send the batched gets gathered so far now, without waiting for the event loop to turn,
+   * unless some are still being answered: those go when the last answer comes (or the batch
+   * is full). Each message wakes a worker, ~70 us of this thread here: sent at once every
+   * time, an unchanged save of /usr/share posted 1,430 of them for 3,700 trees.
+   */
   sendBatchedGets(): void {
-    this.gets.flush()
+    if (this.getsInFlight === 0) this.gets.flush()
   }
 
   /**
@@ -407,6 +414,7 @@ export class ObjectStore {
 
   private sendGets(gets: BatchedGet[]): void {
     this.prefetch(gets.map(g => g.hash))
+    this.getsInFlight++
     this.pool.call<GetManyReply>({ op: 'getMany', hashes: gets.map(g => g.hash) }).then(
       replies => gets.forEach((g, i) => {
         const r = replies[i]
@@ -414,7 +422,10 @@ export class ObjectStore {
         else g.reject(r ? revive(r.error) : new Error('no reply for a batched get'))
       }),
       e => { for (const g of gets) g.reject(e) },
-    )
+    ).finally(() => {
+      // The workers have room for more: what gathered meanwhile goes now.
+      if (--this.getsInFlight === 0) this.gets.flush()
+    })
   }
 
   /**
