@@ -3,6 +3,7 @@
 // tree object deduplicates. The format is specified in doc/format.md, "Trees".
 import { Packr } from 'msgpackr'
 import { EntryType, type ChunkRef, type Entry, type Timespec } from './entry.js'
+import { decodeTreeFast } from './tree-decode.js'
 
 export const TREE_VERSION = 1
 
@@ -225,6 +226,11 @@ export function entryLengthBound(e: Entry): number {
 }
 
 export function decodeTree(bytes: Buffer): Entry[] {
+  return decodeTreeFast(bytes) ?? decodeTreeGeneric(bytes)
+}
+
+/** decodeTree through msgpackr's generic unpacking: any encoding, and the errors (tests compare). */
+export function decodeTreeGeneric(bytes: Buffer): Entry[] {
   let w: unknown
   try {
     w = unpacked(bytes)
