@@ -3,15 +3,13 @@
 // pages in its arenas, and they count as resident until malloc_trim() returns them. Measured
 // on the /usr/share corpus: 50-60 MB less peak RSS for a first save, no change in its time.
 //
-// Buffers of 256 KiB and more (chunks, read buffers) get mappings of their own, unmapped when
-// freed: glibc's default raises that threshold to the largest block freed, after which chunks
-// came from the arenas (25 MB more peak RSS on the same save). But a mapping per chunk costs a
-// page fault per page and an unmap with its TLB shootdown: reading a large file, the save
-// switches back to arena buffers (largeFile), which the bounded window recycles. Corpus B
-// (four 512 MiB images): 5.4-6.2 s with mappings throughout, 4.6-4.7 s with the switch.
-// (Measured before the save's chunks moved into the ring shared with the workers, which now
-// holds every one of them: the switch now serves only the chunker's open buffer and buffers
-// of a chunk that finds no room in the ring; not measured again since.)
+// Buffers of 256 KiB and more (read buffers, chunks that find no room in the shared ring) get
+// mappings of their own, unmapped when freed: glibc's default raises that threshold to the
+// largest block freed, after which chunks came from the arenas (25 MB more peak RSS on the
+// same save). A mapping per chunk cost a page fault per page and an unmap, and the save used
+// to switch to arena buffers while it read a large file (5.4-6.2 -> 4.6-4.7 s on corpus B);
+// since every chunk lives in the ring, that switch made no difference (3 alternated runs on
+// corpus B: 4.52-5.14 s with it, 4.42-4.80 s without, the same peak RSS) and is gone.
 import v8 from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { native } from './native.js'
@@ -19,8 +17,6 @@ import { native } from './native.js'
 const MMAP_THRESHOLD = 256 * 1024
 /** glibc's largest threshold: every chunk buffer from the arenas. */
 const ARENA_ONLY = 32 * 1024 * 1024
-
-let tuned = false
 
 /**
  * Above this much ArrayBuffer memory on the thread, a collection runs before the trim: V8
@@ -51,8 +47,7 @@ function collector(): () => void {
  * (warm; cold 3.9 s instead of 7.2 s), with the same peak RSS.
  */
 export function trimMemoryEvery(ms: number, buffers: 'mapped' | 'arena' = 'mapped'): () => void {
-  const set = native.mallocMmapThreshold(buffers === 'arena' ? ARENA_ONLY : MMAP_THRESHOLD)
-  tuned = set && buffers === 'mapped' // largeFile() switches only from mappings to the arenas
+  native.mallocMmapThreshold(buffers === 'arena' ? ARENA_ONLY : MMAP_THRESHOLD)
   const gc = collector()
   const timer = setInterval(() => {
     if (process.memoryUsage().arrayBuffers > BUFFERS_COLLECT_AT) gc()
@@ -60,9 +55,4 @@ export function trimMemoryEvery(ms: number, buffers: 'mapped' | 'arena' = 'mappe
   }, ms)
   timer.unref()
   return () => clearInterval(timer)
-}
-
-/** A large file is being read (true) or done (false): its chunk buffers come from the arenas. */
-export function largeFile(reading: boolean): void {
-  if (tuned) native.mallocMmapThreshold(reading ? ARENA_ONLY : MMAP_THRESHOLD)
 }

@@ -9,10 +9,6 @@ import type { ChunkRef } from '../tree/entry.js'
 import type { PutWindow } from './put-window.js'
 import { sameStat } from './entry-from-stat.js'
 import { fileStatOf, type FileStat } from '../fs/file-stat.js'
-import { largeFile } from '../fs/memory-trim.js'
-
-/** Files of this size and more are read with chunk buffers from malloc's arenas (memory-trim.ts). */
-const LARGE_FILE = 16n * 1024n * 1024n
 
 const READ_BLOCK = 4 * 1024 * 1024
 /** One read buffer, reused: the chunker copies every chunk out of it (no garbage per read). */
@@ -143,15 +139,11 @@ export async function readSourceFile(path: Buffer, inlineMax: number, ctx: Reade
       const pre = fstatSync(fd, { bigint: true })
       if (!pre.isFile()) throw new SourceReadError('EINVAL', 'no longer a regular file')
       let r: { content: FileContent; bytesRead: number }
-      const large = pre.size >= LARGE_FILE
-      if (large) largeFile(true)
       try {
         r = await readOnce(fd, pre, inlineMax, ctx)
       } catch (e) {
         if (isSystemError(e, 'EIO', 'EACCES', 'EISDIR')) throw new SourceReadError(e.code as string, `read failed: ${e.message}`)
         throw e
-      } finally {
-        if (large) largeFile(false)
       }
       bytesRead += r.bytesRead
       const post = fstatSync(fd, { bigint: true })
