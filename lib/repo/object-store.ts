@@ -409,7 +409,12 @@ export class ObjectStore {
    * queues are then in flight together (an unchanged save waits for thousands of trees).
    */
   private prefetch(hashes: readonly string[]): void {
-    if (hashes.length > 1) native.prefetch(PrefetchKind.File, hashes.map(h => Buffer.from(dataPath(this.savedir, h))))
+    if (hashes.length > 1) this.prefetchObjects(hashes)
+  }
+
+  /** Have the native prefetch threads read these objects' files into the page cache, no more. */
+  prefetchObjects(hashes: readonly string[]): void {
+    native.prefetch(PrefetchKind.File, hashes.map(h => Buffer.from(dataPath(this.savedir, h))))
   }
 
   private sendGets(gets: BatchedGet[]): void {

@@ -11,6 +11,8 @@ import { openTree, wholeTree, type OpenedTree } from './tree-store.js'
 
 /** Encoded bytes of trees read ahead and not yet taken, at most (a read may pass it once). */
 export const PREFETCH_BYTES = 64 * 1024 * 1024
+/** Trees past the limits whose files are asked for ahead, at most, for one tree read. */
+const LATER_MAX = 4096
 
 export class TreePrefetch {
   /** Trees read ahead, each with its bytes once it has arrived (0 before). */
@@ -53,11 +55,16 @@ export class TreePrefetch {
   }
 
   private request(lists: readonly Entry[][], deeper: boolean): void {
+    /** Trees past the limits: only their files are asked for, into the kernel's page cache. */
+    const later: string[] = []
     for (const l of lists) {
       for (const e of l) {
         if (e.type !== EntryType.Dir || !e.tree) continue
-        if ((deeper && this.ahead.size >= this.limit) || this.bytes >= this.byteLimit) return
         const k = e.tree.toString('hex')
+        if ((deeper && this.ahead.size >= this.limit) || this.bytes >= this.byteLimit) {
+          if (later.length < LATER_MAX && !this.ahead.has(k)) later.push(k)
+          continue
+        }
         if (this.ahead.has(k)) continue
         const held = { tree: openTree(this.store, e.tree), bytes: 0 }
         this.ahead.set(k, held)
@@ -70,6 +77,10 @@ export class TreePrefetch {
         }, () => undefined)
       }
     }
+    // On a cold cache the walk waits for trees one after another once it has caught up with
+    // the trees read ahead; their files at least are then read already (a restore of
+    // /usr/share spent most of its cold-cache time on trees).
+    if (later.length > 0) this.store.prefetchObjects(later)
   }
 
   /** The walk will not visit `tree` (gone from the source): drop it and what was read below it. */

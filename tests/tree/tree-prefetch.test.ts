@@ -57,6 +57,31 @@ t.test('read, hint, limit, forget', async t => {
   })
 })
 
+t.test('trees past the limit: only their files are asked for ahead (page cache), each once', async t => {
+  await withSavedSpec(t, 'tarshift-prefetch-later-', async (store, top) => {
+    const asked: string[] = []
+    const original = store.prefetchObjects.bind(store)
+    store.prefetchObjects = (hashes: readonly string[]): void => {
+      asked.push(...hashes)
+      original(hashes)
+    }
+    const p = new TreePrefetch(store, 10)
+    p.hint([top])
+    await settle()
+    const second: string[] = []
+    for (const e of top) for (const m of await readTree(store, e.tree as Buffer)) second.push((m.tree as Buffer).toString('hex'))
+    t.equal(second.length, 36)
+    const ahead = aheadOf(p)
+    const readAhead = second.filter(h => ahead.has(h))
+    t.ok(readAhead.length > 0 && readAhead.length <= 4, `some second-level trees read ahead (${readAhead.length})`)
+    // (The trees read ahead are asked for too, with the batch that reads them.)
+    const first = top.filter(e => e.type === EntryType.Dir).map(e => (e.tree as Buffer).toString('hex'))
+    const times = (h: string): number => asked.filter(a => a === h).length
+    t.same(second.filter(h => !ahead.has(h)).map(times), second.filter(h => !ahead.has(h)).map(() => 1), 'the others: their files asked for, each once')
+    t.same(asked.filter(h => !first.includes(h) && !second.includes(h)), [], 'nothing deeper: their trees are not known yet')
+  })
+})
+
 t.test('the bytes read ahead are bounded too', async t => {
   await withSavedSpec(t, 'tarshift-prefetch-bytes-', async (store, top) => {
 
