@@ -366,6 +366,9 @@ static void *prefetch_thread(void *arg) {
   return NULL;
 }
 
+/* Threads started: none (pthread_create failed) means nothing is queued, ever. */
+static int prefetch_threads;
+
 static void prefetch_start(void) {
   for (int i = 0; i < PREFETCH_THREADS; i++) {
     pthread_t t;
@@ -373,7 +376,7 @@ static void prefetch_start(void) {
     pthread_attr_init(&a);
     pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&a, 64 * 1024);
-    pthread_create(&t, &a, prefetch_thread, NULL);
+    if (pthread_create(&t, &a, prefetch_thread, NULL) == 0) prefetch_threads++;
     pthread_attr_destroy(&a);
   }
 }
@@ -390,6 +393,7 @@ static napi_value prefetch_js(napi_env env, napi_callback_info info) {
     return NULL;
   }
   pthread_once(&prefetch_once, prefetch_start);
+  if (prefetch_threads == 0) n = 0;
   /* Copied first, then queued under the lock once and the threads woken once: a lock and a
    * wake-up per path cost the calling thread ~25 us a path (futex calls, contention). */
   char **paths = malloc((n ? n : 1) * sizeof *paths);
