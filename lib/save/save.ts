@@ -144,6 +144,15 @@ interface Frame {
   deferring: boolean
   deferred: number
   current: Entry | null
+  /** Bytes of file contents this directory may still hold inline in its tree. */
+  inlineBudget: number
+}
+
+/** How a directory is walked: all of it, or the selected names of `node`; the walk's device. */
+interface DirWalk {
+  all: boolean
+  node: SelectionNode | null
+  rootDev: string | null
 }
 
 async function resolveContent(p: Pending): Promise<void> {
@@ -273,8 +282,9 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
   /** Save a directory's listed contents; returns its tree hash. */
   async function saveDir(dirPath: Buffer, node: SelectionNode | null, rootDev: string | null, refTrees: Buffer[]): Promise<Buffer> {
     const refs0 = await openReferenceTrees(refTrees)
-    const frame: Frame = { writer: new TreeWriter(store), pending: [], count: 0, refs: refs0, deferring: deferAllowed && refs0.length > 0, deferred: 0, current: null }
+    const frame: Frame = { writer: new TreeWriter(store), pending: [], count: 0, refs: refs0, deferring: deferAllowed && refs0.length > 0, deferred: 0, current: null, inlineBudget: opts.config.inlineDirLimit }
     const walkAll = node === null || node.recursive
+    const dirWalk: DirWalk = { all: walkAll, node, rootDev }
     // Names as latin1 strings: one char per byte, so lossless for any name, and sorted in name
     // byte order by the default comparison. Each becomes a Buffer only when its turn comes:
     // readdir's own Buffers are one allocation each, ~550 bytes of RSS per name.
@@ -306,152 +316,15 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       return win
     }
     frames.push(frame)
-    /**
-     * The next entry of this directory, after the lookup of its name in the reference trees.
-     * The waiting entries go on to the writer at the next entry's turn (or at the end).
-     */
-    const push = (entry: Entry, content?: FileContent): void => {
-      const k = frame.count++
-      let eq = 0
-      let same: Array<Entry | undefined> | undefined
-      for (let j = 0; j < frame.refs.length; j++) {
-        const r = frame.refs[j] as RefTree
-        if (!r.maybe) continue
-        const f = r.foundAt === k ? r.found : undefined
-        if (f === undefined) r.maybe = false
-        else if (content !== undefined) (same ??= [])[j] = f
-        else if (sameEntry(entry, f)) eq |= 1 << j
-        else r.maybe = false
-      }
-      frame.pending.push(same ? { entry, content, eq, same } : content ? { entry, content, eq } : { entry, eq })
-    }
-    let inlineBudget = opts.config.inlineDirLimit
     // A window of names at a time, lstat'ed in one call (stat-window.ts), then saved one by one.
     for (let win = await nextWindow(); win !== null; win = await nextWindow()) {
       const { texts, paths, stats } = win
       for (let k = 0; k < texts.length; k++) {
-        const text = texts[k] as string
-        const path = paths[k] as Buffer
-        const name = path.subarray(path.length - text.length)
         if (window.failure !== null) throw window.failure
         if (frame.pending.length >= 2 * PENDING_LAG) await drain(frame, PENDING_LAG)
         if (checkpointDue()) await writeCheckpointOrStop()
         if (walkAll) readAhead.step(progress.bytesRead)
-        const childSel = walkAll ? null : ((node as SelectionNode).children.get(text) ?? null)
-        const got = stats[k] as FileStat | LstatFailure
-        if (got instanceof LstatFailure) {
-          reporter.warn(path, got.code, !walkAll ? 'no such file (listed, but not found)' : 'vanished before it could be saved')
-          continue
-        }
-        const st = got
-        const type = entryType(st)
-        if (type === null) {
-          reporter.note(path, fileType(st) === S_IFSOCK ? 'socket not saved' : 'unknown file type not saved')
-          continue
-        }
-        if (!lookupNow(frame.refs, name)) await lookupReferences(frame.refs, name)
-        const refs: Entry[] = []
-        for (const r of frame.refs) if (r.found?.type === type) refs.push(r.found)
-        let xattrs: Array<[Buffer, Buffer]>
-        try {
-          xattrs = reusableXattrs(st, refs) ?? xattrsOf(path)
-        } catch {
-          reporter.warn(path, 'ENOENT', 'vanished before it could be saved')
-          continue
-        }
-        progress.current = path
-        if (type === EntryType.Dir) {
-          const entry = entryFromStat(name, type, st, xattrs, opts.atime ?? false)
-          const descend = !opts.oneFileSystem || rootDev === null || st.dev === rootDev
-          if (descend) {
-            // A recursive walk starts here or goes on: remember the device it started on.
-            const walkDev = childSel === null || childSel.recursive ? (rootDev ?? st.dev) : null
-            frame.current = entry
-            entry.tree = await saveDir(path, childSel, walkDev, refs.map(r => r.tree).filter((t): t is Buffer => t !== undefined))
-            frame.current = null
-          } else {
-            reporter.note(path, 'mount point of another file system; saved empty (--one-file-system)')
-            entry.tree = await writeTree(store, [])
-          }
-          progress.dirs++
-          push(kept(entry, refs))
-          continue
-        }
-        if (type !== EntryType.File) {
-          const entry = entryFromStat(name, type, st, xattrs, opts.atime ?? false)
-          if (type === EntryType.Symlink) {
-            try {
-              entry.target = reusableTarget(st, refs) ?? readlinkSync(path, { encoding: 'buffer' })
-            } catch (e) {
-              if (!isSystemError(e)) throw e
-              reporter.warn(path, e.code ?? '', 'symlink vanished before it could be read')
-              continue
-            }
-          }
-          progress.files++
-          push(kept(entry, refs))
-          continue
-        }
-        // Regular file.
-        const group = links.get(st)
-        if (group) {
-          const entry = entryFromStat(name, type, group.stat, xattrs, opts.atime ?? false)
-          entry.size = group.size
-          entry.link = group.key
-          if (group.racy) entry.racy = true
-          progress.files++
-          progress.bytesTotal += group.size
-          push(entry, group.content)
-          continue
-        }
-        let reused = reusable(st, refs)
-        if (reused?.chunks) {
-          const fresh = store.ensureFreshNow(reused.chunks.map(c => c.hash.toString('hex')))
-          if (fresh !== true && !await fresh) reused = null
-        }
-        if (reused) {
-          filesReused++
-          const entry = entryFromStat(name, type, st, xattrs, opts.atime ?? false)
-          if (reused.data) {
-            entry.data = reused.data
-            inlineBudget -= reused.data.length
-          }
-          if (reused.chunks) entry.chunks = reused.chunks
-          const content: FileContent = reused.data ? { kind: 'inline', data: reused.data } : reused.chunks ? { kind: 'chunks', chunks: Promise.resolve(reused.chunks) } : { kind: 'empty' }
-          if (st.nlink > 1) {
-            entry.link = path
-            links.add(st, { key: path, content, size: entry.size, stat: st, racy: false })
-          }
-          progress.files++
-          progress.bytesTotal += entry.size
-          const same = kept(entry, refs)
-          push(same, same === entry ? content : undefined)
-          continue
-        }
-        const inlineMax = Math.min(opts.config.inlineLimit, inlineBudget)
-        let r
-        try {
-          r = await readSourceFile(path, inlineMax, ctx)
-        } catch (e) {
-          if (!(e instanceof SourceReadError)) throw e
-          reporter.warn(path, e.code, e.message)
-          continue
-        }
-        filesRead++
-        if (r.unstable) reporter.warn(path, '', 'changed while being read; saved as read, and will be read again next time')
-        if (r.content.kind === 'inline') inlineBudget -= r.size
-        const entry = entryFromStat(name, type, r.stat, xattrs, opts.atime ?? false)
-        entry.size = r.size
-        if (r.unstable || !timeBefore(r.stat.mtime, racyFrom)) entry.racy = true
-        if (r.stat.nlink > 1) {
-          entry.link = path
-          links.add(r.stat, { key: path, content: r.content, size: r.size, stat: r.stat, racy: entry.racy === true })
-        }
-        progress.files++
-        progress.bytesRead += r.bytesRead
-        progress.bytesTotal += r.size
-        report()
-        push(entry, r.content)
+        await saveEntry(frame, dirWalk, texts[k] as string, paths[k] as Buffer, stats[k] as FileStat | LstatFailure)
       }
     }
     await drain(frame, 0)
@@ -466,6 +339,145 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     // Read-ahead trees of reference subdirectories that are gone from the source are dropped.
     for (const r of frame.refs) r.cursor.close()
     return reused ?? (await frame.writer.finish()).hash
+  }
+
+  /**
+   * The next entry of this directory, after the lookup of its name in the reference trees.
+   * The waiting entries go on to the writer at the next entry's turn (or at the end).
+   */
+  function pushEntry(frame: Frame, entry: Entry, content?: FileContent): void {
+    const k = frame.count++
+    let eq = 0
+    let same: Array<Entry | undefined> | undefined
+    for (let j = 0; j < frame.refs.length; j++) {
+      const r = frame.refs[j] as RefTree
+      if (!r.maybe) continue
+      const f = r.foundAt === k ? r.found : undefined
+      if (f === undefined) r.maybe = false
+      else if (content !== undefined) (same ??= [])[j] = f
+      else if (sameEntry(entry, f)) eq |= 1 << j
+      else r.maybe = false
+    }
+    frame.pending.push(same ? { entry, content, eq, same } : content ? { entry, content, eq } : { entry, eq })
+  }
+
+  /** Save one entry of a directory (its name, full path and lstat) into the directory's frame. */
+  async function saveEntry(frame: Frame, walk: DirWalk, text: string, path: Buffer, got: FileStat | LstatFailure): Promise<void> {
+    const name = path.subarray(path.length - text.length)
+    const childSel = walk.all ? null : ((walk.node as SelectionNode).children.get(text) ?? null)
+    if (got instanceof LstatFailure) {
+      reporter.warn(path, got.code, !walk.all ? 'no such file (listed, but not found)' : 'vanished before it could be saved')
+      return
+    }
+    const st = got
+    const type = entryType(st)
+    if (type === null) {
+      reporter.note(path, fileType(st) === S_IFSOCK ? 'socket not saved' : 'unknown file type not saved')
+      return
+    }
+    if (!lookupNow(frame.refs, name)) await lookupReferences(frame.refs, name)
+    const refs: Entry[] = []
+    for (const r of frame.refs) if (r.found?.type === type) refs.push(r.found)
+    let xattrs: Array<[Buffer, Buffer]>
+    try {
+      xattrs = reusableXattrs(st, refs) ?? xattrsOf(path)
+    } catch {
+      reporter.warn(path, 'ENOENT', 'vanished before it could be saved')
+      return
+    }
+    progress.current = path
+    if (type === EntryType.Dir) {
+      const entry = entryFromStat(name, type, st, xattrs, opts.atime ?? false)
+      const descend = !opts.oneFileSystem || walk.rootDev === null || st.dev === walk.rootDev
+      if (descend) {
+        // A recursive walk starts here or goes on: remember the device it started on.
+        const walkDev = childSel === null || childSel.recursive ? (walk.rootDev ?? st.dev) : null
+        frame.current = entry
+        entry.tree = await saveDir(path, childSel, walkDev, refs.map(r => r.tree).filter((t): t is Buffer => t !== undefined))
+        frame.current = null
+      } else {
+        reporter.note(path, 'mount point of another file system; saved empty (--one-file-system)')
+        entry.tree = await writeTree(store, [])
+      }
+      progress.dirs++
+      pushEntry(frame, kept(entry, refs))
+      return
+    }
+    if (type !== EntryType.File) {
+      const entry = entryFromStat(name, type, st, xattrs, opts.atime ?? false)
+      if (type === EntryType.Symlink) {
+        try {
+          entry.target = reusableTarget(st, refs) ?? readlinkSync(path, { encoding: 'buffer' })
+        } catch (e) {
+          if (!isSystemError(e)) throw e
+          reporter.warn(path, e.code ?? '', 'symlink vanished before it could be read')
+          return
+        }
+      }
+      progress.files++
+      pushEntry(frame, kept(entry, refs))
+      return
+    }
+    // Regular file.
+    const group = links.get(st)
+    if (group) {
+      const entry = entryFromStat(name, type, group.stat, xattrs, opts.atime ?? false)
+      entry.size = group.size
+      entry.link = group.key
+      if (group.racy) entry.racy = true
+      progress.files++
+      progress.bytesTotal += group.size
+      pushEntry(frame, entry, group.content)
+      return
+    }
+    let reused = reusable(st, refs)
+    if (reused?.chunks) {
+      const fresh = store.ensureFreshNow(reused.chunks.map(c => c.hash.toString('hex')))
+      if (fresh !== true && !await fresh) reused = null
+    }
+    if (reused) {
+      filesReused++
+      const entry = entryFromStat(name, type, st, xattrs, opts.atime ?? false)
+      if (reused.data) {
+        entry.data = reused.data
+        frame.inlineBudget -= reused.data.length
+      }
+      if (reused.chunks) entry.chunks = reused.chunks
+      const content: FileContent = reused.data ? { kind: 'inline', data: reused.data } : reused.chunks ? { kind: 'chunks', chunks: Promise.resolve(reused.chunks) } : { kind: 'empty' }
+      if (st.nlink > 1) {
+        entry.link = path
+        links.add(st, { key: path, content, size: entry.size, stat: st, racy: false })
+      }
+      progress.files++
+      progress.bytesTotal += entry.size
+      const same = kept(entry, refs)
+      pushEntry(frame, same, same === entry ? content : undefined)
+      return
+    }
+    const inlineMax = Math.min(opts.config.inlineLimit, frame.inlineBudget)
+    let r
+    try {
+      r = await readSourceFile(path, inlineMax, ctx)
+    } catch (e) {
+      if (!(e instanceof SourceReadError)) throw e
+      reporter.warn(path, e.code, e.message)
+      return
+    }
+    filesRead++
+    if (r.unstable) reporter.warn(path, '', 'changed while being read; saved as read, and will be read again next time')
+    if (r.content.kind === 'inline') frame.inlineBudget -= r.size
+    const entry = entryFromStat(name, type, r.stat, xattrs, opts.atime ?? false)
+    entry.size = r.size
+    if (r.unstable || !timeBefore(r.stat.mtime, racyFrom)) entry.racy = true
+    if (r.stat.nlink > 1) {
+      entry.link = path
+      links.add(r.stat, { key: path, content: r.content, size: r.size, stat: r.stat, racy: entry.racy === true })
+    }
+    progress.files++
+    progress.bytesRead += r.bytesRead
+    progress.bytesTotal += r.size
+    report()
+    pushEntry(frame, entry, r.content)
   }
 
   async function sameSize(r: RefTree, n: number): Promise<boolean> {
