@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# A/B runs of two builds of tarshift, alternated, on a machine whose speed drifts (shared cores):
+# one build after the other, N times each, so that both see the same drift.
+#
+#   bash benchmarks/ab.sh snap NAME
+#       copy the current build (bin/, dist/lib, build/Release) to benchmarks/work/ab/NAME
+#   bash benchmarks/ab.sh run A B N [cold|warm] -- ARGS...
+#       run `tarshift ARGS` with snapshots A and B in turn, N times each, stdout to /dev/null;
+#       cold: the page cache is dropped before each run (root). Prints each build's times
+#       (sorted) and their median.
+#
+# Example (the unchanged save of doc/performance.md, session 9):
+#   bash benchmarks/ab.sh run before after 5 cold -- save -r /tmp/repo --subset a /tmp/corpus-a --progress none
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+AB=$ROOT/benchmarks/work/ab
+
+case "${1:-}" in
+  snap)
+    [[ $# -eq 2 ]] || { echo "usage: $0 snap NAME" >&2; exit 2; }
+    S=$AB/$2
+    rm -rf "$S"
+    mkdir -p "$S/dist" "$S/build"
+    cp -a bin package.json "$S/"
+    cp -a dist/lib "$S/dist/"
+    cp -a build/Release "$S/build/"
+    echo "snapshot $2: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git status --porcelain -- lib native | grep -q . && echo ' (with uncommitted changes)')"
+    ;;
+  run)
+    usage() { echo "usage: $0 run A B N [cold|warm] -- ARGS..." >&2; exit 2; }
+    [[ $# -ge 6 ]] || usage
+    A=$2 B=$3 N=$4 MODE=warm
+    shift 4
+    if [[ $1 == cold || $1 == warm ]]; then MODE=$1; shift; fi
+    [[ ${1:-} == -- ]] || usage
+    shift
+    for s in "$A" "$B"; do [[ -x $AB/$s/bin/tarshift ]] || { echo "no snapshot $s (run: $0 snap $s)" >&2; exit 2; }; done
+    declare -A times
+    for ((i = 0; i < N; i++)); do
+      for s in "$A" "$B"; do
+        if [[ $MODE == cold ]]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
+        t0=$(date +%s.%N)
+        node "$AB/$s/bin/tarshift" "$@" > /dev/null 2>&1 || echo "$s: run $((i + 1)) exited $?" >&2
+        t1=$(date +%s.%N)
+        times[$s]+="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') "
+      done
+    done
+    for s in "$A" "$B"; do
+      sorted=$(echo "${times[$s]}" | tr ' ' '\n' | grep . | sort -n | xargs printf '%.2f ')
+      median=$(echo "$sorted" | tr ' ' '\n' | grep . | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')
+      echo "$s: $sorted median $median"
+    done
+    ;;
+  *)
+    sed -n '2,13p' "$0" >&2
+    exit 2
+    ;;
+esac
