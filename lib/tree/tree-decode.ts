@@ -58,18 +58,19 @@ class Reader {
   }
 
   private arrayLength(): number {
-    const t = this.byte()
-    if (t >= 0x90 && t <= 0x9f) return t & 0x0f
-    if (t === 0xdc) { this.need(2); const n = this.b.readUInt16BE(this.p); this.p += 2; return n }
-    if (t === 0xdd) { this.need(4); const n = this.b.readUInt32BE(this.p); this.p += 4; return n }
-    throw NOT_FAST
+    return this.lengthOf(0x90, 0xdc)
   }
 
   private mapLength(): number {
+    return this.lengthOf(0x80, 0xde)
+  }
+
+  /** A container's length: fix form `fix`..`fix` + 15, or 16/32-bit form at `t16`, `t16` + 1. */
+  private lengthOf(fix: number, t16: number): number {
     const t = this.byte()
-    if (t >= 0x80 && t <= 0x8f) return t & 0x0f
-    if (t === 0xde) { this.need(2); const n = this.b.readUInt16BE(this.p); this.p += 2; return n }
-    if (t === 0xdf) { this.need(4); const n = this.b.readUInt32BE(this.p); this.p += 4; return n }
+    if (t >= fix && t <= fix + 0x0f) return t & 0x0f
+    if (t === t16) { this.need(2); const n = this.b.readUInt16BE(this.p); this.p += 2; return n }
+    if (t === t16 + 1) { this.need(4); const n = this.b.readUInt32BE(this.p); this.p += 4; return n }
     throw NOT_FAST
   }
 
