@@ -23,7 +23,6 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
-#include <dirent.h>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -284,61 +283,44 @@ static napi_value lstat_many_js(napi_env env, napi_callback_info info) {
  * willNeed(path: Buffer): 0 or an errno. Opens the file (never following a symlink, never
  * blocking on a fifo put there meanwhile), asks the kernel to read it all into the page cache
  * (posix_fadvise WILLNEED: the reads are queued and the call returns without waiting for
- * them), and closes it. The atime is not changed: nothing is read here.
+ * them), and closes it. The atime is not changed: nothing is read here. (advise_file: the
+ * same for the prefetch threads below.)
  */
+static int advise_file(const char *path) {
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return errno;
+  int err = posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+  close(fd);
+  return err;
+}
+
 static napi_value will_need_js(napi_env env, napi_callback_info info) {
   size_t argc = 1; napi_value argv[1], v;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   char *path = buffer_arg(env, argv[0]);
-  int err = 0;
   if (!path) return NULL;
-  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  int err = advise_file(path);
   free(path);
-  if (fd < 0) err = errno;
-  else {
-    err = posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
-    close(fd);
-  }
   napi_create_int32(env, err, &v);
   return v;
 }
-
-
 /*
- * prefetch(kind: number, paths: Buffer[]): number — hand paths to a pool of threads that
- * bring them into the kernel's caches, PREFETCH_THREADS at a time, and return at once (the
- * number of paths queued). On a cold cache one thread waits for one disk read after another:
- * each open() of a file not seen yet reads its directory entry and inode first. Here those
- * waits overlap. Nothing is reported back and nothing depends on it: a path that cannot be
- * read is skipped, and when the queue is full, paths are dropped. Kinds:
- *   0 file: open (no symlink followed, no fifo blocked on), posix_fadvise WILLNEED, close;
- *   1 directory: read all its entries, and lstat each (their inodes);
- *   2 lstat.
- * The threads are started at the first call, for the life of the process; the queue is
- * shared by every thread of it (main, workers).
+ * prefetch(paths: Buffer[]): number — hand files to a pool of threads that ask the kernel to
+ * read them into its page cache (as willNeed), PREFETCH_THREADS at a time, and return at once
+ * (the number of paths queued). On a cold cache one thread waits for one disk read after
+ * another: each open() of a file not seen yet reads its directory entry and inode first. Here
+ * those waits overlap. Nothing is reported back and nothing depends on it: a path that cannot
+ * be opened is skipped, and when the queue is full, paths are dropped. The threads are started
+ * at the first call, for the life of the process; the queue is shared by every thread of it
+ * (main, workers).
  */
 #define PREFETCH_THREADS 4
 #define PREFETCH_QUEUE 65536
-struct prefetch_item { int kind; char *path; };
-static struct prefetch_item prefetch_queue[PREFETCH_QUEUE];
+static char *prefetch_queue[PREFETCH_QUEUE];
 static size_t prefetch_head, prefetch_count;
 static pthread_mutex_t prefetch_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t prefetch_cond = PTHREAD_COND_INITIALIZER;
 static pthread_once_t prefetch_once = PTHREAD_ONCE_INIT;
-
-static void prefetch_dir(const char *path) {
-  int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return;
-  DIR *d = fdopendir(fd);
-  if (!d) { close(fd); return; }
-  struct dirent *e;
-  struct stat st;
-  while ((e = readdir(d)) != NULL) {
-    if (e->d_name[0] == '.' && (e->d_name[1] == 0 || (e->d_name[1] == '.' && e->d_name[2] == 0))) continue;
-    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW);
-  }
-  closedir(d);
-}
 
 static void *prefetch_thread(void *arg) {
   (void)arg;
@@ -348,20 +330,12 @@ static void *prefetch_thread(void *arg) {
   for (;;) {
     pthread_mutex_lock(&prefetch_lock);
     while (prefetch_count == 0) pthread_cond_wait(&prefetch_cond, &prefetch_lock);
-    struct prefetch_item it = prefetch_queue[prefetch_head];
+    char *path = prefetch_queue[prefetch_head];
     prefetch_head = (prefetch_head + 1) % PREFETCH_QUEUE;
     prefetch_count--;
     pthread_mutex_unlock(&prefetch_lock);
-    if (it.kind == 0) {
-      int fd = open(it.path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-      if (fd >= 0) { posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED); close(fd); }
-    } else if (it.kind == 1) {
-      prefetch_dir(it.path);
-    } else {
-      struct stat st;
-      lstat(it.path, &st);
-    }
-    free(it.path);
+    advise_file(path);
+    free(path);
   }
   return NULL;
 }
@@ -382,14 +356,12 @@ static void prefetch_start(void) {
 }
 
 static napi_value prefetch_js(napi_env env, napi_callback_info info) {
-  size_t argc = 2; napi_value argv[2], v;
+  size_t argc = 1; napi_value argv[1], v;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  int32_t kind = -1;
   uint32_t n = 0;
   bool isarr = false;
-  if (argc < 2 || napi_get_value_int32(env, argv[0], &kind) != napi_ok || kind < 0 || kind > 2 ||
-      napi_is_array(env, argv[1], &isarr) != napi_ok || !isarr || napi_get_array_length(env, argv[1], &n) != napi_ok) {
-    napi_throw_type_error(env, NULL, "prefetch(kind: 0 | 1 | 2, paths: Buffer[])");
+  if (argc < 1 || napi_is_array(env, argv[0], &isarr) != napi_ok || !isarr || napi_get_array_length(env, argv[0], &n) != napi_ok) {
+    napi_throw_type_error(env, NULL, "prefetch(paths: Buffer[])");
     return NULL;
   }
   pthread_once(&prefetch_once, prefetch_start);
@@ -402,7 +374,7 @@ static napi_value prefetch_js(napi_env env, napi_callback_info info) {
   for (; copied < n; copied++) {
     napi_value b;
     void *data; size_t len; bool isbuf = false;
-    if (napi_get_element(env, argv[1], copied, &b) != napi_ok || napi_is_buffer(env, b, &isbuf) != napi_ok || !isbuf) {
+    if (napi_get_element(env, argv[0], copied, &b) != napi_ok || napi_is_buffer(env, b, &isbuf) != napi_ok || !isbuf) {
       for (uint32_t i = 0; i < copied; i++) free(paths[i]);
       free(paths);
       napi_throw_type_error(env, NULL, "prefetch: paths must be Buffers");
@@ -417,7 +389,7 @@ static napi_value prefetch_js(napi_env env, napi_callback_info info) {
   uint32_t queued = 0;
   pthread_mutex_lock(&prefetch_lock);
   for (; queued < copied && prefetch_count < PREFETCH_QUEUE; queued++) {
-    prefetch_queue[(prefetch_head + prefetch_count) % PREFETCH_QUEUE] = (struct prefetch_item){ kind, paths[queued] };
+    prefetch_queue[(prefetch_head + prefetch_count) % PREFETCH_QUEUE] = paths[queued];
     prefetch_count++;
   }
   if (queued > 0) pthread_cond_broadcast(&prefetch_cond);

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { createRequire } from 'node:module'
 import type { LastUseCache } from '../repo/object-store.js'
 import { summaryPath } from '../repo/saveset.js'
-import { native, PrefetchKind } from '../fs/native.js'
+import { native } from '../fs/native.js'
 
 const require = createRequire(import.meta.url)
 const lmdb = require('lmdb') as {
@@ -47,7 +47,7 @@ export class ObjectCache implements LastUseCache {
       mkdirSync(dir, { recursive: true, mode: 0o700 })
       // Read in whole, ahead, by the native prefetch threads: a save looks up every object it
       // reuses, in no order, and on a cold cache each lookup could wait for its page.
-      native.prefetch(PrefetchKind.File, [Buffer.from(join(dir, 'data.mdb'))])
+      native.prefetch([Buffer.from(join(dir, 'data.mdb'))])
       db = lmdb.open({ path: dir, compression: false, noSync: true })
     } catch (e) {
       process.stderr.write(`tarshift: note: local cache unavailable (${(e as Error).message}); continuing without it\n`)

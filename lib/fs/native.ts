@@ -19,17 +19,12 @@ interface NativeFs {
   /** Open, posix_fadvise(WILLNEED) the whole file, close: its reads are queued, not waited for. 0 or an errno. */
   willNeed(path: Buffer): number
   /**
-   * Queue paths for a pool of native threads that brings them into the kernel's caches, many
-   * at a time, and return at once (the number queued; the rest dropped when the queue is
-   * full). Kind 0: a file's contents (as willNeed); 1: a directory's entries and their inodes;
-   * 2: an inode (lstat). A hint only: nothing is reported, failures are skipped.
+   * Queue files for a pool of native threads that ask the kernel to read each into its page
+   * cache (as willNeed), many at a time, and return at once (the number queued; the rest
+   * dropped when the queue is full). A hint only: nothing is reported, failures are skipped.
    */
-  prefetch(kind: PrefetchKind, paths: Buffer[]): number
+  prefetch(paths: Buffer[]): number
 }
-
-/** What native.prefetch brings into the caches. */
-export const PrefetchKind = { File: 0, Dir: 1, Inode: 2 } as const
-export type PrefetchKind = (typeof PrefetchKind)[keyof typeof PrefetchKind]
 
 const require = createRequire(import.meta.url)
 // dist/lib/fs/native.js → ../../../build/Release

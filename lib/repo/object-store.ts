@@ -6,7 +6,7 @@ import { CorruptObjectError, MissingObjectError, TarshiftError, savedirIoError, 
 import { codecByName } from '../codec/codec.js'
 import { sha256hex } from '../codec/object-frame.js'
 import type { ObjectKind } from '../codec/object-header.js'
-import { native, PrefetchKind } from '../fs/native.js'
+import { native } from '../fs/native.js'
 import { dataPath } from './layout.js'
 import type { RepoConfig } from './config.js'
 import { ownsItsMemory, type WorkerPool } from './worker-pool.js'
@@ -414,7 +414,7 @@ export class ObjectStore {
 
   /** Have the native prefetch threads read these objects' files into the page cache, no more. */
   prefetchObjects(hashes: readonly string[]): void {
-    native.prefetch(PrefetchKind.File, hashes.map(h => Buffer.from(dataPath(this.savedir, h))))
+    native.prefetch(hashes.map(h => Buffer.from(dataPath(this.savedir, h))))
   }
 
   private sendGets(gets: BatchedGet[]): void {
