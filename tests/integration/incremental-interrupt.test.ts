@@ -12,8 +12,9 @@ import { assertSameTree } from '../helpers/compare-trees.js'
 import { sha256File } from '../helpers/tree-snapshot.js'
 import type { SavesetSummary } from '../../lib/repo/saveset.js'
 import {
-  hoursAgoNs, incSave, listJson, restorePipe, restoreVia, summariesNow, tarshiftBackground, waitFor,
+  hoursAgoNs, incSave, listJson, restorePipe, restoreVia, summariesNow, tarshiftBackground,
 } from '../helpers/run-cli-incremental.js'
+import { runUntil } from '../helpers/run-in-slices.js'
 
 const MiB = 1024 * 1024
 const BIG_COUNT = 6
@@ -65,12 +66,11 @@ function checkCoveredFiles(t: Test, restoredRoot: string): number {
 
 /** Starts a long save and waits until a checkpoint summary is listed; returns it. */
 async function startAndAwaitCheckpoint(t: Test, savedir: string, subset: string, cache: string): Promise<{ bg: ReturnType<typeof tarshiftBackground>; seen: SavesetSummary | undefined }> {
-  // Checkpoints every 0.3 s, and the first one that covers a file is awaited: the signal then
-  // lands well before the end of the walk, however fast the save is.
+  // Checkpoints every 0.3 s, and the first one that covers a file is awaited.
   const bg = tarshiftBackground(['save', '-r', savedir, '--subset', subset, '--progress', 'none', '--json', '--checkpoint-interval', '0.3s', SRC], cache)
-  let exited = false
-  void bg.done.then(() => { exited = true })
-  const seen = await waitFor(() => (exited ? null : summariesNow(savedir).find(s => s.checkpoint !== null && s.root !== null && s.files >= 1)), 120_000, 20)
+  // The save runs in slices until a checkpoint is seen, and is left stopped there: the signal
+  // that follows lands before the end of the walk on any machine.
+  const seen = await runUntil(bg.child.pid as number, () => summariesNow(savedir).find(s => s.checkpoint !== null && s.root !== null && s.files >= 1), 120_000)
   t.ok(seen, 'a checkpoint summary appeared while the save was running')
   return { bg, seen: seen ?? undefined }
 }
@@ -128,7 +128,10 @@ t.test('SIGINT during a long save: exit 3 after writing a checkpoint; the next s
   const savedir = newSavedir(t)
   const cache = tmpDirFor(t, 'tarshift-inc-int-cache-')
   const { bg, seen } = await startAndAwaitCheckpoint(t, savedir, 'int', cache)
-  if (bg.child.pid !== undefined && bg.child.exitCode === null) process.kill(bg.child.pid, 'SIGINT')
+  if (bg.child.pid !== undefined && bg.child.exitCode === null) {
+    process.kill(bg.child.pid, 'SIGINT')
+    process.kill(bg.child.pid, 'SIGCONT')
+  }
   const res = await bg.done
   t.equal(res.status, 3, `exit code 3 (got ${res.status ?? res.signal}; stderr: ${res.stderr.trim()})`)
   t.match(res.stderr, /checkpoint \S+ written/, 'stderr says a checkpoint was written')

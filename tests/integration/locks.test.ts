@@ -4,9 +4,9 @@
 // ended, after which the save's saveset restores byte-exact; a lock left by a dead pid is stale
 // (expire and save proceed, unlock removes it); a live foreign lock blocks until unlock --force.
 //
-// "While a save runs" is made deterministic with SIGSTOP/SIGCONT: the save is started, allowed to
-// write its first summary, objects and a checkpoint, then frozen while the expires run against it,
-// then resumed. A frozen process still holds its lock exactly as a slow one does.
+// "While a save runs" is made deterministic with SIGSTOP/SIGCONT: the save runs in short slices,
+// stopped in between (run-in-slices.ts), until it has written its first summary, objects and a
+// checkpoint; it stays frozen there while the expires run against it, then is resumed. A frozen process still holds its lock exactly as a slow one does.
 import t from 'tap'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -20,6 +20,7 @@ import {
   assertRestoresTo, dataObjects, digestDiff, reachablePerSaveset, savedirDigest, setSavesetTimes, sleep, tarshiftBackground,
   union, verifyAllObjects, waitFor,
 } from '../helpers/run-cli-expire.js'
+import { runUntil } from '../helpers/run-in-slices.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -75,9 +76,8 @@ t.test('two saves of different subsets at the same time both complete and restor
 
   const saveA = tarshiftBackground(t, args('alpha', a))
   // A has started (its summary and some objects exist): freeze it, start B, let both run.
-  const started = await waitFor(() => (summaryOf(savedir, 'alpha') && dataObjects(savedir).size >= 3 ? true : undefined), 60_000)
-  t.ok(started, `save A started and wrote objects (${saveA.stderr()})`)
-  process.kill(saveA.pid, 'SIGSTOP')
+  const started = await runUntil(saveA.pid, () => (summaryOf(savedir, 'alpha') && dataObjects(savedir).size >= 3 ? true : undefined), 60_000)
+  t.ok(started, `save A started and wrote objects, and is stopped there (${saveA.stderr()})`)
   const saveB = tarshiftBackground(t, args('beta', b))
   const startedB = await waitFor(() => (summaryOf(savedir, 'beta') ? true : undefined), 60_000)
   t.ok(startedB, 'save B started while A holds its lock')
@@ -113,14 +113,14 @@ t.test('expire during a running save: exit 11 and nothing deleted; with --wait i
   setSavesetTimes(savedir, old.id, new Date(Date.now() - 10 * DAY))
   const oldObjects = new Set(dataObjects(savedir).keys())
 
-  const save = tarshiftBackground(t, ['save', '-r', savedir, '--subset', 'data', '--progress', 'none', '--json', '--checkpoint-interval', '1s', big])
-  // Wait for the save's first checkpoint (a summary with a root) and objects of its own.
-  const cp = await waitFor(() => {
+  const save = tarshiftBackground(t, ['save', '-r', savedir, '--subset', 'data', '--progress', 'none', '--json', '--checkpoint-interval', '0.2s', big])
+  // Run the save in slices until its first checkpoint (a summary with a root) and objects of its
+  // own are there, and leave it stopped at that point.
+  const cp = await runUntil(save.pid, () => {
     const s = listSummaries(savedir).find(x => x.id !== old.id)
     return s?.checkpoint && dataObjects(savedir).size > oldObjects.size + 10 ? s : undefined
   }, 120_000)
-  t.ok(cp, `the save wrote a checkpoint and objects (${save.stderr()})`)
-  process.kill(save.pid, 'SIGSTOP')
+  t.ok(cp, `the save wrote a checkpoint and objects, and is stopped there (${save.stderr()})`)
   t.equal(save.child.exitCode, null, 'the save is still running (frozen now)')
   t.teardown(() => {
     try { process.kill(save.pid, 'SIGCONT') } catch { /* gone */ }
