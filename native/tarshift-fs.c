@@ -27,6 +27,8 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 
+#include "read-ahead.h"
+
 static const char *errno_name(int e) {
   switch (e) {
     case ENOENT: return "ENOENT"; case EACCES: return "EACCES"; case EPERM: return "EPERM";
@@ -226,7 +228,6 @@ static napi_value malloc_mmap_threshold_js(napi_env env, napi_callback_info info
  * 0 or the errno of that name's failure (every name gets the open's errno when dir fails).
  * The save's walk spent ~5 us per entry in Node's lstat (a BigIntStats of 18 BigInts, a path
  * resolved from the root); this is one call per window of a directory. */
-#define LSTAT_SLOTS 18
 static napi_value lstat_many_js(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -286,7 +287,7 @@ static napi_value lstat_many_js(napi_env env, napi_callback_info info) {
  * them), and closes it. The atime is not changed: nothing is read here. (advise_file: the
  * same for the prefetch threads below.)
  */
-static int advise_file(const char *path) {
+int advise_file(const char *path) {
   int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return errno;
   int err = posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
@@ -415,6 +416,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"prefetch", 0, prefetch_js, 0, 0, 0, napi_default, 0},
   };
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
+  read_ahead_register(env, exports);
   return exports;
 }
 

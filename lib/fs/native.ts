@@ -24,6 +24,26 @@ interface NativeFs {
    * dropped when the queue is full). A hint only: nothing is reported, failures are skipped.
    */
   prefetch(paths: Buffer[]): number
+  /** Exclude patterns (bytes, no NUL) compiled for excludesPath (native/read-ahead.c). */
+  excluder(patterns: Buffer[]): unknown
+  /** fnmatch(3), flags 0, C locale, of any pattern against the path or its last `nameLength` bytes. */
+  excludesPath(excluder: unknown, path: Buffer, nameLength: number): boolean
+  /** The save's read-ahead thread (lib/save/read-ahead.ts, native/read-ahead.c). */
+  readAheadStart(opts: {
+    exclude: Buffer[]
+    oneFileSystem: boolean
+    share: boolean
+    report: boolean
+    lookahead: number
+    lookaheadMiB: number
+    contentsSince: number | null
+    contentMax: number
+  }): unknown
+  readAheadWalk(handle: unknown, dir: Buffer): void
+  readAheadProgress(handle: unknown, entries: number, mibRead: number): void
+  /** The next window or report, null if none came within waitMs, 'end' if none will come. */
+  readAheadTake(handle: unknown, waitMs: number, entries: number): unknown
+  readAheadClose(handle: unknown): void
 }
 
 const require = createRequire(import.meta.url)

@@ -1,41 +1,31 @@
 // --exclude PATTERN: shell globs as GNU tar's --exclude, matched against the full path and
-// against each name. Matching is on bytes (latin1 strings map bytes 1:1).
+// against each name. Matching is fnmatch(3) on bytes (flags 0: `*` and `?` also match `/`, a
+// leading `.` is not special, `\` escapes; the C locale), in native/read-ahead.c: the save's
+// walk and its read-ahead thread match through the same function, so they always agree.
+import { native } from '../fs/native.js'
+import { UsageError } from '../errors.js'
 
-function globToRegExp(glob: string): RegExp {
-  let re = ''
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i] as string
-    if (c === '*') re += '.*'
-    else if (c === '?') re += '.'
-    else if (c === '[') {
-      const j = glob.indexOf(']', i + 2)
-      if (j < 0) { re += '\\['; continue }
-      let cls = glob.slice(i + 1, j)
-      if (cls.startsWith('!')) cls = '^' + cls.slice(1)
-      re += `[${cls.replace(/\\/g, '\\\\')}]`
-      i = j
-    } else if (c === '\\' && i + 1 < glob.length) {
-      re += '\\' + glob[++i]
-    } else re += c.replace(/[.+^${}()|\]\\/]/g, m => '\\' + m)
-  }
-  return new RegExp(`^${re}$`, 's')
+/** Patterns as fnmatch takes them: bytes (UTF-8 of the text), a trailing `/` taken off. */
+export function excludePatternBytes(patterns: string[]): Buffer[] {
+  return patterns.map(p => {
+    const b = Buffer.from(p.replace(/\/+$/, ''))
+    if (b.includes(0)) throw new UsageError(`--exclude: a pattern cannot hold a NUL byte: ${JSON.stringify(p)}`)
+    return b
+  })
 }
 
 export class Excluder {
-  private readonly pats: RegExp[]
+  private readonly handle: unknown
+  readonly empty: boolean
+
   constructor(patterns: string[]) {
-    // Patterns are given as text; compare against latin1 views of the path bytes.
-    this.pats = patterns.map(p => globToRegExp(Buffer.from(p).toString('latin1').replace(/\/+$/, '')))
+    this.empty = patterns.length === 0
+    this.handle = native.excluder(excludePatternBytes(patterns))
   }
 
-  get empty(): boolean {
-    return this.pats.length === 0
-  }
-
+  /** Whether `path` (whose last bytes are `name`) is excluded. */
   excludes(path: Buffer, name: Buffer): boolean {
-    if (this.pats.length === 0) return false
-    const full = path.toString('latin1')
-    const base = name.toString('latin1')
-    return this.pats.some(r => r.test(base) || r.test(full))
+    if (this.empty) return false
+    return native.excludesPath(this.handle, path, name.length)
   }
 }

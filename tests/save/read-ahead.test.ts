@@ -190,3 +190,39 @@ t.test('window(): a directory it cannot list is left to the save; a walk that di
     await p.close()
   }
 })
+
+t.test('window(): asked for a directory after the thread has walked all it was given: null, not a wait', async t => {
+  const root = path.join(tmpDirFor(t), 'src')
+  buildTree(root, { type: 'dir', children: { a: { type: 'dir', children: { f: file } } } })
+  const p = new ReadAhead({ exclude: [], oneFileSystem: false, contentsSince: null })
+  try {
+    p.walkStarts(Buffer.from(root))
+    t.same((await p.window(Buffer.from(root), 0))?.texts, ['a'])
+    t.same((await p.window(Buffer.from(path.join(root, 'a')), 0))?.texts, ['f'])
+    // As when the thread could not list a directory that the save then could, with a
+    // subdirectory: the thread never walked it, and nothing more will come.
+    const t0 = Date.now()
+    t.equal(await p.window(Buffer.from(path.join(root, 'a', 'new')), 0), null, 'null')
+    t.ok(Date.now() - t0 < 5_000, 'at once')
+  } finally {
+    await p.close()
+  }
+})
+
+t.test('window(): a tree 300 directories deep, and a directory of 5,000 names, in windows', async t => {
+  const root = path.join(tmpDirFor(t), 'src')
+  let deep: FixtureNode = { type: 'dir', children: { leaf: file } }
+  for (let i = 0; i < 300; i++) deep = { type: 'dir', children: { [`d${i % 10}`]: deep } }
+  const wide: Record<string, FixtureNode> = {}
+  for (let i = 0; i < 5000; i++) wide[`w${i}`] = { type: 'symlink', target: 'x' }
+  buildTree(root, { type: 'dir', children: { deep, wide: { type: 'dir', children: wide } } })
+  const p = new ReadAhead({ exclude: ['w4*'], oneFileSystem: false, contentsSince: null, lookahead: 100 })
+  const seen: string[] = []
+  try {
+    p.walkStarts(Buffer.from(root))
+    await walkShared(t, p, Buffer.from(root), new Excluder(['w4*']), seen)
+  } finally {
+    await p.close()
+  }
+  t.equal(seen.length, 1 + 301 + 1, 'every directory walked once')
+})

@@ -48,6 +48,30 @@ t.test('exclude globs match a name or the full path', async t => {
   t.ok(new Excluder([]).empty)
 })
 
+t.test('exclude globs: fnmatch on bytes, as GNU tar (a * or ? crosses /, [!...], [] with ], escapes)', async t => {
+  const on = (pats: string[], p: Buffer): boolean => new Excluder(pats).excludes(p, p.subarray(p.lastIndexOf(0x2f) + 1))
+  const b = (s: string): Buffer => Buffer.from(s)
+  t.ok(on(['/home/*/x'], b('/home/a/b/x')), '* crosses /')
+  t.ok(on(['/tmp?x'], b('/tmp/x')), '? matches /')
+  t.ok(on(['.*'], b('/h/.profile')), 'a leading . is not special')
+  t.ok(on(['[!a]z'], b('/q/bz')))
+  t.notOk(on(['[!a]z'], b('/q/az')))
+  t.ok(on(['[]a]z'], b('/q/]z')), 'a ] first in brackets is one of the set')
+  t.ok(on(['x[a-c]'], b('/q/xb')))
+  t.notOk(on(['x[a-c]'], b('/q/xd')))
+  t.ok(on(['\\*'], b('/q/*')), 'an escaped * is a *')
+  t.notOk(on(['\\*'], b('/q/x')))
+  t.ok(on(['cache/'], b('/h/cache')), 'a trailing / is taken off')
+  // Names are bytes: ? is one byte, whatever the locale, and a pattern's text is its UTF-8.
+  const odd = Buffer.concat([b('/q/n'), Buffer.from([0xe9, 0xff])])
+  t.ok(on(['n??'], odd), '? matches one byte of a non-UTF-8 name')
+  t.notOk(on(['n?'], odd))
+  t.ok(on(['caf\u00e9'], b('/q/caf\u00e9')), 'UTF-8 text matches its bytes')
+  t.ok(on(['caf?'], Buffer.concat([b('/q/caf'), Buffer.from([0xe9])])))
+  t.notOk(on(['caf?'], b('/q/caf\u00e9')), 'an é in UTF-8 is two bytes')
+  t.throws(() => new Excluder(['a\0b']), /NUL/)
+})
+
 function sum(id: string, start: string, files: number, finish: boolean, host = 'h', subset = 's'): SavesetSummary {
   return { id, host, subset, start, finish: finish ? start : null, checkpoint: null, root: 'aa', files, dirs: 0, bytesTotal: 0,
     bytesRead: 0, bytesNew: 0, warnings: 0, warningsRef: null, references: [], version: 1 }

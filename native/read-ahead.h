@@ -1,0 +1,14 @@
+/* Shared by native/tarshift-fs.c and native/read-ahead.c. */
+#ifndef TARSHIFT_READ_AHEAD_H
+#define TARSHIFT_READ_AHEAD_H
+#include <node_api.h>
+
+/* Numbers per name in lstatMany's output (lib/fs/file-stat.ts). */
+#define LSTAT_SLOTS 18
+
+/* Open, posix_fadvise(WILLNEED) the whole file, close: 0 or an errno (tarshift-fs.c). */
+int advise_file(const char *path);
+
+/* Adds excluder, excludesPath and the readAhead* functions to the addon's exports. */
+void read_ahead_register(napi_env env, napi_value exports);
+#endif
