@@ -33,6 +33,13 @@ export interface ReadOutcome {
   unstable: boolean
 }
 
+/** The save was asked to stop (a signal) in the middle of a file: what was read of it is let go. */
+export class ReadStopped extends Error {
+  constructor() {
+    super('stopped while reading a file')
+  }
+}
+
 export class SourceReadError extends Error {
   constructor(readonly code: string, message: string) {
     super(message)
@@ -67,6 +74,12 @@ export interface ReaderContext {
   window: PutWindow
   /** Buffers for chunks (ObjectStore.chunkBuffer); each goes to the window. Default: fresh ones. */
   chunkBuffer?: (n: number) => Buffer
+  /**
+   * True once the save is to stop (SIGINT, SIGTERM): asked after each block read of a chunked
+   * file, which then throws ReadStopped instead of going on to its end (a file of 100 GB
+   * would keep a signal waiting for minutes).
+   */
+  stop?: () => boolean
 }
 
 async function readOnce(fd: number, pre: BigIntStats, inlineMax: number, ctx: ReaderContext): Promise<{ content: FileContent; bytesRead: number }> {
@@ -91,6 +104,7 @@ async function readOnce(fd: number, pre: BigIntStats, inlineMax: number, ctx: Re
     const n = readFully(fd, buf, pos)
     if (n === 0) break
     pos += n
+    if (ctx.stop?.() === true) throw new ReadStopped()
     if (pos === n && n < buf.length && n < ctx.chunker.min) {
       // The whole file in one read, shorter than the smallest chunk: it is one chunk, handed
       // over as a view of the read buffer (put() copies it before it returns).

@@ -21,7 +21,7 @@ import { ObjectKind } from '../codec/object-header.js'
 import { entryFromStat, entryType } from './entry-from-stat.js'
 import { fileType, LstatFailure, S_IFSOCK, sameTimespec, timeBefore, type FileStat } from '../fs/file-stat.js'
 import { Excluder } from './exclude.js'
-import { readSourceFile, SourceReadError, type FileContent } from './file-reader.js'
+import { readSourceFile, ReadStopped, SourceReadError, type FileContent } from './file-reader.js'
 import { HardlinkIndex } from './hardlink-index.js'
 import { type ReadAhead, referenceStarts, saveReadAhead } from './read-ahead.js'
 import { RACY_NS } from './racy.js'
@@ -255,7 +255,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     references: (opts.references ?? []).map(r => r.id),
     version: SUMMARY_VERSION,
   }
-  const ctx = { chunker: opts.config.chunker, window, chunkBuffer: (n: number) => store.chunkBuffer(n) }
+  const ctx = { chunker: opts.config.chunker, window, chunkBuffer: (n: number) => store.chunkBuffer(n), stop: opts.interrupted }
   const report = (): void => opts.onProgress?.(progress)
 
   function xattrsOf(path: Buffer): Array<[Buffer, Buffer]> {
@@ -459,6 +459,12 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     try {
       r = await readSourceFile(path, inlineMax, ctx)
     } catch (e) {
+      if (e instanceof ReadStopped) {
+        // A signal came while reading this file: the checkpoint covers what is done without
+        // it, and the save ends there (never as a finished saveset lacking the file).
+        await writeCheckpointOrStop()
+        throw new Error('internal: a read stopped without a signal')
+      }
       if (!(e instanceof SourceReadError)) throw e
       reporter.warn(path, e.code, e.message)
       return

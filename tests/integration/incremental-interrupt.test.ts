@@ -157,3 +157,49 @@ t.test('SIGINT during a long save: exit 3 after writing a checkpoint; the next s
 
   await continueAndRoundTrip(t, savedir, 'int', cache, inc, covered)
 })
+
+/** Bytes `pid` has read through read(2) and the like (/proc/PID/io rchar); 0 when gone. */
+function bytesReadBy(pid: number): number {
+  try {
+    const m = /^rchar: (\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/io`, 'latin1'))
+    return m ? Number(m[1]) : 0
+  } catch {
+    return 0
+  }
+}
+
+t.test('SIGINT in the middle of a huge file: exit 3 without reading it to its end; the checkpoint leaves it out', async t => {
+  const dir = tmpDirFor(t, 'tarshift-inc-huge-')
+  const src = path.join(dir, 'src')
+  buildTree(src, { type: 'dir', children: { 'a.txt': { type: 'file', size: 1000, seed: 1 }, 'z.txt': { type: 'file', size: 2000, seed: 2 } } })
+  // 1 TiB of holes: read to its end it would take many minutes, on any machine.
+  const huge = path.join(src, 'huge.bin')
+  fs.closeSync(fs.openSync(huge, 'w'))
+  fs.truncateSync(huge, 1024 ** 4)
+  const savedir = newSavedir(t)
+  const cache = tmpDirFor(t, 'tarshift-inc-huge-cache-')
+  const bg = tarshiftBackground(['save', '-r', savedir, '--subset', 'huge', '--progress', 'none', '--json', src], cache)
+  const pid = bg.child.pid as number
+  t.teardown(() => { try { process.kill(pid, 'SIGKILL') } catch { /* gone */ } })
+  const reading = await runUntil(pid, () => (bytesReadBy(pid) > 512 * MiB ? true : undefined), 120_000)
+  t.ok(reading, 'the save is reading the huge file')
+  if (!reading) return
+  process.kill(pid, 'SIGINT')
+  process.kill(pid, 'SIGCONT')
+  const res = await Promise.race([bg.done, new Promise<null>(r => setTimeout(() => r(null), 120_000).unref())])
+  t.ok(res !== null, 'it ends without reading the file to its end')
+  if (res === null) return
+  t.equal(res.status, 3, `exit code 3 (stderr: ${res.stderr.trim()})`)
+  t.match(res.stderr, /checkpoint \S+ written/, 'stderr says a checkpoint was written')
+  const listed = listJson(savedir)
+  t.equal(listed.length, 1)
+  const inc = listed[0] as SavesetSummary
+  t.equal(inc.finish, null, 'INCOMPLETE')
+  t.not(inc.root, null, 'with a checkpoint root')
+  const out = path.join(dir, 'out')
+  const r = restorePipe(savedir, inc.id, out)
+  t.equal(r.status, 0, `restore | tar -x: ${r.stderr}`)
+  const restored = path.join(out, src)
+  t.same(fs.readdirSync(restored).sort(), ['a.txt'], 'the files before it, not the huge file nor those after it')
+  t.equal(sha256File(path.join(restored, 'a.txt')), sha256File(path.join(src, 'a.txt')))
+})
