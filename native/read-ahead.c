@@ -148,7 +148,6 @@ typedef struct window {
   uint32_t from, to, total;
   uint32_t n;         /* names kept */
   char *names;        /* n names, each NUL-terminated, one after another */
-  size_t nameslen;
   double *raw;        /* n * LSTAT_SLOTS */
   bool failed;        /* the directory could not be listed here */
   bool listed;        /* a "listed" report (report mode), not a window: from holds `seen` */
@@ -365,7 +364,6 @@ static void share_window(ra_t *ra, const char *dir, size_t dirlen, size_t w, siz
     memcpy(win->names + at, ww->names[k], l);
     at += l;
   }
-  win->nameslen = keptlen;
   memcpy(win->raw, ww->stats, (size_t)kept * LSTAT_SLOTS * sizeof(double));
   ra_emit(ra, win);
 }

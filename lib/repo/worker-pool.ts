@@ -30,8 +30,8 @@ export interface SerializedError {
  * The workers' young generation, in MB: they allocate few JavaScript objects (their data is in
  * buffers), and V8's default reserve cost each of them about 8 MB more resident memory
  * (measured: first save of /usr/share, peak RSS 257 -> 241 MB, the same time). 4 -> 2 MB (and
- * the read-ahead thread's): 3 MB less on the first saves of corpora A and B, no slower (3
- * alternated runs each).
+ * the read-ahead worker's, when it was one): 3 MB less on the first saves of corpora A and B,
+ * no slower (3 alternated runs each).
  */
 export const YOUNG_GENERATION_MB = 2
 

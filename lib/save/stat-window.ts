@@ -1,7 +1,8 @@
-// One window of a directory's sorted names, as both walks of a save take it (the save's own
-// walk in save.ts, and the read-ahead thread's): the names an --exclude pattern does not
-// match, their full paths, and their lstat, in one native call relative to the directory.
-// An excluded name is never looked at: it may be a hung mount point.
+// One window of a directory's sorted names, as the save's own walk takes it (save.ts) when the
+// read-ahead thread cannot give it (native/read-ahead.c does the same in C, with the same
+// exclude matching): the names an --exclude pattern does not match, their full paths, and
+// their lstat, in one native call relative to the directory. An excluded name is never
+// looked at: it may be a hung mount point.
 import { decodeStats, lstatRaw, type FileStat, type LstatFailure } from '../fs/file-stat.js'
 import type { Excluder } from './exclude.js'
 import { joinPathText } from './source-paths.js'
@@ -14,20 +15,8 @@ export interface StatWindow {
   stats: Array<FileStat | LstatFailure>
 }
 
-/** A window as lstatRaw answers it, the stats not decoded yet (the read-ahead sends it so). */
-export interface RawStatWindow {
-  texts: string[]
-  paths: Buffer[]
-  raw: Float64Array
-}
-
 /** names[from, to) of directory `dir`, without the excluded ones, lstat'ed. */
 export function statWindow(dir: Buffer, names: readonly string[], from: number, to: number, excluder: Excluder): StatWindow {
-  const { texts, paths, raw } = statWindowRaw(dir, names, from, to, excluder)
-  return { texts, paths, stats: decodeStats(raw, texts.length) }
-}
-
-export function statWindowRaw(dir: Buffer, names: readonly string[], from: number, to: number, excluder: Excluder): RawStatWindow {
   const texts: string[] = []
   const paths: Buffer[] = []
   for (let i = from; i < Math.min(to, names.length); i++) {
@@ -37,5 +26,5 @@ export function statWindowRaw(dir: Buffer, names: readonly string[], from: numbe
     texts.push(text)
     paths.push(path)
   }
-  return { texts, paths, raw: lstatRaw(dir, texts) }
+  return { texts, paths, stats: decodeStats(lstatRaw(dir, texts), texts.length) }
 }
