@@ -42,7 +42,12 @@ export interface StoreStats {
   bytesNew: number
   /** Uncompressed bytes of the new objects. */
   rawBytesNew: number
+  /** Times the savedir was made durable (syncfs, or the workers' fsyncs). */
+  syncs: number
 }
+
+/** Requests to the store workers that change nothing in the savedir. */
+const READ_ONLY_OPS = new Set(['get', 'getMany', 'getManyInto', 'exists'])
 
 export const DEFAULT_REFRESH_MS = 24 * 3600 * 1000
 /** Bytes of deferred (tree) puts in flight before writeTree waits. */
@@ -86,7 +91,7 @@ const CLAIM_BATCH = 8192
 const SYNCFS_TYPES = new Set([0xef53 /* ext2/3/4 */, 0x58465342 /* xfs */, 0x9123683e /* btrfs */, 0x01021994 /* tmpfs */, 0x2fc12fc1 /* zfs */, 0xf2f52010 /* f2fs */])
 
 export class ObjectStore {
-  readonly stats: StoreStats = { objectsNew: 0, bytesNew: 0, rawBytesNew: 0 }
+  readonly stats: StoreStats = { objectsNew: 0, bytesNew: 0, rawBytesNew: 0, syncs: 0 }
   private readonly pool: WorkerPool
   private readonly codecId: number
   private readonly dryRun: boolean
@@ -95,6 +100,8 @@ export class ObjectStore {
   /** New objects written since the last flush: told to the cache once they are durable. */
   private unflushedNew: Array<[string, number | null]> = []
   private trustCache = true
+  /** Whether a request that may change the savedir went to the workers since the last sync. */
+  private unsynced = false
   /** Objects referenced on the cache's word, gathered to be checked; the checks sent. */
   // Sent when full or when missingClaimed() asks, not at every turn of the event loop: an
   // unchanged save of /usr/share posted a message of a few claims at nearly every turn.
@@ -143,7 +150,7 @@ export class ObjectStore {
   }
 
   private checkClaims(hashes: string[]): void {
-    const p = this.pool.call<boolean[]>({ op: 'exists', hashes: hashes.join('') }).then(found => hashes.filter((_, i) => !found[i]))
+    const p = this.call<boolean[]>({ op: 'exists', hashes: hashes.join('') }).then(found => hashes.filter((_, i) => !found[i]))
     p.catch(() => undefined) // awaited in missingClaimed()
     this.claimChecks.push(p)
   }
@@ -211,10 +218,10 @@ export class ObjectStore {
           slot?.set(data)
         }
         if (slot !== null) {
-          r = await this.pool.call<PutReply>({ ...common, at: slot.byteOffset, length })
+          r = await this.call<PutReply>({ ...common, at: slot.byteOffset, length })
         } else {
           const payload = opts.transfer === true && ownsItsMemory(data) ? data : new Uint8Array(data)
-          r = await this.pool.call<PutReply>({ ...common, data: payload }, [payload.buffer as ArrayBuffer])
+          r = await this.call<PutReply>({ ...common, data: payload }, [payload.buffer as ArrayBuffer])
         }
       }
     } finally {
@@ -272,7 +279,7 @@ export class ObjectStore {
     const inRing = ring !== null && ring.owns(whole)
     const items = puts.map(p => ({ kind: p.kind, length: p.length }))
     const common = { op: 'putMany', items, codecId: this.codecId, dryRun: this.dryRun, refreshMs: this.refreshMs }
-    const sent = inRing ? this.pool.call<PutManyReply>({ ...common, at: data.byteOffset, length: data.byteLength }) : this.pool.call<PutManyReply>({ ...common, data }, [data.buffer as ArrayBuffer])
+    const sent = inRing ? this.call<PutManyReply>({ ...common, at: data.byteOffset, length: data.byteLength }) : this.call<PutManyReply>({ ...common, data }, [data.buffer as ArrayBuffer])
     sent.then(
       replies => puts.forEach((p, i) => {
         const r = replies[i]
@@ -338,7 +345,7 @@ export class ObjectStore {
 
   /** Read, decompress and verify an object. Throws MissingObjectError / CorruptObjectError. */
   async get(hash: string): Promise<{ kind: ObjectKind; data: Buffer }> {
-    return asBuffer(await this.pool.call<GotObject>({ op: 'get', hash }))
+    return asBuffer(await this.call<GotObject>({ op: 'get', hash }))
   }
 
   /**
@@ -387,7 +394,7 @@ export class ObjectStore {
   private sendGetsInto(gets: BatchedGetInto[]): void {
     this.prefetch(gets.map(g => g.hash))
     const msg = { op: 'getManyInto', hashes: gets.map(g => g.hash), at: gets.map(g => g.slot.byteOffset), lengths: gets.map(g => g.slot.length) }
-    this.pool.call<GetManyIntoReply>(msg).then(
+    this.call<GetManyIntoReply>(msg).then(
       replies => gets.forEach((g, i) => {
         const r = replies[i]
         if (r?.ok) return g.resolve(g.slot)
@@ -420,7 +427,7 @@ export class ObjectStore {
   private sendGets(gets: BatchedGet[]): void {
     this.prefetch(gets.map(g => g.hash))
     this.getsInFlight++
-    this.pool.call<GetManyReply>({ op: 'getMany', hashes: gets.map(g => g.hash) }).then(
+    this.call<GetManyReply>({ op: 'getMany', hashes: gets.map(g => g.hash) }).then(
       replies => gets.forEach((g, i) => {
         const r = replies[i]
         if (r?.ok) g.resolve(asBuffer(r.value))
@@ -453,7 +460,7 @@ export class ObjectStore {
   }
 
   private async refresh(stale: string[]): Promise<boolean> {
-    const times = await this.pool.call<Array<number | null>>({ op: 'ensure', hashes: stale, refreshMs: this.refreshMs, dryRun: this.dryRun })
+    const times = await this.call<Array<number | null>>({ op: 'ensure', hashes: stale, refreshMs: this.refreshMs, dryRun: this.dryRun })
     stale.forEach((h, i) => this.remember(h, times[i] ?? null))
     return times.every(t => t !== null)
   }
@@ -475,7 +482,22 @@ export class ObjectStore {
     for (const [h, lastUse] of written) this.remember(h, lastUse)
   }
 
+  /**
+   * A request to the workers. Any but a read (a put, a freshness check that may touch an
+   * object) leaves the savedir to be made durable at the next flush.
+   */
+  private call<T>(msg: { op: string; [field: string]: unknown }, transfer: ArrayBuffer[] = []): Promise<T> {
+    if (!READ_ONLY_OPS.has(msg.op)) this.unsynced = true
+    return this.pool.call<T>(msg, transfer)
+  }
+
   private async syncAll(): Promise<void> {
+    // Nothing written or touched since the last sync (an unchanged save, a checkpoint with
+    // nothing new): no syncfs, which would wait for every dirty page of the whole file
+    // system, other programs' included. Cleared first: a put sent meanwhile sets it again.
+    if (!this.unsynced) return
+    this.unsynced = false
+    this.stats.syncs++
     let local = false
     try {
       local = SYNCFS_TYPES.has(statfsSync(this.savedir).type)

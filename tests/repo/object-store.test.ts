@@ -72,6 +72,33 @@ t.test('put, get, has; objects are 0600 in a 0700 savedir', async t => {
   })
 })
 
+t.test('flush makes the savedir durable only when something was written or touched since the last one', async t => {
+  await withNewStore(t, 1, async (store, dir) => {
+    await store.flush()
+    t.equal(store.stats.syncs, 0, 'nothing written: no syncfs')
+    const small = Buffer.from('small object '.repeat(10))
+    const large = randomBytes(200_000)
+    await store.put(small, ObjectKind.Data)
+    await store.flush()
+    t.equal(store.stats.syncs, 1, 'a batched put: one sync')
+    await store.get(sha256hex(small))
+    await store.flush()
+    t.equal(store.stats.syncs, 1, 'reads since: none')
+    await store.put(large, ObjectKind.Data)
+    await store.flush()
+    t.equal(store.stats.syncs, 2, 'a put of its own: a sync')
+    // Another store, which knows nothing of the object: it asks a worker, which may touch it.
+    const other = new ObjectStore(dir, readConfig(dir), { workers: 1 })
+    try {
+      t.equal(await other.ensureFresh([sha256hex(large)]), true)
+      await other.flush()
+      t.equal(other.stats.syncs, 1, 'a freshness check (it may touch the object): a sync')
+    } finally {
+      await other.close()
+    }
+  })
+})
+
 t.test('a pool started with one worker of two: reads stay on it, the first put starts the other', async t => {
   const dir = join(tmpDirFor(t), 'sd')
   initSavedir(dir)
