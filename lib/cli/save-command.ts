@@ -138,8 +138,9 @@ const command: Command = {
     const forceRead = values['force-read'] === true
     // The store workers boot (Node's start-up, ~0.1 s a thread) and the read-ahead thread
     // (native) starts listing while the save's modules are loaded, the list read, the lock
-    // taken and the cache opened, instead of after: an unchanged save of a few large files took 0.44 s, a quarter of it
-    // waiting for them. Hence the save's own modules are imported only now.
+    // taken and the cache opened, instead of after: an unchanged save of a few large files
+    // took 0.44 s, a quarter of it waiting for them. Hence the save's own modules are imported
+    // only now.
     // One store worker to begin with, more at the first object to write (WorkerPool.grow):
     // an unchanged save only reads trees.
     const pool = startStoreWorkers(savedir, undefined, undefined, 1)

@@ -155,10 +155,12 @@ interface DirWalk {
   rootDev: string | null
 }
 
-async function resolveContent(p: Pending): Promise<void> {
+/** A waiting entry's content into the entry: at once, or a promise while its chunks are stored. */
+function resolveContent(p: Pending): Promise<void> | undefined {
   const c = p.content
   if (c?.kind === 'inline') p.entry.data = c.data
-  else if (c?.kind === 'chunks') p.entry.chunks = await c.chunks
+  else if (c?.kind === 'chunks') return c.chunks.then(chunks => { p.entry.chunks = chunks })
+  return undefined
 }
 
 /** The walk starts again from the top, trusting neither the local cache nor a deferral. */
@@ -375,7 +377,8 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       reporter.note(path, fileType(st) === S_IFSOCK ? 'socket not saved' : 'unknown file type not saved')
       return
     }
-    if (!lookupNow(frame.refs, name)) await lookupReferences(frame.refs, name)
+    const looking = lookupReferences(frame.refs, name)
+    if (looking !== undefined) await looking
     const refs: Entry[] = []
     for (const r of frame.refs) if (r.found?.type === type) refs.push(r.found)
     let xattrs: Array<[Buffer, Buffer]>
@@ -517,9 +520,8 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     const n = frame.pending.length - keep
     for (let i = 0; i < n; i++) {
       const p = frame.pending[i] as Pending
-      const c = p.content
-      if (c?.kind === 'chunks') p.entry.chunks = await c.chunks
-      else if (c?.kind === 'inline') p.entry.data = c.data
+      const resolving = resolveContent(p)
+      if (resolving !== undefined) await resolving
       const before = frame.refs.find(r => r.same)
       let any = false
       for (let j = 0; j < frame.refs.length; j++) {
@@ -560,22 +562,25 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
   }
 
   /**
-   * lookupReferences without waiting, when each reference tree has the part in memory that
-   * answers (nearly always): false when one must read its next part first.
+   * Each reference tree's entry named `name` (names in increasing order), into its `found`: at
+   * once when every tree has the part in memory that answers (nearly always: no promise, no
+   * waiting), else a promise that settles once the trees that must read a part have.
    */
-  function lookupNow(refs: RefTree[], name: Buffer): boolean {
-    for (const r of refs) {
+  function lookupReferences(refs: RefTree[], name: Buffer): Promise<void> | undefined {
+    for (let i = 0; i < refs.length; i++) {
+      const r = refs[i] as RefTree
       const e = r.dead ? undefined : r.cursor.lookup(name)
-      if (e === null) return false
+      if (e === null) return lookupReading(refs, i, name)
       r.found = e
       r.foundAt = e === undefined ? -1 : r.cursor.foundAt
     }
-    return true
+    return undefined
   }
 
-  /** Each reference tree's entry named `name` (names in increasing order), into its `found`. */
-  async function lookupReferences(refs: RefTree[], name: Buffer): Promise<void> {
-    for (const r of refs) {
+  /** lookupReferences from refs[from] on, reading parts where a tree must. */
+  async function lookupReading(refs: RefTree[], from: number, name: Buffer): Promise<void> {
+    for (let i = from; i < refs.length; i++) {
+      const r = refs[i] as RefTree
       let e = r.dead ? undefined : r.cursor.lookup(name)
       while (e === null) {
         try {
