@@ -236,6 +236,17 @@ static void emit_listed(ra_t *ra, const char *dir, size_t dirlen) {
   ra_emit(ra, w);
 }
 
+/* The CLOCK_REALTIME time `ms` from now, for pthread_cond_timedwait. */
+static struct timespec deadline_in(double ms) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  long ns = (long)(ms * 1e6);
+  ts.tv_sec += ns / 1000000000L;
+  ts.tv_nsec += ns % 1000000000L;
+  if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
+  return ts;
+}
+
 /* Wait while the thread is too far ahead of the save; false once the save is over. */
 static bool may_go_on(ra_t *ra) {
   bool go = false;
@@ -246,10 +257,7 @@ static bool may_go_on(ra_t *ra) {
       go = true;
       break;
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 20 * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
+    struct timespec ts = deadline_in(20);
     pthread_cond_timedwait(&ra->go, &ra->lock, &ts);
   }
   pthread_mutex_unlock(&ra->lock);
@@ -562,10 +570,14 @@ static napi_value ra_start_js(napi_env env, napi_callback_info info) {
   return v;
 }
 
-static ra_handle_t *handle_arg(napi_env env, napi_value v) {
+/* The arguments of a readAhead* call (n at most 3), the first the handle; NULL (a TypeError
+ * thrown) when there are fewer or the first is not a handle. */
+static ra_handle_t *handle_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
+  size_t argc = n;
   void *h = NULL;
-  if (napi_get_value_external(env, v, &h) != napi_ok || h == NULL) {
-    napi_throw_type_error(env, NULL, "expected a read-ahead handle");
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < n || napi_get_value_external(env, argv[0], &h) != napi_ok || h == NULL) {
+    napi_throw_type_error(env, NULL, "expected a read-ahead handle and its arguments");
     return NULL;
   }
   return h;
@@ -573,9 +585,8 @@ static ra_handle_t *handle_arg(napi_env env, napi_value v) {
 
 /* readAheadWalk(h, dir: Buffer): a recursive walk starts at dir. */
 static napi_value ra_walk_js(napi_env env, napi_callback_info info) {
-  size_t argc = 2; napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  ra_handle_t *h = argc < 2 ? NULL : handle_arg(env, argv[0]);
+  napi_value argv[2];
+  ra_handle_t *h = handle_args(env, info, 2, argv);
   if (h == NULL) return NULL;
   void *data; size_t len; bool isbuf = false;
   if (napi_is_buffer(env, argv[1], &isbuf) != napi_ok || !isbuf || napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) {
@@ -608,9 +619,8 @@ static napi_value ra_walk_js(napi_env env, napi_callback_info info) {
 
 /* readAheadProgress(h, entries, mibRead): the save's progress. */
 static napi_value ra_progress_js(napi_env env, napi_callback_info info) {
-  size_t argc = 3; napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  ra_handle_t *h = argc < 3 ? NULL : handle_arg(env, argv[0]);
+  napi_value argv[3];
+  ra_handle_t *h = handle_args(env, info, 3, argv);
   if (h == NULL) return NULL;
   double entries = 0, mib = 0;
   napi_get_value_double(env, argv[1], &entries);
@@ -669,9 +679,8 @@ static napi_value window_to_js(napi_env env, window_t *w) {
  * or has walked everything it was given.
  */
 static napi_value ra_take_js(napi_env env, napi_callback_info info) {
-  size_t argc = 3; napi_value argv[3], v;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  ra_handle_t *h = argc < 3 ? NULL : handle_arg(env, argv[0]);
+  napi_value argv[3], v;
+  ra_handle_t *h = handle_args(env, info, 3, argv);
   if (h == NULL) return NULL;
   double waitms = 0, entries = 0;
   napi_get_value_double(env, argv[1], &waitms);
@@ -683,12 +692,7 @@ static napi_value ra_take_js(napi_env env, napi_callback_info info) {
     ra->waiting = true;
     if (entries > ra->their_entries) ra->their_entries = entries;
     pthread_cond_broadcast(&ra->go);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    long ns = (long)(waitms * 1e6);
-    ts.tv_sec += ns / 1000000000L;
-    ts.tv_nsec += ns % 1000000000L;
-    if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
+    struct timespec ts = deadline_in(waitms);
     while (ra->head == NULL && !ra->stop && !ra->idle) {
       if (pthread_cond_timedwait(&ra->ready, &ra->lock, &ts) == ETIMEDOUT) break;
     }
@@ -713,9 +717,8 @@ static napi_value ra_take_js(napi_env env, napi_callback_info info) {
 
 /* readAheadClose(h): the save is over; the thread ends at its next step. */
 static napi_value ra_close_js(napi_env env, napi_callback_info info) {
-  size_t argc = 1; napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  ra_handle_t *h = argc < 1 ? NULL : handle_arg(env, argv[0]);
+  napi_value argv[1];
+  ra_handle_t *h = handle_args(env, info, 1, argv);
   if (h == NULL) return NULL;
   ra_close(h);
   return NULL;

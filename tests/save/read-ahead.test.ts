@@ -6,6 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { buildTree, tmpDirFor, type FixtureNode } from '../helpers/fixture-tree.js'
 import { ReadAhead } from '../../lib/save/read-ahead.js'
+import { native } from '../../lib/fs/native.js'
 import { Excluder } from '../../lib/save/exclude.js'
 import { statWindow } from '../../lib/save/stat-window.js'
 import { fileType, LstatFailure, S_IFDIR, type FileStat } from '../../lib/fs/file-stat.js'
@@ -225,4 +226,16 @@ t.test('window(): a tree 300 directories deep, and a directory of 5,000 names, i
     await p.close()
   }
   t.equal(seen.length, 1 + 301 + 1, 'every directory walked once')
+})
+
+t.test('the native calls refuse a missing handle or missing arguments (TypeError)', async t => {
+  const h = native.readAheadStart({ exclude: [], oneFileSystem: false, share: true, report: false, lookahead: 10, lookaheadMiB: 1, contentsSince: null, contentMax: 0 })
+  try {
+    t.throws(() => native.readAheadTake({}, 0, 0), TypeError, 'not a handle')
+    t.throws(() => (native.readAheadProgress as (...a: unknown[]) => void)(h, 1), TypeError, 'an argument short')
+    t.throws(() => (native.readAheadWalk as (...a: unknown[]) => void)(), TypeError, 'no arguments')
+    t.equal(native.readAheadTake(h, 5000, 0), 'end', 'given nothing to walk: nothing will come')
+  } finally {
+    native.readAheadClose(h)
+  }
 })
