@@ -21,6 +21,11 @@ const child = spawn('npx', ['tap', '--reporter=tap', '--disable-coverage', '--al
 let passed = 0
 let failed = 0
 let buf = ''
+// Every "not ok" line with the subtests it sits in, printed again at the end: CI shows only the
+// tail of the output, and the failure must be named there.
+const path = []
+const failures = []
+let diag
 child.stdout.on('data', d => {
   process.stdout.write(d)
   buf += d.toString()
@@ -34,8 +39,25 @@ child.stdout.on('data', d => {
       pendingLines.push({ indent: m[1].length, ok: m[2] === 'ok' })
     }
     // A "# Subtest" line opens a block; its closing ok line is not a leaf.
-    const s = /^(\s*)# Subtest/.exec(line)
-    if (s) subtestIndents.push(s[1].length)
+    const s = /^(\s*)# Subtest:? ?(.*)/.exec(line)
+    if (s) {
+      subtestIndents.push(s[1].length)
+      const depth = s[1].length / 4
+      path.length = depth
+      path[depth] = s[2]
+    }
+    if (diag !== undefined) {
+      // The YAML block after a "not ok" line: its message, location and diff, cut short.
+      if (/^\s*\.\.\.$/.test(line) || diag.length >= 8 || /^\s*source:/.test(line)) diag = undefined
+      else if (!/^\s*---$/.test(line)) diag.push(`      ${line.trim()}`)
+    }
+    if (m && m[2] === 'not ok') {
+      failures.push(`${path.slice(0, m[1].length / 4 + 1).join(' > ')}: ${line.trim()}`)
+      if (m[1].length > 0) {
+        diag = []
+        failures.push(diag)
+      }
+    }
   }
 })
 const pendingLines = []
@@ -54,6 +76,10 @@ child.on('close', code => {
     else failed++
   }
   if (code !== 0 && failed === 0) failed = 1
+  if (failures.length > 0) {
+    console.log('\nFailed:')
+    for (const f of failures) console.log(typeof f === 'string' ? `  ${f}` : f.join('\n'))
+  }
   console.log(`${passed} passed, ${failed} failed`)
   process.exit(failed > 0 || code !== 0 ? 1 : 0)
 })
