@@ -3,25 +3,31 @@
 // every chunk (DESIGN.md §6). It is a hint: deleting it only costs time. It is dropped when
 // the savedir's generation (bumped by expire and check --repair) differs from its own, and
 // when the savedir lacks the last saveset this host started in it (put back from an older copy).
+// It also keeps tree summaries (lib/tree/tree-summary.ts), in an LMDB environment of their own
+// (a named database would be a key of the main one, which is read as msgpack throughout).
 import { existsSync, mkdirSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { createRequire } from 'node:module'
 import type { LastUseCache } from '../repo/object-store.js'
+import type { SummaryCache } from '../tree/tree-summary.js'
 import { summaryPath } from '../repo/saveset.js'
 import { native } from '../fs/native.js'
 
 const require = createRequire(import.meta.url)
 const lmdb = require('lmdb') as {
-  open(o: { path: string; compression?: boolean; noSync?: boolean }): LmdbDb
+  open(o: { path: string; compression?: boolean; noSync?: boolean; encoding?: 'binary' }): LmdbDb
 }
 
 interface LmdbDb {
   get(k: string): unknown
+  getBinary(k: string): Buffer | undefined
+  doesExist(k: string): boolean
   put(k: string, v: unknown): Promise<boolean>
   clearAsync(): Promise<void>
   close(): Promise<void>
 }
+
 
 export function cacheDir(repoId: string): string {
   const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache')
@@ -31,27 +37,41 @@ export function cacheDir(repoId: string): string {
 const GENERATION_KEY = '!generation'
 /** The id of the last saveset this host started in the savedir (its summary is written first). */
 const SAVESET_KEY = '!saveset'
+/** Bytes of tree summaries recorded since they were last cleared (roughly: hosts' saves race). */
+const SUMMARY_BYTES_KEY = '!summaryBytes'
+/**
+ * Tree summaries are all dropped when their bytes pass this (they are made again as trees
+ * are read). /usr/share's 3,000 trees have 15 MB of summaries; expire clears them anyway
+ * (a new generation), so this only bounds a savedir that is saved to and never expired.
+ */
+export const SUMMARY_LIMIT = 512 * 1024 * 1024
 
-export class ObjectCache implements LastUseCache {
-  private constructor(private readonly db: LmdbDb | null) {}
+export class ObjectCache implements LastUseCache, SummaryCache {
+  private summaryBytes: number
+  private constructor(private readonly db: LmdbDb | null, private readonly summaries: LmdbDb | null, private readonly summaryLimit = SUMMARY_LIMIT) {
+    const n = db?.get(SUMMARY_BYTES_KEY)
+    this.summaryBytes = typeof n === 'number' ? n : 0
+  }
 
   /**
    * Open the cache for a savedir; a cache from another generation is cleared. A cache that
    * cannot be opened (read-only home, full disk) is not an error: the save runs without it.
    */
-  static async open(savedir: string, repoId: string, generation: number, disabled = false): Promise<ObjectCache> {
-    if (disabled) return new ObjectCache(null)
+  static async open(savedir: string, repoId: string, generation: number, disabled = false, summaryLimit = SUMMARY_LIMIT): Promise<ObjectCache> {
+    if (disabled) return new ObjectCache(null, null)
     let db: LmdbDb
+    let summaries: LmdbDb
     try {
       const dir = cacheDir(repoId)
       mkdirSync(dir, { recursive: true, mode: 0o700 })
       // Read in whole, ahead, by the native prefetch threads: a save looks up every object it
       // reuses, in no order, and on a cold cache each lookup could wait for its page.
-      native.prefetch([Buffer.from(join(dir, 'data.mdb'))])
+      native.prefetch([Buffer.from(join(dir, 'data.mdb')), Buffer.from(join(dir, 'summaries', 'data.mdb'))])
       db = lmdb.open({ path: dir, compression: false, noSync: true })
+      summaries = lmdb.open({ path: join(dir, 'summaries'), encoding: 'binary', compression: false, noSync: true })
     } catch (e) {
       process.stderr.write(`tarshift: note: local cache unavailable (${(e as Error).message}); continuing without it\n`)
-      return new ObjectCache(null)
+      return new ObjectCache(null, null)
     }
     const last = db.get(SAVESET_KEY)
     const wentBack = typeof last === 'string' && !existsSync(summaryPath(savedir, last))
@@ -59,10 +79,10 @@ export class ObjectCache implements LastUseCache {
       process.stderr.write(`tarshift: note: the savedir lacks saveset ${last}, which this host wrote; it may have been put back from an older copy: the local cache is dropped\n`)
     }
     if (db.get(GENERATION_KEY) !== generation || wentBack) {
-      await db.clearAsync()
+      await Promise.all([db.clearAsync(), summaries.clearAsync()])
       await db.put(GENERATION_KEY, generation)
     }
-    return new ObjectCache(db)
+    return new ObjectCache(db, summaries, summaryLimit)
   }
 
   /**
@@ -84,7 +104,26 @@ export class ObjectCache implements LastUseCache {
     void this.db?.put(hash, when)
   }
 
+  summary(hex: string): Buffer | undefined {
+    return this.summaries?.getBinary(hex)
+  }
+
+  hasSummary(hex: string): boolean {
+    return this.summaries?.doesExist(hex) ?? false
+  }
+
+  recordSummary(hex: string, summary: Buffer): void {
+    if (this.summaries === null || this.db === null) return
+    this.summaryBytes += summary.length
+    if (this.summaryBytes > this.summaryLimit) {
+      // All of them: which ones will be needed again is not known here.
+      void this.summaries.clearAsync()
+      this.summaryBytes = 0
+    } else void this.summaries.put(hex, summary)
+    void this.db.put(SUMMARY_BYTES_KEY, this.summaryBytes)
+  }
+
   async close(): Promise<void> {
-    await this.db?.close()
+    await Promise.all([this.db?.close(), this.summaries?.close()])
   }
 }

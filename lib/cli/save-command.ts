@@ -234,6 +234,7 @@ async function saveWith(pool: WorkerPool, readAhead: ReadAhead, a: SaveArgs): Pr
     process.stdout.write(JSON.stringify({
       id: s.id, host: s.host, subset: s.subset, files: s.files, dirs: s.dirs, bytesTotal: s.bytesTotal,
       bytesRead: s.bytesRead, bytesNew: s.bytesNew, objectsNew: r.objectsNew, filesRead: r.filesRead, filesReused: r.filesReused, checkpoints: r.checkpoints,
+      treesFromSummaries: r.treesFromSummaries, treesRead: r.treesRead,
       warnings: s.warnings, references: s.references, seconds: r.seconds, dryRun: values['dry-run'] === true,
     }) + '\n')
   } else if (!quiet) {

@@ -12,10 +12,11 @@ import type { WorkerPool } from '../repo/worker-pool.js'
 import type { RepoConfig } from '../repo/config.js'
 import { newBackupId, writeSummary, type SavesetSummary, SUMMARY_VERSION } from '../repo/saveset.js'
 import { EntryType, timespecFromNs, type Entry, type Timespec, type ChunkRef } from '../tree/entry.js'
-import { objectsOfTree } from '../tree/tree-store.js'
+import { objectsOfTree, storeTreeReader, type TreeObserver, type TreeReader } from '../tree/tree-store.js'
+import { recordSummary, SummaryDataLost, SummaryTreeReader } from '../tree/tree-summary.js'
 import { TreeWriter, writeTree } from '../tree/tree-writer.js'
 import { TreeCursor } from '../tree/tree-cursor.js'
-import { TreePrefetch } from '../tree/tree-prefetch.js'
+import { PREFETCH_BYTES, TreePrefetch } from '../tree/tree-prefetch.js'
 import { sameEntry } from '../tree/tree-codec.js'
 import { ObjectKind } from '../codec/object-header.js'
 import { entryFromStat, entryType } from './entry-from-stat.js'
@@ -82,6 +83,9 @@ export interface SaveResult {
   objectsNew: number
   bytesNew: number
   seconds: number
+  /** Reference trees and parts read from this host's summaries, and from the savedir. */
+  treesFromSummaries: number
+  treesRead: number
 }
 
 /**
@@ -223,8 +227,16 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
   })
   const window = new PutWindow(store, WINDOW_BYTES)
   const stopTrim = trimMemoryEvery(500)
-  /** Reference trees, read ahead of the walk (tree-prefetch.ts). */
-  const prefetch = new TreePrefetch(store, PREFETCH_TREES)
+  /**
+   * Reference trees: from this host's summaries of them where it has them (tree-summary.ts),
+   * else from the savedir, read ahead of the walk (tree-prefetch.ts).
+   */
+  const summaryReader = opts.cache ? new SummaryTreeReader(store, opts.cache) : null
+  let trees: TreeReader = summaryReader ?? storeTreeReader(store)
+  let prefetch = new TreePrefetch(store, PREFETCH_TREES, PREFETCH_BYTES, trees)
+  /** Trees this save writes have their summaries recorded (none in a dry run: nothing is written). */
+  const cache = opts.cache
+  const observe: TreeObserver | undefined = cache && !opts.dryRun ? (hex, kind, data) => recordSummary(cache, hex, kind, data) : undefined
   const excluder = new Excluder(opts.exclude ?? [])
   const refStarts = referenceStarts(opts.references ?? [])
   const readAhead = opts.readAhead ?? saveReadAhead(opts)
@@ -284,7 +296,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
   /** Save a directory's listed contents; returns its tree hash. */
   async function saveDir(dirPath: Buffer, node: SelectionNode | null, rootDev: string | null, refTrees: Buffer[]): Promise<Buffer> {
     const refs0 = await openReferenceTrees(refTrees)
-    const frame: Frame = { writer: new TreeWriter(store), pending: [], count: 0, refs: refs0, deferring: deferAllowed && refs0.length > 0, deferred: 0, current: null, inlineBudget: opts.config.inlineDirLimit }
+    const frame: Frame = { writer: new TreeWriter(store, observe), pending: [], count: 0, refs: refs0, deferring: deferAllowed && refs0.length > 0, deferred: 0, current: null, inlineBudget: opts.config.inlineDirLimit }
     const walkAll = node === null || node.recursive
     const dirWalk: DirWalk = { all: walkAll, node, rootDev }
     // Names as latin1 strings: one char per byte, so lossless for any name, and sorted in name
@@ -400,7 +412,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
         frame.current = null
       } else {
         reporter.note(path, 'mount point of another file system; saved empty (--one-file-system)')
-        entry.tree = await writeTree(store, [])
+        entry.tree = await writeTree(store, [], observe)
       }
       progress.dirs++
       pushEntry(frame, kept(entry, refs))
@@ -442,8 +454,9 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       filesReused++
       const entry = entryFromStat(name, type, st, xattrs, opts.atime ?? false)
       if (reused.data) {
+        // (Its length may be a placeholder's, 0: the data is the file's whole content.)
         entry.data = reused.data
-        frame.inlineBudget -= reused.data.length
+        frame.inlineBudget -= entry.size
       }
       if (reused.chunks) entry.chunks = reused.chunks
       const content: FileContent = reused.data ? { kind: 'inline', data: reused.data } : reused.chunks ? { kind: 'chunks', chunks: Promise.resolve(reused.chunks) } : { kind: 'empty' }
@@ -544,13 +557,13 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
   }
 
   /** The reference trees of a directory, opened for lookups in name order. */
-  async function openReferenceTrees(trees: Buffer[]): Promise<RefTree[]> {
-    const distinct = trees.filter((t, i) => trees.findIndex(u => u.equals(t)) === i)
+  async function openReferenceTrees(hashes: Buffer[]): Promise<RefTree[]> {
+    const distinct = hashes.filter((t, i) => hashes.findIndex(u => u.equals(t)) === i)
     const out: RefTree[] = []
     for (const t of distinct) {
       try {
         const opened = await prefetch.open(t)
-        const cursor = new TreeCursor(store, opened, part => prefetch.hint([part]), part => { for (const e of part) if (e.tree) prefetch.forget(e.tree) })
+        const cursor = new TreeCursor(trees, opened, part => prefetch.hint([part]), part => { for (const e of part) if (e.tree) prefetch.forget(e.tree) })
         out.push({ cursor, same: true, maybe: true, dead: false, found: undefined, foundAt: -1 })
       } catch (e) {
         // A damaged reference only costs time: the files are read again.
@@ -667,7 +680,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       if (f.current && child) entries.push({ ...f.current, tree: child })
       child = (await f.writer.snapshot(entries)).hash
     }
-    return child ?? writeTree(store, [])
+    return child ?? writeTree(store, [], observe)
   }
 
   /** Throws CacheWasWrong when an object referenced on the cache's word is not there. */
@@ -688,6 +701,9 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     filesReused = 0
     frames.length = 0
     prefetch.clear()
+    // Nor the summaries: every reference tree is read from the savedir.
+    trees = storeTreeReader(store)
+    prefetch = new TreePrefetch(store, PREFETCH_TREES, PREFETCH_BYTES, trees)
   }
 
   async function writeCheckpoint(): Promise<void> {
@@ -737,8 +753,9 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       root = await walk()
       await confirmClaims()
     } catch (e) {
-      if (!(e instanceof WalkAgain)) throw e
-      restartWalk(e)
+      const again = e instanceof SummaryDataLost ? new ReferenceLost(e.part, e.message) : e
+      if (!(again instanceof WalkAgain)) throw e
+      restartWalk(again)
       root = await walk()
     }
     await store.flush()
@@ -757,7 +774,8 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     opts.beforeFinish?.()
     summary.finish = new Date().toISOString()
     if (!opts.dryRun) writeSummary(opts.savedir, summary)
-    return { summary, filesRead, filesReused, checkpoints, objectsNew: store.stats.objectsNew, bytesNew: store.stats.bytesNew, seconds: (Date.now() - t0) / 1000 }
+    return { summary, filesRead, filesReused, checkpoints, objectsNew: store.stats.objectsNew, bytesNew: store.stats.bytesNew, seconds: (Date.now() - t0) / 1000,
+      treesFromSummaries: summaryReader?.stats.summaries ?? 0, treesRead: summaryReader?.stats.objects ?? 0 }
   } finally {
     stopTrim()
     await Promise.all([readAhead.close(), store.close()])

@@ -4,6 +4,7 @@
 import { Packr } from 'msgpackr'
 import { EntryType, type ChunkRef, type Entry, type Timespec } from './entry.js'
 import { decodeTreeFast } from './tree-decode.js'
+import { placeholderOrigin, sameInlineData } from './inline-placeholder.js'
 
 export const TREE_VERSION = 1
 
@@ -25,7 +26,10 @@ function toWire(e: Entry): Wire {
   if (e.target) w.l = e.target
   if (e.xattrs && e.xattrs.length > 0) w.x = e.xattrs
   if (e.link) w.k = e.link
-  if (e.data) w.d = e.data
+  if (e.data) {
+    if (placeholderOrigin(e.data) !== undefined) throw new Error(`internal: the data of ${e.name.toString('latin1')} is a placeholder, not its bytes`)
+    w.d = e.data
+  }
   if (e.chunks) w.c = e.chunks.map(c => [c.hash, c.length])
   if (e.tree) w.h = e.tree
   if (e.racy) w.r = true
@@ -130,7 +134,7 @@ export function sameEntry(a: Entry, b: Entry): boolean {
     samePair(a.mtime, b.mtime) && samePair(a.ctime, b.ctime) && samePair(a.atime || undefined, b.atime || undefined) &&
     a.ino === b.ino && samePair(a.rdev || undefined, b.rdev || undefined) &&
     sameBytes(a.target || undefined, b.target || undefined) && sameXattrs(a.xattrs, b.xattrs) &&
-    sameBytes(a.link || undefined, b.link || undefined) && sameBytes(a.data || undefined, b.data || undefined) &&
+    sameBytes(a.link || undefined, b.link || undefined) && sameData(a.data, b.data) &&
     sameChunks(a.chunks || undefined, b.chunks || undefined) && sameBytes(a.tree || undefined, b.tree || undefined) &&
     !a.racy === !b.racy && a.name.equals(b.name)
 }
@@ -144,6 +148,12 @@ function samePair(a: readonly [number, number] | undefined, b: readonly [number,
 function sameBytes(a: Buffer | undefined, b: Buffer | undefined): boolean {
   if (a === undefined || b === undefined) return a === b
   return a.equals(b)
+}
+
+/** Inline data, either possibly a placeholder (inline-placeholder.ts). */
+function sameData(a: Buffer | undefined, b: Buffer | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b
+  return sameInlineData(a, b)
 }
 
 /** An empty list of xattrs is not written: the same as none. */

@@ -2,9 +2,8 @@
 // (and the next one being read): how a save compares a directory with its reference trees.
 // A directory of 100,000 entries was held whole, as objects (about 100 MB); now at most one
 // part of it (at most chunker.max bytes encoded) is.
-import type { ObjectStore } from '../repo/object-store.js'
 import type { Entry } from './entry.js'
-import { readPart, type OpenedTree } from './tree-store.js'
+import type { OpenedTree, TreeReader } from './tree-store.js'
 
 export class TreeCursor {
   /** The part in memory, its index among the parts, and the index of its first entry. */
@@ -24,7 +23,7 @@ export class TreeCursor {
    * @param onPassed called with the entries of each part once lookups have gone past it
    */
   constructor(
-    private readonly store: ObjectStore,
+    private readonly reader: TreeReader,
     opened: OpenedTree,
     private readonly onPart: (entries: Entry[]) => void = () => undefined,
     private readonly onPassed: (entries: Entry[]) => void = () => undefined,
@@ -73,7 +72,7 @@ export class TreeCursor {
   async size(): Promise<number> {
     let n = this.offset + this.entries.length
     if (this.part + 1 < this.tree.parts.length) n += (await (this.next as Promise<Entry[]>)).length
-    for (const p of this.tree.parts.slice(this.part + 2)) n += (await readPart(this.store, p)).length
+    for (const p of this.tree.parts.slice(this.part + 2)) n += (await this.reader.part(p)).length
     return n
   }
 
@@ -85,7 +84,7 @@ export class TreeCursor {
   async *prefix(count: number): AsyncGenerator<Entry> {
     let i = 0
     for (let k = 0; k <= this.part && i < count; k++) {
-      const list = k === this.part ? this.entries : await readPart(this.store, this.tree.parts[k] as Buffer)
+      const list = k === this.part ? this.entries : await this.reader.part(this.tree.parts[k] as Buffer)
       for (const e of list) {
         if (i === count) return
         i++
@@ -104,7 +103,7 @@ export class TreeCursor {
   private readNext(): void {
     const p = this.tree.parts[this.part + 1]
     if (p === undefined) return
-    this.next = readPart(this.store, p)
+    this.next = this.reader.part(p)
     // A failure is met by advance(), when the walk gets there.
     this.next.catch(() => undefined)
   }

@@ -31,6 +31,20 @@ export function decodeTreeFast(b: Buffer): Entry[] | null {
   }
 }
 
+/**
+ * Where the inline data values longer than `over` bytes are in a tree's bytes: the start of
+ * each (its bin header), the start of its bytes and their end, in order; null when this reader
+ * does not take the encoding. How a tree summary is cut from a tree (tree-summary.ts).
+ */
+export function inlineDataRanges(b: Buffer, over: number): Array<[number, number, number]> | null {
+  try {
+    return new Reader(b).dataRanges(over)
+  } catch (e) {
+    if (e === NOT_FAST) return null
+    throw e
+  }
+}
+
 class Reader {
   private p = 0
   constructor(private readonly b: Buffer) {}
@@ -43,6 +57,30 @@ class Reader {
     const n = this.arrayLength()
     const out: Entry[] = new Array(n)
     for (let i = 0; i < n; i++) out[i] = this.entry()
+    if (this.p !== b.length) throw NOT_FAST
+    return out
+  }
+
+  dataRanges(over: number): Array<[number, number, number]> {
+    const b = this.b
+    if (b.length < HEADER.length + 1) throw NOT_FAST
+    for (let i = 0; i < HEADER.length; i++) if (b[i] !== HEADER[i]) throw NOT_FAST
+    this.p = HEADER.length
+    const out: Array<[number, number, number]> = []
+    for (let n = this.arrayLength(); n > 0; n--) {
+      for (let k = this.mapLength(); k > 0; k--) {
+        if (this.key() !== K_D) {
+          this.skip()
+          continue
+        }
+        const start = this.p
+        const len = this.binLength()
+        if (len < 0) throw NOT_FAST
+        const bytes = this.p
+        this.p += len
+        if (len > over) out.push([start, bytes, this.p])
+      }
+    }
     if (this.p !== b.length) throw NOT_FAST
     return out
   }

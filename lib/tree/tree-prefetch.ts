@@ -7,7 +7,7 @@
 // tree can be megabytes.
 import type { ObjectStore } from '../repo/object-store.js'
 import { EntryType, type Entry } from './entry.js'
-import { openTree, wholeTree, type OpenedTree } from './tree-store.js'
+import { storeTreeReader, wholeTree, type OpenedTree, type TreeReader } from './tree-store.js'
 
 /** Encoded bytes of trees read ahead and not yet taken, at most (a read may pass it once). */
 export const PREFETCH_BYTES = 64 * 1024 * 1024
@@ -20,13 +20,17 @@ export class TreePrefetch {
   /** The sum of their bytes. */
   private bytes = 0
 
-  constructor(private readonly store: ObjectStore, private readonly limit: number, private readonly byteLimit = PREFETCH_BYTES) {}
+  /**
+   * @param reader how trees are read (a save's reference trees: from summaries where it can;
+   * those are not read ahead, being read from the local cache at once when asked for)
+   */
+  constructor(private readonly store: ObjectStore, private readonly limit: number, private readonly byteLimit = PREFETCH_BYTES, private readonly reader: TreeReader = storeTreeReader(store)) {}
 
   /** `tree` opened (its first part read): read ahead already, or read now. */
   open(tree: Buffer): Promise<OpenedTree> {
     const k = tree.toString('hex')
     const early = this.ahead.get(k)
-    if (early === undefined) return openTree(this.store, tree)
+    if (early === undefined) return this.reader.open(tree)
     this.take(k)
     return early.tree
   }
@@ -59,14 +63,14 @@ export class TreePrefetch {
     const later: string[] = []
     for (const l of lists) {
       for (const e of l) {
-        if (e.type !== EntryType.Dir || !e.tree) continue
+        if (e.type !== EntryType.Dir || !e.tree || this.reader.local(e.tree)) continue
         const k = e.tree.toString('hex')
         if ((deeper && this.ahead.size >= this.limit) || this.bytes >= this.byteLimit) {
           if (later.length < LATER_MAX && !this.ahead.has(k)) later.push(k)
           continue
         }
         if (this.ahead.has(k)) continue
-        const held = { tree: openTree(this.store, e.tree), bytes: 0 }
+        const held = { tree: this.reader.open(e.tree), bytes: 0 }
         this.ahead.set(k, held)
         // Failures are the walk's to report, when it reaches the directory.
         held.tree.then(t => {

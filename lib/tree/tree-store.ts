@@ -15,7 +15,7 @@ export async function treeObjects(store: ObjectStore, hash: Buffer): Promise<{ k
   return { kind: obj.kind, parts: [] }
 }
 
-function decodeOr<T>(store: ObjectStore, hex: string, f: () => T): T {
+export function decodeOr<T>(store: ObjectStore, hex: string, f: () => T): T {
   try {
     return f()
   } catch (e) {
@@ -37,15 +37,45 @@ export interface OpenedTree {
   bytes: number
 }
 
+/**
+ * How a walk reads trees: from the savedir (storeTreeReader), or, for a save's reference
+ * trees, from this host's summaries where it can (tree-summary.ts).
+ */
+export interface TreeReader {
+  open(hash: Buffer): Promise<OpenedTree>
+  part(hash: Buffer): Promise<Entry[]>
+  /** Whether `hash` is answered here without reading the savedir (no reading ahead then). */
+  local(hash: Buffer): boolean
+}
+
+export function storeTreeReader(store: ObjectStore): TreeReader {
+  return { open: h => openTree(store, h), part: h => readPart(store, h), local: () => false }
+}
+
+/** Told of each tree object read from the savedir: its name, kind and plain bytes. */
+export type TreeObserver = (hex: string, kind: ObjectKind, data: Buffer) => void
+
 export async function openTree(store: ObjectStore, hash: Buffer): Promise<OpenedTree> {
+  return openTreeFrom(store, hash)
+}
+
+/** openTree, telling `observe` of the objects read, reading the first part with `first`. */
+export async function openTreeFrom(store: ObjectStore, hash: Buffer, observe?: TreeObserver, first?: (part: Buffer) => Promise<Entry[]>): Promise<OpenedTree> {
   const hex = hash.toString('hex')
   const obj = await store.getBatched(hex)
-  if (obj.kind === ObjectKind.Tree) return { hash, parts: [], first: decodeOr(store, hex, () => decodeTree(obj.data)), bytes: obj.data.length }
+  if (obj.kind === ObjectKind.Tree) {
+    const entries = decodeOr(store, hex, () => decodeTree(obj.data))
+    observe?.(hex, obj.kind, obj.data)
+    return { hash, parts: [], first: entries, bytes: obj.data.length }
+  }
   if (obj.kind !== ObjectKind.TreeIndex) throw new CorruptObjectError(hex, dataPath(store.savedir, hex), 'expected a tree, found a data chunk')
   const parts = decodeOr(store, hex, () => decodeTreeIndex(obj.data))
   if (parts.length === 0) throw new CorruptObjectError(hex, dataPath(store.savedir, hex), 'tree index without parts')
-  const first = await readPartSized(store, parts[0] as Buffer)
-  return { hash, parts, first: first.entries, bytes: obj.data.length + first.bytes }
+  observe?.(hex, obj.kind, obj.data)
+  const p0 = parts[0] as Buffer
+  if (first !== undefined) return { hash, parts, first: await first(p0), bytes: obj.data.length }
+  const part = await readPartSized(store, p0, observe)
+  return { hash, parts, first: part.entries, bytes: obj.data.length + part.bytes }
 }
 
 /** The entries of one part of a tree index. */
@@ -53,11 +83,18 @@ export async function readPart(store: ObjectStore, part: Buffer): Promise<Entry[
   return (await readPartSized(store, part)).entries
 }
 
-async function readPartSized(store: ObjectStore, part: Buffer): Promise<{ entries: Entry[]; bytes: number }> {
+/** readPart, telling `observe` of the object read. */
+export async function readPartFrom(store: ObjectStore, part: Buffer, observe?: TreeObserver): Promise<Entry[]> {
+  return (await readPartSized(store, part, observe)).entries
+}
+
+async function readPartSized(store: ObjectStore, part: Buffer, observe?: TreeObserver): Promise<{ entries: Entry[]; bytes: number }> {
   const hex = part.toString('hex')
   const p = await store.getBatched(hex)
   if (p.kind !== ObjectKind.Tree) throw new CorruptObjectError(hex, dataPath(store.savedir, hex), 'tree part is not a tree')
-  return { entries: decodeOr(store, hex, () => decodeTree(p.data)), bytes: p.data.length }
+  const entries = decodeOr(store, hex, () => decodeTree(p.data))
+  observe?.(hex, p.kind, p.data)
+  return { entries, bytes: p.data.length }
 }
 
 /** Read a whole directory's entries, following a tree index. */

@@ -13,6 +13,8 @@
 import { ObjectKind } from '../codec/object-header.js'
 import type { ObjectStore } from '../repo/object-store.js'
 import type { Entry } from './entry.js'
+import { withRealData } from './inline-placeholder.js'
+import type { TreeObserver } from './tree-store.js'
 import { encodeEntry, encodeTree, encodeTreeIndex, entryLengthBound, treeFromEncodedEntries, treeHeaderLength } from './tree-codec.js'
 
 /** Content-defined split points keep parts stable when entries are added elsewhere. */
@@ -47,7 +49,8 @@ export class TreeWriter {
   /** Written parts (once the directory is known to need them). */
   private readonly written: Buffer[] = []
 
-  constructor(private readonly store: ObjectStore) {
+  /** @param observe told of each tree object written (the save records its summary) */
+  constructor(private readonly store: ObjectStore, private readonly observe?: TreeObserver) {
     this.max = store.config.chunker.max
     this.min = Math.floor(this.max / 4)
   }
@@ -62,8 +65,13 @@ export class TreeWriter {
     return this.objects ? 0 : this.currentBytes + this.closed.reduce((n, p) => n + p.reduce((m, b) => m + b.length, 0), 0)
   }
 
-  /** Add the next entry (names strictly increasing). May write a part. */
-  async add(e: Entry): Promise<void> {
+  /**
+   * Add the next entry (names strictly increasing). May write a part. An entry from a tree
+   * summary has its real inline data put in first (read from its tree: inline-placeholder.ts).
+   */
+  async add(entry: Entry): Promise<void> {
+    const real = withRealData(entry)
+    const e = real === entry ? entry : await real
     if (this.objects) {
       this.objects.push(e)
       this.bound += entryLengthBound(e)
@@ -96,7 +104,7 @@ export class TreeWriter {
    * written without changing this writer: the same as a writer given all of them would write.
    */
   async snapshot(extra: readonly Entry[]): Promise<WrittenTree> {
-    const copy = new TreeWriter(this.store)
+    const copy = new TreeWriter(this.store, this.observe)
     copy.objects = this.objects ? this.objects.slice() : null
     copy.bound = this.bound
     copy.closed = this.closed.slice()
@@ -144,13 +152,15 @@ export class TreeWriter {
   }
 
   private put(bytes: Buffer, kind: ObjectKind): Buffer {
-    return Buffer.from(this.store.putDeferred(bytes, kind), 'hex')
+    const hex = this.store.putDeferred(bytes, kind)
+    this.observe?.(hex, kind, bytes)
+    return Buffer.from(hex, 'hex')
   }
 }
 
 /** Write a whole directory's entries (sorted by name bytes) as a tree. */
-export async function writeTree(store: ObjectStore, entries: readonly Entry[]): Promise<Buffer> {
-  const w = new TreeWriter(store)
+export async function writeTree(store: ObjectStore, entries: readonly Entry[], observe?: TreeObserver): Promise<Buffer> {
+  const w = new TreeWriter(store, observe)
   for (const e of entries) await w.add(e)
   return (await w.finish()).hash
 }

@@ -18,6 +18,8 @@ import { showRun, TARSHIFT_BIN, tarshift, type CliResult, type SaveJson } from '
 /** What `tarshift save --json` prints, with the incremental fields cli.ts's SaveJson leaves out. */
 export interface IncSaveJson extends SaveJson {
   filesReused: number
+  treesFromSummaries: number
+  treesRead: number
   references: string[]
   checkpoints: number
 }

@@ -5,7 +5,7 @@ import { newSavedir } from '../helpers/cli.js'
 import { withStore } from '../helpers/saved-tree.js'
 import { EntryType, type Entry } from '../../lib/tree/entry.js'
 import { writeTree } from '../../lib/tree/tree-writer.js'
-import { findEntry, openTree, readTree } from '../../lib/tree/tree-store.js'
+import { findEntry, openTree, readTree, storeTreeReader } from '../../lib/tree/tree-store.js'
 import { TreeCursor } from '../../lib/tree/tree-cursor.js'
 
 function entry(i: number): Entry {
@@ -23,7 +23,7 @@ t.test('lookups in name order across parts', async t => {
       if (n > 10) t.ok(opened.parts.length > 3, `a tree index (${opened.parts.length} parts)`)
       const seen: number[] = []
       const passed: number[] = []
-      const cursor = new TreeCursor(store, opened, p => seen.push(p.length), p => passed.push(p.length))
+      const cursor = new TreeCursor(storeTreeReader(store), opened, p => seen.push(p.length), p => passed.push(p.length))
       let wrong = 0
       let found = 0
       // Every name in the list, and between them names that are not (odd numbers).
@@ -55,7 +55,7 @@ t.test('size before the end reads the remaining parts', async t => {
   await withStore(savedir, async store => {
     const hash = await writeTree(store, Array.from({ length: 12_000 }, (_, i) => entry(i)))
     await store.flush()
-    const cursor = new TreeCursor(store, await openTree(store, hash))
+    const cursor = new TreeCursor(storeTreeReader(store), await openTree(store, hash))
     t.equal(cursor.lookup(entry(5).name)?.ino, 5)
     t.equal(cursor.foundAt, 5)
     t.equal(await cursor.size(), 12_000)

@@ -1,0 +1,162 @@
+// Tree summaries: a tree's bytes with its longer inline file data cut out, kept by this host
+// in its local cache (lib/cache) under the tree's name. An unchanged save compares each
+// directory with its reference tree; nearly all of a reference tree's bytes are small files'
+// contents (files up to 16 KiB are inline), which the comparison never looks at: the file's
+// stat tells whether it changed. Reading the summaries instead of the trees spares reading,
+// decompressing, verifying and decoding those bytes. In a summary, each inline data longer
+// than 64 bytes is replaced by its SHA-256: entries decoded from a summary carry that as a
+// placeholder for their data (inline-placeholder.ts), which compares as the data would. When
+// a directory differs and its tree is written, the real part is read then, and the writer
+// puts the real bytes in.
+//
+// A summary is derived from a tree's bytes, which its name fixes: it cannot be stale. It is
+// no claim that the tree exists (the save checks that as for any object it reuses); when a
+// real part cannot be read for its data, the save starts over without summaries.
+import { ObjectKind } from '../codec/object-header.js'
+import { TarshiftError } from '../errors.js'
+import type { ObjectStore } from '../repo/object-store.js'
+import type { Entry } from './entry.js'
+import { DIGEST_BYTES, inlineDigest, placeholder, type PlaceholderOrigin, type PlaceholderSource } from './inline-placeholder.js'
+import { decodeTreeIndex } from './tree-codec.js'
+import { decodeTreeFast, inlineDataRanges } from './tree-decode.js'
+import { decodeOr, openTreeFrom, readPartFrom, type OpenedTree, type TreeReader } from './tree-store.js'
+
+/** Inline data longer than this is cut out of a summary; shorter data stays (it costs little). */
+export const SUMMARY_DATA_OVER = 64
+
+/** The first byte of a summary: what follows. */
+const SUMMARY_TREE = 1
+const SUMMARY_INDEX = 2
+
+/** The header of a bin of 32 bytes: a summary has one with the data's SHA-256 in place of the data. */
+const DIGEST_BIN = Buffer.from([0xc4, DIGEST_BYTES])
+
+/** Where summaries are kept (the local cache). */
+export interface SummaryCache {
+  summary(hex: string): Buffer | undefined
+  hasSummary(hex: string): boolean
+  recordSummary(hex: string, summary: Buffer): void
+}
+
+/** The summary of a tree object's plain bytes; null when it has none (an encoding not tarshift's). */
+export function summarize(kind: ObjectKind, bytes: Buffer): Buffer | null {
+  if (kind === ObjectKind.TreeIndex) return Buffer.concat([Buffer.from([SUMMARY_INDEX]), bytes])
+  if (kind !== ObjectKind.Tree) return null
+  const ranges = inlineDataRanges(bytes, SUMMARY_DATA_OVER)
+  if (ranges === null) return null
+  const pieces: Buffer[] = [Buffer.from([SUMMARY_TREE])]
+  let at = 0
+  for (const [start, data, end] of ranges) {
+    pieces.push(bytes.subarray(at, start), DIGEST_BIN, inlineDigest(bytes.subarray(data, end)))
+    at = end
+  }
+  pieces.push(bytes.subarray(at))
+  return Buffer.concat(pieces)
+}
+
+/** Record the summary of a tree object this host wrote or read, unless it has one already. */
+export function recordSummary(cache: SummaryCache, hex: string, kind: ObjectKind, bytes: Buffer): void {
+  if (cache.hasSummary(hex)) return
+  const s = summarize(kind, bytes)
+  if (s !== null) cache.recordSummary(hex, s)
+}
+
+/** The real data of a placeholder could not be read: the save starts over without summaries. */
+export class SummaryDataLost extends TarshiftError {
+  constructor(readonly part: Buffer, why: string) {
+    super('TARSHIFT_CORRUPT_OBJECT', `tree ${part.toString('hex')} could not be read for its inline data (${why})`)
+  }
+}
+
+/** Decoded real parts kept for placeholders' data: a changed directory asks for many in a row. */
+const REAL_PARTS = 2
+
+/**
+ * Reads trees as a save's reference trees: from their summaries when this host has them,
+ * else from the savedir (and records their summaries). Fetches placeholders' real data.
+ */
+export class SummaryTreeReader implements TreeReader, PlaceholderSource {
+  private readonly real = new Map<string, Promise<Entry[]> | Entry[]>()
+  /** Trees read from summaries, and from the savedir (tests, measurements). */
+  readonly stats = { summaries: 0, objects: 0, dataFetches: 0 }
+
+  constructor(private readonly store: ObjectStore, private readonly cache: SummaryCache) {}
+
+  local(hash: Buffer): boolean {
+    return this.cache.hasSummary(hash.toString('hex'))
+  }
+
+  async open(hash: Buffer): Promise<OpenedTree> {
+    const hex = hash.toString('hex')
+    const s = this.cache.summary(hex)
+    if (s !== undefined && s[0] === SUMMARY_INDEX) {
+      const parts = decodeOr(this.store, hex, () => decodeTreeIndex(s.subarray(1)))
+      if (parts.length > 0) {
+        this.stats.summaries++
+        const first = await this.part(parts[0] as Buffer)
+        return { hash, parts, first, bytes: s.length }
+      }
+    }
+    if (s !== undefined && s[0] === SUMMARY_TREE) {
+      const first = this.fromSummary(hash, s)
+      if (first !== null) return { hash, parts: [], first, bytes: s.length }
+    }
+    this.stats.objects++
+    return openTreeFrom(this.store, hash, (h, kind, data) => recordSummary(this.cache, h, kind, data), p => this.part(p))
+  }
+
+  async part(part: Buffer): Promise<Entry[]> {
+    const hex = part.toString('hex')
+    const s = this.cache.summary(hex)
+    if (s !== undefined && s[0] === SUMMARY_TREE) {
+      const entries = this.fromSummary(part, s)
+      if (entries !== null) return entries
+    }
+    this.stats.objects++
+    return readPartFrom(this.store, part, (h, kind, data) => recordSummary(this.cache, h, kind, data))
+  }
+
+  /**
+   * The entries of a summary, with placeholders for the data cut out (a digest where the file
+   * is longer than SUMMARY_DATA_OVER: data that long is never a digest); null if undecodable.
+   */
+  private fromSummary(part: Buffer, s: Buffer): Entry[] | null {
+    const entries = decodeTreeFast(s.subarray(1))
+    if (entries === null) return null
+    this.stats.summaries++
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i] as Entry
+      if (e.data !== undefined && e.data.length === DIGEST_BYTES && e.size > SUMMARY_DATA_OVER) placeholder(e.data, { part, index: i, name: e.name, source: this })
+    }
+    return entries
+  }
+
+  fetch(origin: PlaceholderOrigin): Buffer | Promise<Buffer> {
+    const hex = origin.part.toString('hex')
+    let got = this.real.get(hex)
+    if (got === undefined) {
+      this.stats.dataFetches++
+      const reading = readPartFrom(this.store, origin.part).then(entries => {
+        if (this.real.get(hex) === reading) this.real.set(hex, entries)
+        return entries
+      })
+      reading.catch(() => this.real.delete(hex))
+      got = reading
+      this.real.set(hex, got)
+      this.store.sendBatchedGets()
+      while (this.real.size > REAL_PARTS) this.real.delete(this.real.keys().next().value as string)
+    }
+    if (Array.isArray(got)) return dataOf(got, origin)
+    return got.then(entries => dataOf(entries, origin), e => {
+      throw e instanceof TarshiftError ? new SummaryDataLost(origin.part, e.message) : e
+    })
+  }
+}
+
+function dataOf(entries: Entry[], origin: PlaceholderOrigin): Buffer {
+  const e = entries[origin.index]
+  if (e === undefined || e.data === undefined || !e.name.equals(origin.name)) {
+    throw new SummaryDataLost(origin.part, `entry ${origin.index} is not ${origin.name.toString('latin1')} with inline data there`)
+  }
+  return e.data
+}
