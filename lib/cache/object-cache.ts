@@ -4,7 +4,7 @@
 // the savedir's generation (bumped by expire and check --repair) differs from its own, and
 // when the savedir lacks the last saveset this host started in it (put back from an older copy).
 // It also keeps tree summaries (lib/tree/tree-summary.ts), in an LMDB environment of their own
-// (a named database would be a key of the main one, which is read as msgpack throughout).
+// (summary-store.ts).
 import { existsSync, mkdirSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
@@ -12,21 +12,14 @@ import { createRequire } from 'node:module'
 import type { LastUseCache } from '../repo/object-store.js'
 import type { SummaryCache } from '../tree/tree-summary.js'
 import { summaryPath } from '../repo/saveset.js'
+import { SummaryStore, type LmdbDb } from './summary-store.js'
 import { native } from '../fs/native.js'
 
 const require = createRequire(import.meta.url)
 const lmdb = require('lmdb') as {
-  open(o: { path: string; compression?: boolean; noSync?: boolean; encoding?: 'binary' }): LmdbDb
+  open(o: { path: string; compression?: boolean; noSync?: boolean }): LmdbDb & { close(): Promise<void> }
 }
 
-interface LmdbDb {
-  get(k: string): unknown
-  getBinary(k: string): Buffer | undefined
-  doesExist(k: string): boolean
-  put(k: string, v: unknown): Promise<boolean>
-  clearAsync(): Promise<void>
-  close(): Promise<void>
-}
 
 
 export function cacheDir(repoId: string): string {
@@ -37,8 +30,6 @@ export function cacheDir(repoId: string): string {
 const GENERATION_KEY = '!generation'
 /** The id of the last saveset this host started in the savedir (its summary is written first). */
 const SAVESET_KEY = '!saveset'
-/** Bytes of tree summaries recorded since they were last cleared (roughly: hosts' saves race). */
-const SUMMARY_BYTES_KEY = '!summaryBytes'
 /**
  * Tree summaries are all dropped when their bytes pass this (they are made again as trees
  * are read). /usr/share's 3,000 trees have 15 MB of summaries; expire clears them anyway
@@ -47,11 +38,7 @@ const SUMMARY_BYTES_KEY = '!summaryBytes'
 export const SUMMARY_LIMIT = 512 * 1024 * 1024
 
 export class ObjectCache implements LastUseCache, SummaryCache {
-  private summaryBytes: number
-  private constructor(private readonly db: LmdbDb | null, private readonly summaries: LmdbDb | null, private readonly summaryLimit = SUMMARY_LIMIT) {
-    const n = db?.get(SUMMARY_BYTES_KEY)
-    this.summaryBytes = typeof n === 'number' ? n : 0
-  }
+  private constructor(private readonly db: (LmdbDb & { close(): Promise<void> }) | null, private readonly summaries: SummaryStore | null) {}
 
   /**
    * Open the cache for a savedir; a cache from another generation is cleared. A cache that
@@ -59,8 +46,8 @@ export class ObjectCache implements LastUseCache, SummaryCache {
    */
   static async open(savedir: string, repoId: string, generation: number, disabled = false, summaryLimit = SUMMARY_LIMIT): Promise<ObjectCache> {
     if (disabled) return new ObjectCache(null, null)
-    let db: LmdbDb
-    let summaries: LmdbDb
+    let db: LmdbDb & { close(): Promise<void> }
+    let summaries: SummaryStore
     try {
       const dir = cacheDir(repoId)
       mkdirSync(dir, { recursive: true, mode: 0o700 })
@@ -68,7 +55,7 @@ export class ObjectCache implements LastUseCache, SummaryCache {
       // reuses, in no order, and on a cold cache each lookup could wait for its page.
       native.prefetch([Buffer.from(join(dir, 'data.mdb')), Buffer.from(join(dir, 'summaries', 'data.mdb'))])
       db = lmdb.open({ path: dir, compression: false, noSync: true })
-      summaries = lmdb.open({ path: join(dir, 'summaries'), encoding: 'binary', compression: false, noSync: true })
+      summaries = SummaryStore.open(join(dir, 'summaries'), db, summaryLimit)
     } catch (e) {
       process.stderr.write(`tarshift: note: local cache unavailable (${(e as Error).message}); continuing without it\n`)
       return new ObjectCache(null, null)
@@ -79,10 +66,10 @@ export class ObjectCache implements LastUseCache, SummaryCache {
       process.stderr.write(`tarshift: note: the savedir lacks saveset ${last}, which this host wrote; it may have been put back from an older copy: the local cache is dropped\n`)
     }
     if (db.get(GENERATION_KEY) !== generation || wentBack) {
-      await Promise.all([db.clearAsync(), summaries.clearAsync()])
+      await Promise.all([db.clearAsync(), summaries.clear()])
       await db.put(GENERATION_KEY, generation)
     }
-    return new ObjectCache(db, summaries, summaryLimit)
+    return new ObjectCache(db, summaries)
   }
 
   /**
@@ -105,22 +92,15 @@ export class ObjectCache implements LastUseCache, SummaryCache {
   }
 
   summary(hex: string): Buffer | undefined {
-    return this.summaries?.getBinary(hex)
+    return this.summaries?.get(hex)
   }
 
   hasSummary(hex: string): boolean {
-    return this.summaries?.doesExist(hex) ?? false
+    return this.summaries?.has(hex) ?? false
   }
 
   recordSummary(hex: string, summary: Buffer): void {
-    if (this.summaries === null || this.db === null) return
-    this.summaryBytes += summary.length
-    if (this.summaryBytes > this.summaryLimit) {
-      // All of them: which ones will be needed again is not known here.
-      void this.summaries.clearAsync()
-      this.summaryBytes = 0
-    } else void this.summaries.put(hex, summary)
-    void this.db.put(SUMMARY_BYTES_KEY, this.summaryBytes)
+    this.summaries?.put(hex, summary)
   }
 
   async close(): Promise<void> {

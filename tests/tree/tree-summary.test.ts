@@ -15,9 +15,14 @@ import { placeholderOrigin } from '../../lib/tree/inline-placeholder.js'
 import { recordSummary, summarize, SummaryDataLost, SummaryTreeReader, SUMMARY_DATA_OVER, type SummaryCache } from '../../lib/tree/tree-summary.js'
 import { ObjectKind } from '../../lib/codec/object-header.js'
 import { ObjectCache } from '../../lib/cache/object-cache.js'
+import { SummaryStore } from '../../lib/cache/summary-store.js'
 import { dataPath } from '../../lib/repo/layout.js'
 import { Packr } from 'msgpackr'
 import { createHash } from 'node:crypto'
+import { createRequire } from 'node:module'
+import type { LmdbDb } from '../../lib/cache/summary-store.js'
+
+const lmdb = createRequire(import.meta.url)('lmdb') as { open(o: { path: string; compression?: boolean }): LmdbDb & { close(): Promise<void>; flushed: Promise<boolean> } }
 
 /** A summary cache in memory. */
 class MapCache implements SummaryCache {
@@ -171,22 +176,49 @@ t.test('the local cache keeps summaries, drops them at a new generation or past 
   process.env.XDG_CACHE_HOME = path.join(dir, 'cache')
   t.teardown(() => { if (old === undefined) delete process.env.XDG_CACHE_HOME; else process.env.XDG_CACHE_HOME = old })
   const s = Buffer.from('summary bytes')
+  const name = (c: string): string => c.repeat(64)
   let c = await ObjectCache.open(savedir, 'repo1', 1, false, 100)
-  c.recordSummary('aa', s)
+  c.recordSummary(name('a'), s)
   await c.close()
   c = await ObjectCache.open(savedir, 'repo1', 1, false, 100)
-  t.same(c.summary('aa'), s, 'kept across opens')
-  t.ok(c.hasSummary('aa'))
-  for (let i = 0; i < 10; i++) c.recordSummary(`b${i}`, s)
+  t.same(c.summary(name('a')), s, 'kept across opens')
+  t.ok(c.hasSummary(name('a')))
+  t.equal(c.summary(name('b')), undefined, 'none for another tree')
+  for (let i = 0; i < 10; i++) c.recordSummary(name(String(i)), s)
   await c.close()
   c = await ObjectCache.open(savedir, 'repo1', 1, false, 100)
-  t.ok(!c.hasSummary('aa') && !c.hasSummary('b0'), 'past the limit, the old ones are dropped')
-  c.recordSummary('cc', s)
+  t.ok(!c.hasSummary(name('a')) && !c.hasSummary(name('0')), 'past the limit, the old ones are dropped')
+  c.recordSummary(name('c'), s)
   await c.close()
   c = await ObjectCache.open(savedir, 'repo1', 2, false, 100)
-  t.notOk(c.hasSummary('cc'), 'a new generation drops them')
+  t.notOk(c.hasSummary(name('c')), 'a new generation drops them')
   await c.close()
   const off = await ObjectCache.open(savedir, 'repo1', 2, true)
-  off.recordSummary('dd', s)
-  t.equal(off.summary('dd'), undefined, '--no-cache keeps none')
+  off.recordSummary(name('d'), s)
+  t.equal(off.summary(name('d')), undefined, '--no-cache keeps none')
+})
+
+t.test('two saves recording at once: a summary under another tree\'s name is never taken', async t => {
+  const dir = tmpDirFor(t, 'tarshift-summary-store-')
+  const index = lmdb.open({ path: path.join(dir, 'main'), compression: false })
+  t.teardown(() => index.close())
+  const open = (): SummaryStore => SummaryStore.open(path.join(dir, 'summaries'), index, 1 << 20)
+  const a = open()
+  const b = open()
+  a.put('a'.repeat(64), Buffer.from('of tree a'))
+  await a.close()
+  b.put('b'.repeat(64), Buffer.from('of tree b')) // the same sequence number as a's
+  await b.close()
+  await index.flushed
+  const c = open()
+  t.equal(c.get('b'.repeat(64))?.toString(), 'of tree b', "b's summary")
+  t.equal(c.get('a'.repeat(64)), undefined, "a's, overwritten, is missing, not b's")
+  c.put('e'.repeat(64), Buffer.from('of tree e'))
+  await c.close()
+  await index.flushed
+  const d = open()
+  t.equal(d.get('e'.repeat(64))?.toString(), 'of tree e', 'numbers go on after the last')
+  t.equal(d.get('b'.repeat(64))?.toString(), 'of tree b', 'without overwriting')
+  await d.close()
+  await d.close()
 })
