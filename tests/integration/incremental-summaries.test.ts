@@ -16,10 +16,13 @@ import { hoursAgoNs, incSave, objectKinds, restorePipe, summaryById } from '../h
 
 const OLD = hoursAgoNs(5)
 
-/** Many inline files of many lengths (some at most 64 bytes: kept in summaries), hardlinks, a chunked file. */
+/**
+ * Many inline files of many lengths (some at most 64 bytes: kept in summaries), hardlinks, a
+ * chunked file; many/ is large enough for a tree index of parts at a 1 MiB maximum chunk.
+ */
 function inlineTree(): FixtureNode {
   const many: Record<string, FixtureNode> = {}
-  for (let i = 0; i < 240; i++) many[`f${String(i).padStart(4, '0')}`] = { type: 'file', size: [0, 20, 64, 65, 900, 7000, 15_000][i % 7] as number, seed: i, mtimeNs: OLD }
+  for (let i = 0; i < 400; i++) many[`f${String(i).padStart(4, '0')}`] = { type: 'file', size: [0, 20, 64, 65, 900, 7000, 15_000][i % 7] as number, seed: i, mtimeNs: OLD }
   many.linked = { type: 'hardlink', to: 'many/f0005' }
   const deep: Record<string, FixtureNode> = {}
   for (let i = 0; i < 30; i++) deep[`g${i}`] = { type: 'file', size: 100 + 37 * i, seed: 1000 + i, mtimeNs: OLD }
@@ -110,7 +113,10 @@ t.test('some of many inline files changed: the same trees as a save that reads e
   fs.writeFileSync(path.join(s.src, 'many', 'f0150x'), 'a new file, longer than sixty-four bytes, so inline and cut from summaries')
   setMtimeNs(path.join(s.src, 'many', 'f0150x'), OLD)
   setMtimeNs(path.join(s.src, 'many'), OLD + 9_000_000_000n)
+  const dry = incSave(s.savedir, 'c', ['--dry-run', s.src], s.cache)
+  t.equal(dry.treesRead, 0, 'a dry run reads the summaries too')
   const s3 = incSave(s.savedir, 'c', [s.src], s.cache)
+  t.ok([...objectKinds(s.savedir).values()].includes(ObjectKind.TreeIndex), 'a directory was split into parts (a tree index)')
   t.equal(s3.treesRead, 0, 'the reference trees came from summaries')
   t.equal(s3.filesRead, 4, 'the changed files read (the hardlink once), and the new one')
   t.equal(summaryById(s.savedir, s3.id).root, truthRoot(s), 'the same root as a save that read every file')
@@ -138,13 +144,15 @@ t.test('checkpoints while summaries stand in for inline data: whole trees', asyn
 t.test('a changed directory whose tree was removed by hand: a second walk, the right trees', async t => {
   const s = setup(t)
   const s1 = incSave(s.savedir, 'c', [s.src], s.cache)
-  const many = await withStore(s.savedir, async store => {
-    const items = await savedSubtree(store, summaryById(s.savedir, s1.id).root as string, path.join(s.src, 'many'))
+  const dir = path.join(s.src, 'deep', 'a', 'b')
+  const tree = await withStore(s.savedir, async store => {
+    const items = await savedSubtree(store, summaryById(s.savedir, s1.id).root as string, dir)
     return items[0]?.entry.tree?.toString('hex')
   })
-  if (many === undefined) throw new Error('no tree for many/')
-  fs.rmSync(dataPath(s.savedir, many))
-  rewrite(path.join(s.src, 'many', 'f0101'), 6)
+  if (tree === undefined) throw new Error('no tree for deep/a/b/')
+  t.equal(objectKinds(s.savedir).get(tree), ObjectKind.Tree, 'a single tree (no index)')
+  fs.rmSync(dataPath(s.savedir, tree))
+  rewrite(path.join(dir, 'g11'), 6)
   const r = tarshift(['save', '-r', s.savedir, '--subset', 'c', '--progress', 'none', '--json', s.src], { env: { XDG_CACHE_HOME: s.cache }, timeout: 300_000 })
   t.equal(r.status, 0, `the save succeeds: ${showRun(r)}`)
   t.match(r.stderr, /could not be read.*saving again/, 'with a note that it walked again')
