@@ -454,7 +454,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       filesReused++
       const entry = entryFromStat(name, type, st, xattrs, opts.atime ?? false)
       if (reused.data) {
-        // (Its length may be a placeholder's, 0: the data is the file's whole content.)
+        // (Its length may be a placeholder's, a digest's 32 bytes: the file's size is what the tree holds.)
         entry.data = reused.data
         frame.inlineBudget -= entry.size
       }
