@@ -34,7 +34,9 @@ export function decodeTreeFast(b: Buffer): Entry[] | null {
 /**
  * Where the inline data values longer than `over` bytes are in a tree's bytes: the start of
  * each (its bin header), the start of its bytes and their end, in order; null when this reader
- * does not take the encoding. How a tree summary is cut from a tree (tree-summary.ts).
+ * does not take the encoding. How a tree summary is cut from a tree (tree-summary.ts). Only
+ * data as long as its entry's size (`s`, before `d` in every entry tarshift writes) is taken:
+ * inline data is the whole file, and a summary tells a digest from data by that size.
  */
 export function inlineDataRanges(b: Buffer, over: number): Array<[number, number, number]> | null {
   try {
@@ -68,8 +70,14 @@ class Reader {
     this.p = HEADER.length
     const out: Array<[number, number, number]> = []
     for (let n = this.arrayLength(); n > 0; n--) {
+      let size = -1
       for (let k = this.mapLength(); k > 0; k--) {
-        if (this.key() !== K_D) {
+        const key = this.key()
+        if (key === K_S) {
+          size = this.num()
+          continue
+        }
+        if (key !== K_D) {
           this.skip()
           continue
         }
@@ -78,7 +86,7 @@ class Reader {
         if (len < 0) throw NOT_FAST
         const bytes = this.p
         this.p += len
-        if (len > over) out.push([start, bytes, this.p])
+        if (len > over && len === size) out.push([start, bytes, this.p])
       }
     }
     if (this.p !== b.length) throw NOT_FAST

@@ -72,6 +72,11 @@ t.test('a summary is the tree without its longer inline data, and decodes to pla
   const sb = summarize(ObjectKind.Tree, encodeTree(twin)) as Buffer
   t.ok(sb.includes(Buffer.concat([Buffer.from([0xc4, 32]), createHash('sha256').update(a.data as Buffer).digest()])), 'the data replaced by its SHA-256')
   t.equal(summarize(ObjectKind.Data, bytes), null, 'a data chunk has none')
+  // Data not as long as the entry's size (no tree tarshift writes has it) is never cut: a
+  // summary tells a digest from data by the size.
+  const odd: Entry[] = [{ ...(list[4] as Entry), size: 10 }, { ...(list[5] as Entry), size: 99_999 }]
+  const so = summarize(ObjectKind.Tree, encodeTree(odd)) as Buffer
+  t.same(so.subarray(1), encodeTree(odd), 'data of another length than the size stays whole')
   // msgpack of another key order: a tree, but not as tarshift writes it.
   const other = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true }).pack({ e: [], v: 1 })
   t.equal(summarize(ObjectKind.Tree, other), null, 'an encoding this reader does not take has none')
