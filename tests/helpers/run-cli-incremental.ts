@@ -14,6 +14,8 @@ import { EntryType } from '../../lib/tree/entry.js'
 import type { FixtureNode } from './fixture-tree.js'
 import { readTree, treeObjects } from '../../lib/tree/tree-store.js'
 import { showRun, TARSHIFT_BIN, tarshift, type CliResult, type SaveJson } from './cli.js'
+import { assertSameTree } from './compare-trees.js'
+import type { Test } from 'tap'
 
 /** What `tarshift save --json` prints, with the incremental fields cli.ts's SaveJson leaves out. */
 export interface IncSaveJson extends SaveJson {
@@ -235,6 +237,17 @@ export function restorePipe(savedir: string, id: string, outDir: string, restore
   })
   if (r.error) throw r.error
   return { status: r.status, stderr: r.stderr.toString() }
+}
+
+/**
+ * Restore saveset `id` through GNU tar into `outDir` (emptied first) and compare it with the
+ * source `src`, saved by absolute path: the restore succeeds, and the trees are the same.
+ */
+export function assertRestores(t: Test, savedir: string, id: string, src: string, outDir: string): void {
+  fs.rmSync(outDir, { recursive: true, force: true })
+  const r = restorePipe(savedir, id, outDir)
+  t.equal(r.status, 0, `restore | tar -x: ${r.stderr}`)
+  assertSameTree(t, src, path.join(outDir, src), { labels: ['source', 'restored'] })
 }
 
 /** The summary of saveset `id`, read from the savedir. */

@@ -7,14 +7,13 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { buildTree, tmpDirFor } from '../helpers/fixture-tree.js'
 import { newSavedir, stableTmpDir, tarshift } from '../helpers/cli.js'
-import { assertSameTree } from '../helpers/compare-trees.js'
 import { ObjectKind } from '../../lib/codec/object-header.js'
 import { readConfig } from '../../lib/repo/config.js'
 import { lookup, savedComponents } from '../../lib/restore/saveset-walk.js'
 import { withStore } from '../helpers/saved-tree.js'
 import { readGeneration } from '../../lib/repo/generation.js'
 import { dataPath, timePath } from '../../lib/repo/layout.js'
-import { chunkedAndSmallTree, chunksOfFile, incSave, objectKinds, reachOf, restorePipe, summaryById } from '../helpers/run-cli-incremental.js'
+import { chunkedAndSmallTree, chunksOfFile, incSave, objectKinds, reachOf, assertRestores, summaryById } from '../helpers/run-cli-incremental.js'
 
 
 
@@ -38,13 +37,6 @@ function removeObject(savedir: string, hash: string): void {
   fs.rmSync(timePath(savedir, hash), { force: true })
 }
 
-function roundTrip(t: Test, s: Setup, id: string): void {
-  fs.rmSync(s.out, { recursive: true, force: true })
-  const r = restorePipe(s.savedir, id, s.out)
-  t.equal(r.status, 0, `restore | tar -x: ${r.stderr}`)
-  assertSameTree(t, s.src, path.join(s.out, s.src), { labels: ['source', 'restored'] })
-}
-
 t.test('without its cache directory the next save produces the identical root and restores', async t => {
   const s = setup(t, true)
   const s1 = incSave(s.savedir, 'c', [s.src], s.cache)
@@ -59,7 +51,7 @@ t.test('without its cache directory the next save produces the identical root an
   t.equal(s3.objectsNew, 0, 'nothing stored')
   t.equal(summaryById(s.savedir, s3.id).root, summaryById(s.savedir, s2.id).root, 'identical root tree hash')
   t.equal(summaryById(s.savedir, s3.id).root, summaryById(s.savedir, s1.id).root, 'as the first save')
-  roundTrip(t, s, s3.id)
+  assertRestores(t, s.savedir, s3.id, s.src, s.out)
 })
 
 t.test('a cache from an older generation is dropped: a chunk removed (generation bumped) is stored again', async t => {
@@ -81,7 +73,7 @@ t.test('a cache from an older generation is dropped: a chunk removed (generation
   t.ok(fs.existsSync(dataPath(s.savedir, victim)), 'the removed chunk exists again')
   t.equal(objectKinds(s.savedir).get(victim), ObjectKind.Data, 'as a data chunk')
   t.ok(s3.objectsNew >= 1, 'it was stored by this save')
-  roundTrip(t, s, s3.id)
+  assertRestores(t, s.savedir, s3.id, s.src, s.out)
 })
 
 t.test('a chunk removed WITHOUT a generation bump is noticed despite the cache, and stored again', async t => {
@@ -108,7 +100,7 @@ t.test('a chunk removed WITHOUT a generation bump is noticed despite the cache, 
   t.ok(fs.existsSync(dataPath(s.savedir, victim)), '(b) the removed chunk exists again')
   const missing = [...(await reachOf(s.savedir, s3.id)).chunks].filter(h => !fs.existsSync(dataPath(s.savedir, h)))
   t.same(missing, [], 'the new saveset references no missing object')
-  roundTrip(t, s, s3.id)
+  assertRestores(t, s.savedir, s3.id, s.src, s.out)
 })
 
 /** The tree object of the saved directory at absolute path `abs` in saveset `id`. */
@@ -140,7 +132,7 @@ t.test('a tree removed WITHOUT a generation bump: the save notices, walks again 
   const s3 = JSON.parse(r.stdout) as { id: string; filesRead: number }
   t.ok(fs.existsSync(dataPath(s.savedir, small)), 'the removed tree exists again')
   t.same(missingObjects(s.savedir, await reachOf(s.savedir, s3.id)), [], 'the new saveset references no missing object')
-  roundTrip(t, s, s3.id)
+  assertRestores(t, s.savedir, s3.id, s.src, s.out)
 })
 
 t.test('a savedir put back from an older copy: the cache is dropped, nothing missing is referenced', async t => {
@@ -163,5 +155,5 @@ t.test('a savedir put back from an older copy: the cache is dropped, nothing mis
   t.notMatch(r.stderr, /saving again/, 'so the walk did not need a second pass')
   const s3 = JSON.parse(r.stdout) as { id: string }
   t.same(missingObjects(s.savedir, await reachOf(s.savedir, s3.id)), [], 'the new saveset references no missing object')
-  roundTrip(t, s, s3.id)
+  assertRestores(t, s.savedir, s3.id, s.src, s.out)
 })

@@ -7,12 +7,11 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { buildTree, setMtimeNs, tmpDirFor, type FixtureNode } from '../helpers/fixture-tree.js'
 import { newSavedir, showRun, stableTmpDir, tarshift } from '../helpers/cli.js'
-import { assertSameTree } from '../helpers/compare-trees.js'
 import { withStore, savedSubtree } from '../helpers/saved-tree.js'
 import { ObjectKind } from '../../lib/codec/object-header.js'
 import { decodeTree } from '../../lib/tree/tree-codec.js'
 import { dataPath } from '../../lib/repo/layout.js'
-import { hoursAgoNs, incSave, objectKinds, restorePipe, summaryById } from '../helpers/run-cli-incremental.js'
+import { hoursAgoNs, incSave, objectKinds, assertRestores, summaryById } from '../helpers/run-cli-incremental.js'
 
 const OLD = hoursAgoNs(5)
 
@@ -81,13 +80,6 @@ function truthRoot(s: Setup): string {
   return summaryById(s.savedir, r.id).root as string
 }
 
-function roundTrip(t: Test, s: Setup, id: string): void {
-  fs.rmSync(s.out, { recursive: true, force: true })
-  const r = restorePipe(s.savedir, id, s.out)
-  t.equal(r.status, 0, `restore | tar -x: ${r.stderr}`)
-  assertSameTree(t, s.src, path.join(s.out, s.src), { labels: ['source', 'restored'] })
-}
-
 t.test('an unchanged save reads its reference trees from summaries, none from the savedir', async t => {
   const s = setup(t)
   const s1 = incSave(s.savedir, 'c', [s.src], s.cache)
@@ -126,7 +118,7 @@ t.test('some of many inline files changed: the same trees as a save that reads e
     t.same(linked?.entry.data, fs.readFileSync(path.join(s.src, 'many', 'f0005')), 'the hardlink holds the new bytes')
   })
   await inlineDataWhole(t, s.savedir)
-  roundTrip(t, s, s3.id)
+  assertRestores(t, s.savedir, s3.id, s.src, s.out)
 })
 
 t.test('checkpoints while summaries stand in for inline data: whole trees', async t => {
@@ -158,5 +150,5 @@ t.test('a changed directory whose tree was removed by hand: a second walk, the r
   t.match(r.stderr, /could not be read.*saving again/, 'with a note that it walked again')
   const id = (JSON.parse(r.stdout.toString()) as { id: string }).id
   t.equal(summaryById(s.savedir, id).root, truthRoot(s), 'the same root as a save that read every file')
-  roundTrip(t, s, id)
+  assertRestores(t, s.savedir, id, s.src, s.out)
 })
