@@ -8,19 +8,12 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { createRequire } from 'node:module'
 import type { LastUseCache } from '../repo/object-store.js'
 import type { SummaryCache } from '../tree/tree-summary.js'
 import { summaryPath } from '../repo/saveset.js'
-import { SummaryStore, type LmdbDb } from './summary-store.js'
+import { SummaryStore } from './summary-store.js'
+import { openLmdb, type LmdbRoot } from './lmdb.js'
 import { native } from '../fs/native.js'
-
-const require = createRequire(import.meta.url)
-const lmdb = require('lmdb') as {
-  open(o: { path: string; compression?: boolean; noSync?: boolean }): LmdbDb & { close(): Promise<void> }
-}
-
-
 
 export function cacheDir(repoId: string): string {
   const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache')
@@ -32,13 +25,13 @@ const GENERATION_KEY = '!generation'
 const SAVESET_KEY = '!saveset'
 /**
  * Tree summaries are all dropped when their bytes pass this (they are made again as trees
- * are read). /usr/share's 3,000 trees have 15 MB of summaries; expire clears them anyway
+ * are read). /usr/share's 3,300 trees have 8.3 MB of summaries; expire clears them anyway
  * (a new generation), so this only bounds a savedir that is saved to and never expired.
  */
 export const SUMMARY_LIMIT = 512 * 1024 * 1024
 
 export class ObjectCache implements LastUseCache, SummaryCache {
-  private constructor(private readonly db: (LmdbDb & { close(): Promise<void> }) | null, private readonly summaries: SummaryStore | null) {}
+  private constructor(private readonly db: LmdbRoot | null, private readonly summaries: SummaryStore | null) {}
 
   /**
    * Open the cache for a savedir; a cache from another generation is cleared. A cache that
@@ -46,7 +39,7 @@ export class ObjectCache implements LastUseCache, SummaryCache {
    */
   static async open(savedir: string, repoId: string, generation: number, disabled = false, summaryLimit = SUMMARY_LIMIT): Promise<ObjectCache> {
     if (disabled) return new ObjectCache(null, null)
-    let db: LmdbDb & { close(): Promise<void> }
+    let db: LmdbRoot
     let summaries: SummaryStore
     try {
       const dir = cacheDir(repoId)
@@ -54,7 +47,7 @@ export class ObjectCache implements LastUseCache, SummaryCache {
       // Read in whole, ahead, by the native prefetch threads: a save looks up every object it
       // reuses, in no order, and on a cold cache each lookup could wait for its page.
       native.prefetch([Buffer.from(join(dir, 'data.mdb')), Buffer.from(join(dir, 'summaries', 'data.mdb'))])
-      db = lmdb.open({ path: dir, compression: false, noSync: true })
+      db = openLmdb(dir)
       summaries = SummaryStore.open(join(dir, 'summaries'), db, summaryLimit)
     } catch (e) {
       process.stderr.write(`tarshift: note: local cache unavailable (${(e as Error).message}); continuing without it\n`)

@@ -11,27 +11,7 @@
 // 18.5 MB, and with the index in another environment 3.7 MB. Two saves of this host at once
 // may take the same number: the name stored with each summary is checked, and a summary under
 // another name is taken as missing.
-import { createRequire } from 'node:module'
-
-const require = createRequire(import.meta.url)
-const lmdb = require('lmdb') as {
-  open(o: { path: string; compression?: boolean; noSync?: boolean; encoding?: 'binary' }): LmdbRoot
-}
-
-/** The part of an lmdb-js database used here (the main environment's, for the index). */
-export interface LmdbDb {
-  get(k: string | number): unknown
-  getBinary(k: string | number): Buffer | undefined
-  doesExist(k: string | number): boolean
-  put(k: string | number, v: unknown): Promise<boolean>
-  getKeys(o: { reverse?: boolean; limit?: number; start?: string; end?: string }): Iterable<unknown>
-  remove(k: string): Promise<boolean>
-  clearAsync(): Promise<void>
-}
-
-interface LmdbRoot extends LmdbDb {
-  close(): Promise<void>
-}
+import { openLmdb, type LmdbDb, type LmdbRoot } from './lmdb.js'
 
 const NAME_BYTES = 32
 /** Index keys: this prefix and a tree's name. */
@@ -54,7 +34,7 @@ export class SummaryStore {
 
   /** Open (or make) the store in `dir`, indexed in `index`; throws if LMDB cannot. */
   static open(dir: string, index: LmdbDb, limit: number): SummaryStore {
-    return new SummaryStore(lmdb.open({ path: dir, compression: false, noSync: true, encoding: 'binary' }), index, limit)
+    return new SummaryStore(openLmdb(dir, 'binary'), index, limit)
   }
 
   get(hex: string): Buffer | undefined {
@@ -88,7 +68,7 @@ export class SummaryStore {
     void this.index.put(BYTES_KEY, this.bytes)
   }
 
-  /** Drop every summary (the index's keys go with the main environment's when it is cleared). */
+  /** Drop every summary: the data, and the index's keys in the main environment. */
   async clear(): Promise<void> {
     this.bytes = 0
     this.next = 1

@@ -15,7 +15,7 @@ export async function treeObjects(store: ObjectStore, hash: Buffer): Promise<{ k
   return { kind: obj.kind, parts: [] }
 }
 
-export function decodeOr<T>(store: ObjectStore, hex: string, f: () => T): T {
+function decodeOr<T>(store: ObjectStore, hex: string, f: () => T): T {
   try {
     return f()
   } catch (e) {
@@ -55,12 +55,11 @@ export function storeTreeReader(store: ObjectStore): TreeReader {
 /** Told of each tree object read from the savedir: its name, kind and plain bytes. */
 export type TreeObserver = (hex: string, kind: ObjectKind, data: Buffer) => void
 
-export async function openTree(store: ObjectStore, hash: Buffer): Promise<OpenedTree> {
-  return openTreeFrom(store, hash)
-}
-
-/** openTree, telling `observe` of the objects read, reading the first part with `first`. */
-export async function openTreeFrom(store: ObjectStore, hash: Buffer, observe?: TreeObserver, first?: (part: Buffer) => Promise<Entry[]>): Promise<OpenedTree> {
+/**
+ * A tree opened (its first part read). `observe` is told of the objects read; `first`, when
+ * given, reads the first part of a tree index instead.
+ */
+export async function openTree(store: ObjectStore, hash: Buffer, observe?: TreeObserver, first?: (part: Buffer) => Promise<Entry[]>): Promise<OpenedTree> {
   const hex = hash.toString('hex')
   const obj = await store.getBatched(hex)
   if (obj.kind === ObjectKind.Tree) {
@@ -78,13 +77,8 @@ export async function openTreeFrom(store: ObjectStore, hash: Buffer, observe?: T
   return { hash, parts, first: part.entries, bytes: obj.data.length + part.bytes }
 }
 
-/** The entries of one part of a tree index. */
-export async function readPart(store: ObjectStore, part: Buffer): Promise<Entry[]> {
-  return (await readPartSized(store, part)).entries
-}
-
-/** readPart, telling `observe` of the object read. */
-export async function readPartFrom(store: ObjectStore, part: Buffer, observe?: TreeObserver): Promise<Entry[]> {
+/** The entries of one part of a tree index; `observe` is told of the object read. */
+export async function readPart(store: ObjectStore, part: Buffer, observe?: TreeObserver): Promise<Entry[]> {
   return (await readPartSized(store, part, observe)).entries
 }
 

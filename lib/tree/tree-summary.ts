@@ -19,7 +19,7 @@ import type { Entry } from './entry.js'
 import { DIGEST_BYTES, inlineDigest, placeholder, type PlaceholderOrigin, type PlaceholderSource } from './inline-placeholder.js'
 import { decodeTreeIndex } from './tree-codec.js'
 import { decodeTreeFast, inlineDataRanges } from './tree-decode.js'
-import { decodeOr, openTreeFrom, readPartFrom, type OpenedTree, type TreeReader } from './tree-store.js'
+import { openTree, readPart, type OpenedTree, type TreeObserver, type TreeReader } from './tree-store.js'
 
 /** Inline data longer than this is cut out of a summary; shorter data stays (it costs little). */
 export const SUMMARY_DATA_OVER = 64
@@ -80,7 +80,12 @@ export class SummaryTreeReader implements TreeReader, PlaceholderSource {
   /** Trees read from summaries, and from the savedir (tests, measurements). */
   readonly stats = { summaries: 0, objects: 0, dataFetches: 0 }
 
-  constructor(private readonly store: ObjectStore, private readonly cache: SummaryCache) {}
+  /** Trees read from the savedir have their summaries recorded. */
+  private readonly observe: TreeObserver
+
+  constructor(private readonly store: ObjectStore, private readonly cache: SummaryCache) {
+    this.observe = (hex, kind, data) => recordSummary(cache, hex, kind, data)
+  }
 
   local(hash: Buffer): boolean {
     return this.cache.hasSummary(hash.toString('hex'))
@@ -90,8 +95,8 @@ export class SummaryTreeReader implements TreeReader, PlaceholderSource {
     const hex = hash.toString('hex')
     const s = this.cache.summary(hex)
     if (s !== undefined && s[0] === SUMMARY_INDEX) {
-      const parts = decodeOr(this.store, hex, () => decodeTreeIndex(s.subarray(1)))
-      if (parts.length > 0) {
+      const parts = indexParts(s)
+      if (parts !== null && parts.length > 0) {
         this.stats.summaries++
         const first = await this.part(parts[0] as Buffer)
         return { hash, parts, first, bytes: s.length }
@@ -102,7 +107,7 @@ export class SummaryTreeReader implements TreeReader, PlaceholderSource {
       if (first !== null) return { hash, parts: [], first, bytes: s.length }
     }
     this.stats.objects++
-    return openTreeFrom(this.store, hash, (h, kind, data) => recordSummary(this.cache, h, kind, data), p => this.part(p))
+    return openTree(this.store, hash, this.observe, p => this.part(p))
   }
 
   async part(part: Buffer): Promise<Entry[]> {
@@ -113,7 +118,7 @@ export class SummaryTreeReader implements TreeReader, PlaceholderSource {
       if (entries !== null) return entries
     }
     this.stats.objects++
-    return readPartFrom(this.store, part, (h, kind, data) => recordSummary(this.cache, h, kind, data))
+    return readPart(this.store, part, this.observe)
   }
 
   /**
@@ -136,7 +141,7 @@ export class SummaryTreeReader implements TreeReader, PlaceholderSource {
     let got = this.real.get(hex)
     if (got === undefined) {
       this.stats.dataFetches++
-      const reading = readPartFrom(this.store, origin.part).then(entries => {
+      const reading = readPart(this.store, origin.part).then(entries => {
         if (this.real.get(hex) === reading) this.real.set(hex, entries)
         return entries
       })
@@ -150,6 +155,18 @@ export class SummaryTreeReader implements TreeReader, PlaceholderSource {
     return got.then(entries => dataOf(entries, origin), e => {
       throw e instanceof TarshiftError ? new SummaryDataLost(origin.part, e.message) : e
     })
+  }
+}
+
+/**
+ * The parts a tree index's summary lists; null when it cannot be decoded. A damaged summary
+ * is the local cache's, not the savedir's: it is taken as missing (the index is read instead).
+ */
+function indexParts(s: Buffer): Buffer[] | null {
+  try {
+    return decodeTreeIndex(s.subarray(1))
+  } catch {
+    return null
   }
 }
 

@@ -19,10 +19,7 @@ import { SummaryStore } from '../../lib/cache/summary-store.js'
 import { dataPath } from '../../lib/repo/layout.js'
 import { Packr } from 'msgpackr'
 import { createHash } from 'node:crypto'
-import { createRequire } from 'node:module'
-import type { LmdbDb } from '../../lib/cache/summary-store.js'
-
-const lmdb = createRequire(import.meta.url)('lmdb') as { open(o: { path: string; compression?: boolean }): LmdbDb & { close(): Promise<void>; flushed: Promise<boolean> } }
+import { openLmdb, type LmdbRoot } from '../../lib/cache/lmdb.js'
 
 /** A summary cache in memory. */
 class MapCache implements SummaryCache {
@@ -154,6 +151,26 @@ t.test('without a summary the tree is read from the savedir, and its summary rec
   })
 })
 
+t.test('a damaged summary is taken as missing: the tree is read from the savedir', async t => {
+  const savedir = newSavedir(t, ['--chunk-size', '64K'])
+  await withStore(savedir, async store => {
+    const list = entries(3000, 3)
+    const single = entries(20, 4)
+    const hash = await writeTree(store, list)
+    const small = await writeTree(store, single)
+    await store.flush()
+    const cache = new MapCache()
+    cache.recordSummary(hash.toString('hex'), Buffer.from([2, 0xc1, 0xc1])) // an index summary, undecodable
+    cache.recordSummary(small.toString('hex'), Buffer.from([1, 0xc1])) // a tree summary, undecodable
+    const reader = new SummaryTreeReader(store, cache)
+    const opened = await reader.open(hash)
+    t.ok(opened.parts.length > 1, 'the tree index, read from the savedir')
+    t.same(opened.parts, (await openTree(store, hash)).parts, 'with its parts')
+    t.ok(sameEntries((await reader.open(small)).first, single), 'the single tree, read from the savedir')
+    t.equal(reader.stats.objects, 2 + 1, 'three objects read (the index, its first part, the tree)')
+  })
+})
+
 t.test('a placeholder whose tree is gone: SummaryDataLost, never empty data', async t => {
   const savedir = newSavedir(t)
   await withStore(savedir, async store => {
@@ -205,7 +222,8 @@ t.test('the local cache keeps summaries, drops them at a new generation or past 
 
 t.test('two saves recording at once: a summary under another tree\'s name is never taken', async t => {
   const dir = tmpDirFor(t, 'tarshift-summary-store-')
-  const index = lmdb.open({ path: path.join(dir, 'main'), compression: false })
+  // lmdb-js's `flushed`: settles once the writes so far are committed.
+  const index = openLmdb(path.join(dir, 'main')) as LmdbRoot & { flushed: Promise<boolean> }
   t.teardown(() => index.close())
   const open = (): SummaryStore => SummaryStore.open(path.join(dir, 'summaries'), index, 1 << 20)
   const a = open()
