@@ -4,10 +4,11 @@
 #
 #   bash benchmarks/ab.sh snap NAME
 #       copy the current build (bin/, dist/lib, build/Release) to benchmarks/work/ab/NAME
-#   bash benchmarks/ab.sh run A B N [cold|warm] -- ARGS...
+#   bash benchmarks/ab.sh run A B N [cold|warm] [fresh REPO] -- ARGS...
 #       run `tarshift ARGS` with snapshots A and B in turn, N times each, stdout to /dev/null;
-#       cold: the page cache is dropped before each run (root). Prints each build's times
-#       (sorted) and their median.
+#       cold: the page cache is dropped before each run (root); fresh REPO: REPO is removed and
+#       created again (tarshift init) before each run, untimed (first saves). Prints each
+#       build's times (sorted) and their median.
 #
 # Example (the unchanged save of doc/performance.md, session 9):
 #   bash benchmarks/ab.sh run before after 5 cold -- save -r /tmp/repo --subset a /tmp/corpus-a --progress none
@@ -33,12 +34,15 @@ case "${1:-}" in
     A=$2 B=$3 N=$4 MODE=warm
     shift 4
     if [[ $1 == cold || $1 == warm ]]; then MODE=$1; shift; fi
+    FRESH=
+    if [[ $1 == fresh ]]; then FRESH=$2; shift 2; fi
     [[ ${1:-} == -- ]] || usage
     shift
     for s in "$A" "$B"; do [[ -x $AB/$s/bin/tarshift ]] || { echo "no snapshot $s (run: $0 snap $s)" >&2; exit 2; }; done
     declare -A times
     for ((i = 0; i < N; i++)); do
       for s in "$A" "$B"; do
+        if [[ -n $FRESH ]]; then rm -rf "$FRESH" && node "$AB/$s/bin/tarshift" init -r "$FRESH" > /dev/null; fi
         if [[ $MODE == cold ]]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
         t0=$(date +%s.%N)
         node "$AB/$s/bin/tarshift" "$@" > /dev/null 2>&1 || echo "$s: run $((i + 1)) exited $?" >&2
@@ -53,7 +57,7 @@ case "${1:-}" in
     done
     ;;
   *)
-    sed -n '2,13p' "$0" >&2
+    sed -n '2,15p' "$0" >&2
     exit 2
     ;;
 esac

@@ -175,6 +175,16 @@ static napi_value syncfs_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* startWriteback(fd): have the kernel start writing the file's dirty pages now
+ * (sync_file_range SYNC_FILE_RANGE_WRITE), without waiting for them: the syncfs that makes a
+ * batch durable then finds most of them written. A hint: failures are ignored. */
+static napi_value start_writeback_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1]; int32_t fd = -1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc >= 1 && napi_get_value_int32(env, argv[0], &fd) == napi_ok && fd >= 0) (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+  return NULL;
+}
+
 /* statvfs(path: Buffer): {bsize, blocks, bfree, bavail, files, ffree} (numbers) */
 static napi_value statvfs_js(napi_env env, napi_callback_info info) {
   size_t argc = 1; napi_value argv[1];
@@ -368,6 +378,7 @@ static char *prefetch_take(void) {
 
 static void *prefetch_thread(void *arg) {
   (void)arg;
+  pthread_setname_np(pthread_self(), "ts-prefetch"); /* named for probes (thread-cpu.mjs) */
   /* Below the threads that do the work: these mostly wait for the disk, and when everything
    * is cached already, their calls only take CPU from the others. SCHED_IDLE, not only a nice
    * value: a woken thread at nice 10 still preempted the thread that woke it (a call to
@@ -457,6 +468,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"getpwuid", 0, getpwuid_js, 0, 0, 0, napi_default, 0},
     {"getgrgid", 0, getgrgid_js, 0, 0, 0, napi_default, 0},
     {"syncfs", 0, syncfs_js, 0, 0, 0, napi_default, 0},
+    {"startWriteback", 0, start_writeback_js, 0, 0, 0, napi_default, 0},
     {"statvfs", 0, statvfs_js, 0, 0, 0, napi_default, 0},
     {"mallocTrim", 0, malloc_trim_js, 0, 0, 0, napi_default, 0},
     {"mallocMmapThreshold", 0, malloc_mmap_threshold_js, 0, 0, 0, napi_default, 0},

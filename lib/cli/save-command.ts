@@ -144,7 +144,7 @@ const command: Command = {
     // One store worker to begin with, more at the first object to write (WorkerPool.grow):
     // an unchanged save only reads trees.
     const pool = startStoreWorkers(savedir, undefined, undefined, 1)
-    const readAhead = saveReadAhead({ exclude, oneFileSystem, forceRead, references })
+    const readAhead = saveReadAhead({ exclude, oneFileSystem, forceRead, references, inlineLimit: config.inlineLimit })
     try {
       return await saveWith(pool, readAhead, { values, positionals, from, mode, savedir, config, subset, hostName, references, exclude, oneFileSystem, forceRead, ...(compression ? { compression } : {}) })
     } finally {

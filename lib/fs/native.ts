@@ -9,6 +9,8 @@ interface NativeFs {
   getpwuid(uid: number): string | null
   getgrgid(gid: number): string | null
   syncfs(fd: number): void
+  /** sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE): start writing the file's dirty pages, not waiting (a hint). */
+  startWriteback(fd: number): void
   statvfs(path: Buffer): { bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number }
   /** glibc's malloc_trim(0): give freed heap pages back to the kernel (false elsewhere). */
   mallocTrim(): boolean
@@ -38,6 +40,10 @@ interface NativeFs {
     lookaheadMiB: number
     contentsSince: number | null
     contentMax: number
+    /** Pre-read what the save reads of entries changed since contentsSince (lib/save/pre-read.ts). */
+    preread?: boolean
+    inlineMax?: number
+    heldMiB?: number
   }): unknown
   readAheadWalk(handle: unknown, dir: Buffer): void
   readAheadProgress(handle: unknown, entries: number, mibRead: number): void

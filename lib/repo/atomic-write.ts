@@ -6,6 +6,7 @@ import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import { basename, dirname, join } from 'node:path'
 import { isSystemError } from '../errors.js'
+import { native } from '../fs/native.js'
 
 const HOST = hostname().replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 32)
 
@@ -34,6 +35,11 @@ function writeAll(fd: number, parts: Buffer[]): void {
 export interface AtomicWriteOptions {
   mode?: number
   fsync?: boolean
+  /**
+   * Have the kernel start writing the file out as soon as it is written, not waiting for it
+   * (objects: the syncfs that makes a batch durable then waits for less; doc/performance.md).
+   */
+  startWriteback?: boolean
 }
 
 /**
@@ -46,6 +52,7 @@ export function writeFileAtomic(target: string, parts: Buffer[], opts: AtomicWri
   try {
     writeAll(fd, parts)
     if (opts.fsync) fsyncSync(fd)
+    else if (opts.startWriteback) native.startWriteback(fd)
   } catch (e) {
     closeSync(fd)
     removeQuietly(tmp)

@@ -91,7 +91,7 @@ async function put(req: Extract<StoreRequest, { op: 'put' }>): Promise<PutReply>
   const storedBytes = parts.reduce((n, p) => n + p.length, 0)
   if (req.dryRun) return { hash, isNew: true, storedBytes, lastUse: null }
   try {
-    writeFileAtomic(target, parts, { mode: 0o600 })
+    writeFileAtomic(target, parts, { mode: 0o600, startWriteback: true })
   } catch (e) {
     throw savedirIoError(e, 'writing an object', target)
   }

@@ -12,6 +12,7 @@ import { joinPathText } from './source-paths.js'
 import type { SavesetSummary } from '../repo/saveset.js'
 import { RACY_NS } from './racy.js'
 import { excludePatternBytes } from './exclude.js'
+import { PreRead } from './pre-read.js'
 
 export interface ReadAheadOptions {
   exclude: string[]
@@ -24,12 +25,21 @@ export interface ReadAheadOptions {
   onList?: (dir: Buffer, seen: number) => void
   /** Have the thread queue its windows of names and stats (window()); default true. */
   share?: boolean
+  /**
+   * Have a second thread read, for the entries changed since contentsSince, what the save
+   * would read of them: files up to this many bytes whole, symlink targets, extended
+   * attributes (SharedWindow.pre). Off when absent, or without contentsSince or sharing.
+   */
+  prereadMax?: number
+  /** MiB of what was pre-read that may wait in windows the save has not taken (default 2). */
+  prereadHeldMiB?: number
 }
 
-/** A window the read-ahead sent: StatWindow, and where the next one starts. */
+/** A window the read-ahead sent: StatWindow, where the next one starts, what was pre-read. */
 export interface SharedWindow extends StatWindow {
   to: number
   total: number
+  pre: PreRead | null
 }
 
 /**
@@ -46,6 +56,9 @@ interface NativeWindow {
   texts: string[]
   raw: Float64Array
   failed: boolean
+  /** With pre-reading: PRE_SLOTS numbers per name, and the bytes read (pre-read.ts). */
+  pre?: Float64Array
+  preData?: Buffer
 }
 
 /** What the thread queues: windows, and (with onList) a report of each directory it lists. */
@@ -56,6 +69,8 @@ const LOOKAHEAD = 20_000
 const LOOKAHEAD_MIB = 64
 /** Larger files are left to the kernel's sequential read-ahead. */
 const CONTENT_MAX = 4 * 1024 * 1024
+/** What pre-read contents may wait in windows not taken yet. */
+const PREREAD_HELD_MIB = 2
 /** How long one wait for a window blocks the main thread before it turns its event loop (ms). */
 const WAIT_SLICE_MS = 2
 
@@ -70,6 +85,8 @@ export class ReadAhead {
   private readonly onList: ((dir: Buffer, seen: number) => void) | undefined
   private reports: NodeJS.Timeout | null = null
   private closed = false
+  /** The thread said that no more will come. */
+  private ended = false
 
   constructor(opts: ReadAheadOptions) {
     const share = opts.share ?? true
@@ -83,6 +100,9 @@ export class ReadAhead {
       lookaheadMiB: opts.lookaheadMiB ?? LOOKAHEAD_MIB,
       contentsSince: opts.contentsSince,
       contentMax: CONTENT_MAX,
+      preread: opts.prereadMax !== undefined,
+      inlineMax: opts.prereadMax ?? 0,
+      heldMiB: opts.prereadHeldMiB ?? PREREAD_HELD_MIB,
     })
     this.sharing = share
     // Reports (tests) are passed on as they come, whether or not the save asks for windows.
@@ -95,7 +115,8 @@ export class ReadAhead {
     const m = native.readAheadTake(this.handle, waitMs, this.entries) as Taken
     if (m === null) return false
     if (m === 'end') {
-      this.stopSharing()
+      // Windows taken before stay to be asked for (reports are taken as they come).
+      this.ended = true
       return false
     }
     if ('listed' in m) this.onList?.(m.listed, m.seen)
@@ -119,6 +140,7 @@ export class ReadAhead {
    */
   async window(dir: Buffer, from: number): Promise<SharedWindow | null> {
     while (this.sharing && this.windowsHead === this.windows.length) {
+      if (this.ended) this.stopSharing()
       // Waits a little at a time (the thread goes on whatever its limits meanwhile), and lets
       // the event loop turn in between: the store's workers answer through it.
       if (!this.pump(WAIT_SLICE_MS) && this.sharing) await new Promise<void>(r => setImmediate(r))
@@ -136,7 +158,8 @@ export class ReadAhead {
     if (!same || m.failed) return null
     const paths = m.texts.map(text => joinPathText(dir, text))
     const stats: Array<FileStat | LstatFailure> = decodeStats(m.raw, m.texts.length)
-    return { texts: m.texts, paths, stats, to: m.to, total: m.total }
+    const pre = m.pre !== undefined && m.preData !== undefined ? new PreRead(m.pre, m.preData) : null
+    return { texts: m.texts, paths, stats, to: m.to, total: m.total, pre }
   }
 
   /** A recursive walk starts at `dir`: read ahead in it. */
@@ -169,11 +192,12 @@ export function referenceStarts(references: SavesetSummary[]): number[] {
  * probably read: those changed since the newest reference started (less the racy window), or
  * all of them with no reference or with --force-read.
  */
-export function saveReadAhead(o: { exclude?: string[]; oneFileSystem?: boolean; forceRead?: boolean; references?: SavesetSummary[] }): ReadAhead {
+export function saveReadAhead(o: { exclude?: string[]; oneFileSystem?: boolean; forceRead?: boolean; references?: SavesetSummary[]; inlineLimit: number }): ReadAhead {
   const starts = referenceStarts(o.references ?? [])
   return new ReadAhead({
     exclude: o.exclude ?? [],
     oneFileSystem: o.oneFileSystem ?? false,
+    prereadMax: o.inlineLimit,
     contentsSince: o.forceRead || starts.length === 0 ? 0 : Math.max(...starts) - Number(RACY_NS / 1_000_000n),
   })
 }

@@ -24,7 +24,8 @@ import { fileType, LstatFailure, S_IFSOCK, sameTimespec, timeBefore, type FileSt
 import { Excluder } from './exclude.js'
 import { readSourceFile, ReadStopped, SourceReadError, type FileContent } from './file-reader.js'
 import { HardlinkIndex } from './hardlink-index.js'
-import { type ReadAhead, referenceStarts, saveReadAhead } from './read-ahead.js'
+import { type ReadAhead, type SharedWindow, referenceStarts, saveReadAhead } from './read-ahead.js'
+import type { PreRead } from './pre-read.js'
 import { RACY_NS } from './racy.js'
 import { statWindow, type StatWindow } from './stat-window.js'
 import { PutWindow } from './put-window.js'
@@ -239,7 +240,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
   const observe: TreeObserver | undefined = cache && !opts.dryRun ? (hex, kind, data) => recordSummary(cache, hex, kind, data) : undefined
   const excluder = new Excluder(opts.exclude ?? [])
   const refStarts = referenceStarts(opts.references ?? [])
-  const readAhead = opts.readAhead ?? saveReadAhead(opts)
+  const readAhead = opts.readAhead ?? saveReadAhead({ ...opts, inlineLimit: opts.config.inlineLimit })
   let links = new HardlinkIndex()
   const reporter = opts.reporter
   let progress: SaveProgress = { files: 0, dirs: 0, bytesRead: 0, bytesTotal: 0, current: null }
@@ -333,12 +334,13 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     // A window of names at a time, lstat'ed in one call (stat-window.ts), then saved one by one.
     for (let win = await nextWindow(); win !== null; win = await nextWindow()) {
       const { texts, paths, stats } = win
+      const pre = 'pre' in win ? (win as SharedWindow).pre : null
       for (let k = 0; k < texts.length; k++) {
         if (window.failure !== null) throw window.failure
         if (frame.pending.length >= 2 * PENDING_LAG) await drain(frame, PENDING_LAG)
         if (checkpointDue()) await writeCheckpointOrStop()
         if (walkAll) readAhead.step(progress.bytesRead)
-        await saveEntry(frame, dirWalk, texts[k] as string, paths[k] as Buffer, stats[k] as FileStat | LstatFailure)
+        await saveEntry(frame, dirWalk, texts[k] as string, paths[k] as Buffer, stats[k] as FileStat | LstatFailure, pre, k)
       }
     }
     await drain(frame, 0)
@@ -375,8 +377,11 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     frame.pending.push(same ? { entry, content, eq, same } : content ? { entry, content, eq } : { entry, eq })
   }
 
-  /** Save one entry of a directory (its name, full path and lstat) into the directory's frame. */
-  async function saveEntry(frame: Frame, walk: DirWalk, text: string, path: Buffer, got: FileStat | LstatFailure): Promise<void> {
+  /**
+   * Save one entry of a directory (its name, full path and lstat) into the directory's frame;
+   * what the read-ahead read of it is entry k of `pre`.
+   */
+  async function saveEntry(frame: Frame, walk: DirWalk, text: string, path: Buffer, got: FileStat | LstatFailure, pre: PreRead | null, k: number): Promise<void> {
     const name = path.subarray(path.length - text.length)
     const childSel = walk.all ? null : ((walk.node as SelectionNode).children.get(text) ?? null)
     if (got instanceof LstatFailure) {
@@ -395,7 +400,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     for (const r of frame.refs) if (r.found?.type === type) refs.push(r.found)
     let xattrs: Array<[Buffer, Buffer]>
     try {
-      xattrs = reusableXattrs(st, refs) ?? xattrsOf(path)
+      xattrs = reusableXattrs(st, refs) ?? pre?.xattrs(k) ?? xattrsOf(path)
     } catch {
       reporter.warn(path, 'ENOENT', 'vanished before it could be saved')
       return
@@ -422,7 +427,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       const entry = entryFromStat(name, type, st, xattrs, opts.atime ?? false)
       if (type === EntryType.Symlink) {
         try {
-          entry.target = reusableTarget(st, refs) ?? readlinkSync(path, { encoding: 'buffer' })
+          entry.target = reusableTarget(st, refs) ?? pre?.target(k) ?? readlinkSync(path, { encoding: 'buffer' })
         } catch (e) {
           if (!isSystemError(e)) throw e
           reporter.warn(path, e.code ?? '', 'symlink vanished before it could be read')
@@ -471,9 +476,11 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       return
     }
     const inlineMax = Math.min(opts.config.inlineLimit, frame.inlineBudget)
+    // Read ahead whole (a small file) unless this directory's inline budget ran out meanwhile.
+    const early = pre?.contents(k)
     let r
     try {
-      r = await readSourceFile(path, inlineMax, ctx)
+      r = early && early.size <= inlineMax ? early : await readSourceFile(path, inlineMax, ctx)
     } catch (e) {
       if (e instanceof ReadStopped) {
         // A signal came while reading this file: the checkpoint covers what is done without

@@ -32,7 +32,7 @@ async function saveWith(t: Parameters<typeof tmpDirFor>[0] & Pick<typeof tap, 's
   const savedir = path.join(tmpDirFor(t, 'tarshift-walk-sd-'), 'sd')
   initSavedir(savedir)
   const config = readConfig(savedir)
-  const readAhead: ReadAhead = saveReadAhead({})
+  const readAhead: ReadAhead = saveReadAhead({ inlineLimit: config.inlineLimit })
   let asked = 0
   let stopped = false
   if (cut !== null) {
