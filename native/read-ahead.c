@@ -167,6 +167,7 @@ typedef struct window {
   bool filled;        /* the reader is done with it (or it needs no reading) */
   bool busy;          /* the reader is reading for it, outside the lock */
   bool orphan;        /* closed while busy: the reader frees it */
+  bool read_ahead;    /* filled by the reader (counts in held_windows until taken) */
   double *pre;        /* n * PRE_SLOTS, or NULL: nothing was read */
   char *pre_data;     /* contents, targets and attributes read, pre_len bytes */
   size_t pre_len;
@@ -204,9 +205,11 @@ typedef struct {
   double inline_max, held_max;
   /* windows for the main thread */
   window_t *head, *tail;
-  /* the first window the reader has not filled (NULL: none); bytes held in filled windows */
+  /* the first window the reader has not filled (NULL: none); bytes held in windows it filled
+   * and the main thread has not taken, and how many such windows */
   window_t *fill_next;
   double held;
+  int held_windows;
   /* the thread's own counts (read by the thread only, except under the lock for reports) */
   double seen, bytes;
 } ra_t;
@@ -476,9 +479,8 @@ static bool walk(ra_t *ra, const char *dir, size_t dirlen, dev_t dev) {
       mode_t type = (mode_t)o[1] & S_IFMT;
       if (type == S_IFREG) {
         double size = o[4];
-        /* Small files the reader reads are advised by it, a little ahead of its reads. */
         if (ra->has_since && size > 0 && size <= ra->content_max && changed_ms(o) >= ra->since_ms &&
-            ((ra->preread && size <= ra->inline_max) || advise_file(ww->paths[k]) == 0)) ra->bytes += size;
+            advise_file(ww->paths[k]) == 0) ra->bytes += size;
         continue;
       }
       if (type != S_IFDIR) continue;
@@ -593,41 +595,44 @@ static void read_small(blob_t *b, int fd, const double *o, double *p) {
   if (!xattrs_into(b, fd, NULL, p)) p[3] = -1;
 }
 
-/* Files opened and advised (WILLNEED) this many entries ahead of the one being read: their
- * reads from disk are in flight together, not waited for one at a time. */
-#define ADVISE_AHEAD 128
+/* Contents read for one window at most: the save holds a window's bytes until its directory's
+ * tree takes them (views of one buffer), so a window of 512 files of 16 KiB would hold 8 MiB;
+ * the rest of such a window is left to the save (on /usr/share, 6 windows of 2,942 pass 1 MiB). */
+#define WINDOW_READ_MAX (1024 * 1024)
 
-/* What the save would read of a window's entries changed since `since`, into w->pre. */
+/* What the save would read of a window's entries changed since `since`, into w->pre. The
+ * walk asked the kernel for the small files' contents well ahead (WILLNEED): their reads
+ * mostly find them cached. */
 static void fill_window(ra_t *ra, window_t *w) {
   double *pre = malloc((size_t)w->n * PRE_SLOTS * sizeof *pre);
-  int *fds = malloc((size_t)w->n * sizeof *fds);
-  if (pre == NULL || fds == NULL) { free(pre); free(fds); return; }
-  /* Sized once for the contents the stats promise, and some attributes: no growing copies. */
-  size_t want = 4096;
+  if (pre == NULL) return;
+  /* Sized once for the contents the stats promise (up to WINDOW_READ_MAX), and some
+   * attributes: no growing copies. */
+  size_t want = 4096, contents = 0;
   for (uint32_t k = 0; k < w->n; k++) {
     const double *o = w->raw + (size_t)k * LSTAT_SLOTS;
-    if (small_file(ra, o)) want += (size_t)o[4];
+    if (small_file(ra, o) && contents + (size_t)o[4] <= WINDOW_READ_MAX) contents += (size_t)o[4];
   }
+  want += contents;
+  contents = 0;
   blob_t b = {malloc(want), 0, want};
   if (b.data == NULL) b.cap = 0;
   int dfd = open(w->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  const char *name = w->names, *adv_name = w->names;
-  uint32_t adv = 0;
+  const char *name = w->names;
   char target[4096];
   for (uint32_t k = 0; k < w->n; k++, name += strlen(name) + 1) {
-    for (; dfd >= 0 && adv < w->n && adv < k + ADVISE_AHEAD; adv++, adv_name += strlen(adv_name) + 1) {
-      const double *o = w->raw + (size_t)adv * LSTAT_SLOTS;
-      fds[adv] = small_file(ra, o) ? open_source(dfd, adv_name) : -1;
-      if (fds[adv] >= 0 && o[4] > 0) (void)posix_fadvise(fds[adv], 0, 0, POSIX_FADV_WILLNEED);
-    }
     double *p = pre + (size_t)k * PRE_SLOTS;
     const double *o = w->raw + (size_t)k * LSTAT_SLOTS;
     p[0] = 0; p[1] = 0; p[2] = 0; p[3] = -1; p[4] = 0;
     if (dfd < 0 || o[0] != 0 || changed_ms(o) < ra->since_ms) continue;
     if (small_file(ra, o)) {
-      if (fds[k] >= 0) {
-        read_small(&b, fds[k], o, p);
-        close(fds[k]);
+      /* Past the window's share, files are left to the save (as when nothing was read). */
+      if (contents + (size_t)o[4] > WINDOW_READ_MAX) continue;
+      contents += (size_t)o[4];
+      int fd = open_source(dfd, name);
+      if (fd >= 0) {
+        read_small(&b, fd, o, p);
+        close(fd);
       }
       continue;
     }
@@ -648,18 +653,21 @@ static void fill_window(ra_t *ra, window_t *w) {
     free(path);
   }
   if (dfd >= 0) close(dfd);
-  free(fds);
   w->pre = pre;
   w->pre_data = b.data;
   w->pre_len = b.len;
 }
+
+/* Windows the reader fills ahead of the save at most: the save takes them one at a time, and
+ * what they hold is the save's memory (each up to WINDOW_READ_MAX and 94 KB of numbers). */
+#define READER_AHEAD 4
 
 static void *reader_thread(void *arg) {
   ra_t *ra = arg;
   pthread_setname_np(pthread_self(), "ts-reader");
   pthread_mutex_lock(&ra->lock);
   for (;;) {
-    while (!ra->stop && (ra->fill_next == NULL || ra->held >= ra->held_max)) pthread_cond_wait(&ra->fill, &ra->lock);
+    while (!ra->stop && (ra->fill_next == NULL || ra->held >= ra->held_max || ra->held_windows >= READER_AHEAD)) pthread_cond_wait(&ra->fill, &ra->lock);
     if (ra->stop) break;
     window_t *w = ra->fill_next;
     w->busy = true;
@@ -672,7 +680,9 @@ static void *reader_thread(void *arg) {
       continue;
     }
     w->filled = true;
-    ra->held += (double)w->pre_len;
+    w->read_ahead = true;
+    ra->held += (double)w->pre_len + (double)w->n * PRE_SLOTS * sizeof(double);
+    ra->held_windows++;
     window_t *x = w->next;
     while (x != NULL && x->filled) x = x->next;
     ra->fill_next = x;
@@ -896,11 +906,6 @@ static napi_value ra_progress_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static void free_pre_data(napi_env env, void *data, void *hint) {
-  (void)env; (void)hint;
-  free(data);
-}
-
 static napi_value window_to_js(napi_env env, window_t *w) {
   napi_value o, v;
   napi_create_object(env, &o);
@@ -941,12 +946,8 @@ static napi_value window_to_js(napi_env env, window_t *w) {
     memcpy(abdata, w->pre, pbytes);
     napi_create_typedarray(env, napi_float64_array, (size_t)w->n * PRE_SLOTS, ab, 0, &raw);
     napi_set_named_property(env, o, "pre", raw);
-    /* Handed over, not copied: freed when the last view of it is collected. */
-    if (w->pre_len > 0 && napi_create_external_buffer(env, w->pre_len, w->pre_data, free_pre_data, NULL, &v) == napi_ok) w->pre_data = NULL;
-    else {
-      void *tmp;
-      napi_create_buffer_copy(env, w->pre_len, w->pre_len ? w->pre_data : "", &tmp, &v);
-    }
+    void *tmp;
+    napi_create_buffer_copy(env, w->pre_len, w->pre_len ? w->pre_data : "", &tmp, &v);
     napi_set_named_property(env, o, "preData", v);
   }
   return o;
@@ -985,8 +986,11 @@ static napi_value ra_take_js(napi_env env, napi_callback_info info) {
     ra->head = w->next;
     if (ra->head == NULL) ra->tail = NULL;
     ra->waiting = false;
-    ra->held -= (double)w->pre_len;
-    pthread_cond_signal(&ra->fill);
+    if (w->read_ahead) {
+      ra->held -= (double)w->pre_len + (double)w->n * PRE_SLOTS * sizeof(double);
+      ra->held_windows--;
+      pthread_cond_signal(&ra->fill);
+    }
   }
   bool end = ra->head == NULL && w == NULL && (ra->stop || ra->idle);
   pthread_mutex_unlock(&ra->lock);
