@@ -97,6 +97,8 @@ export class ObjectCache implements LastUseCache, SummaryCache {
   }
 
   async close(): Promise<void> {
+    // The summaries still gathered go first: their index is in the main environment.
+    this.summaries?.flush()
     await Promise.all([this.db?.close(), this.summaries?.close()])
   }
 }

@@ -245,3 +245,24 @@ t.test('two saves recording at once: a summary under another tree\'s name is nev
   await d.close()
   await d.close()
 })
+
+t.test('summaries are put in batches of about 512 KiB, and read back before they are put', async t => {
+  const dir = tmpDirFor(t, 'tarshift-summary-batch-')
+  const index = openLmdb(path.join(dir, 'main')) as LmdbRoot & { flushed: Promise<boolean> }
+  t.teardown(() => index.close())
+  const store = SummaryStore.open(path.join(dir, 'summaries'), index, 64 << 20)
+  store.put('f'.repeat(64), Buffer.from('of tree f'))
+  await index.flushed
+  t.equal(store.get('f'.repeat(64))?.toString(), 'of tree f', 'a summary just recorded is read back')
+  t.ok(store.has('f'.repeat(64)), 'and known')
+  t.notOk(index.doesExist('!t' + 'f'.repeat(64)), 'but not put yet: it waits for more')
+  store.put('0'.repeat(64), Buffer.alloc(600 * 1024, 7))
+  await index.flushed
+  t.ok(index.doesExist('!t' + 'f'.repeat(64)) && index.doesExist('!t' + '0'.repeat(64)), 'past 512 KiB, the batch is put')
+  store.put('1'.repeat(64), Buffer.from('of tree 1'))
+  await store.close()
+  await index.flushed
+  const again = SummaryStore.open(path.join(dir, 'summaries'), index, 64 << 20)
+  t.same(['f', '0', '1'].map(c => again.get(c.repeat(64))?.length), [9, 600 * 1024, 9], 'closing puts the rest; all are there after a reopen')
+  await again.close()
+})
