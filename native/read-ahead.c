@@ -13,14 +13,14 @@
  *
  * With pre-reading on, a second thread (the reader) takes each window after the walk queued
  * it and, for the entries changed since `contentsSince`, reads what the save would read of
- * them itself: the whole contents of small regular files (open, fstat, read, fstat, close, as
- * file-reader.ts does, kept only when the two fstats agree), symlink targets and extended
- * attributes. The main thread takes a window only once the reader is done with it, and uses
- * what was read instead of its own calls (lib/save/pre-read.ts): those calls were a third of
- * its time on a first save of many small files. Anything unusual (an error, a file that
- * changed while read, a list of attributes over 4 KiB) is left out, and the save does that
+ * them itself: the whole contents of small regular files (opened as file-reader.ts opens
+ * them; kept only when the fstat after reading agrees with the walk's lstat), symlink targets
+ * and extended attributes. The main thread takes a window only once the reader is done with
+ * it, and uses what was read instead of its own calls (lib/save/pre-read.ts): those calls
+ * were a third of its time on a first save of many small files. Anything unusual (an error, a
+ * file that changed, a list of attributes over 4 KiB) is left out, and the save does that
  * entry itself, as it would have without the reader, reporting what goes wrong. The reader
- * holds at most `heldMiB` of what it read in windows the main thread has not taken yet.
+ * fills at most READER_AHEAD windows, and `heldMiB`, ahead of the main thread.
  *
  * Exclude patterns are matched with fnmatch(3), flags 0 (a `*` or `?` also matches `/`, a
  * leading `.` is not special, `\` escapes), in the C locale (one character a byte: names are
@@ -187,7 +187,7 @@ typedef struct {
   pthread_mutex_t lock;
   pthread_cond_t go;      /* the thread waits here: roots, progress, the end */
   pthread_cond_t ready;   /* the main thread waits here: a window */
-  pthread_cond_t fill;    /* the reader waits here: a window to fill, room under held_max */
+  pthread_cond_t fill;    /* the reader waits here: a window to fill, and room ahead */
   int refs;               /* the JS handle and the thread */
   bool stop;              /* the save is over */
   bool idle;              /* the thread waits for roots, having walked all it was given */
