@@ -660,7 +660,7 @@ static void fill_window(ra_t *ra, window_t *w) {
 
 /* Windows the reader fills ahead of the save at most: the save takes them one at a time, and
  * what they hold is the save's memory (each up to WINDOW_READ_MAX and 94 KB of numbers). */
-#define READER_AHEAD 4
+#define READER_AHEAD 8
 
 static void *reader_thread(void *arg) {
   ra_t *ra = arg;

@@ -31,7 +31,7 @@ export interface ReadAheadOptions {
    * attributes (SharedWindow.pre). Off when absent, or without contentsSince or sharing.
    */
   prereadMax?: number
-  /** MiB of what was pre-read that may wait in windows the save has not taken (default 1). */
+  /** MiB of what was pre-read that may wait in windows the save has not taken (default 2). */
   prereadHeldMiB?: number
 }
 
@@ -70,7 +70,7 @@ const LOOKAHEAD_MIB = 64
 /** Larger files are left to the kernel's sequential read-ahead. */
 const CONTENT_MAX = 4 * 1024 * 1024
 /** What pre-read contents may wait in windows not taken yet. */
-const PREREAD_HELD_MIB = 1
+const PREREAD_HELD_MIB = 2
 /** How long one wait for a window blocks the main thread before it turns its event loop (ms). */
 const WAIT_SLICE_MS = 2
 
