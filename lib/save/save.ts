@@ -24,7 +24,7 @@ import { fileType, LstatFailure, S_IFSOCK, sameTimespec, timeBefore, type FileSt
 import { Excluder } from './exclude.js'
 import { readSourceFile, ReadStopped, SourceReadError, type FileContent } from './file-reader.js'
 import { HardlinkIndex } from './hardlink-index.js'
-import { type ReadAhead, type SharedWindow, referenceStarts, saveReadAhead } from './read-ahead.js'
+import { type ReadAhead, referenceStarts, saveReadAhead } from './read-ahead.js'
 import type { PreRead } from './pre-read.js'
 import { RACY_NS } from './racy.js'
 import { statWindow, type StatWindow } from './stat-window.js'
@@ -334,7 +334,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     // A window of names at a time, lstat'ed in one call (stat-window.ts), then saved one by one.
     for (let win = await nextWindow(); win !== null; win = await nextWindow()) {
       const { texts, paths, stats } = win
-      const pre = 'pre' in win ? (win as SharedWindow).pre : null
+      const pre = win.pre ?? null
       for (let k = 0; k < texts.length; k++) {
         if (window.failure !== null) throw window.failure
         if (frame.pending.length >= 2 * PENDING_LAG) await drain(frame, PENDING_LAG)

@@ -3,6 +3,7 @@
 // exclude matching): the names an --exclude pattern does not match, their full paths, and
 // their lstat, in one native call relative to the directory. An excluded name is never
 // looked at: it may be a hung mount point.
+import type { PreRead } from './pre-read.js'
 import { decodeStats, lstatRaw, type FileStat, type LstatFailure } from '../fs/file-stat.js'
 import type { Excluder } from './exclude.js'
 import { joinPathText } from './source-paths.js'
@@ -13,6 +14,8 @@ export interface StatWindow {
   /** Their full paths; the name is the last `texts[k].length` bytes. */
   paths: Buffer[]
   stats: Array<FileStat | LstatFailure>
+  /** What the read-ahead's reader read of these entries (a window it gave), if anything. */
+  pre?: PreRead | null
 }
 
 /** names[from, to) of directory `dir`, without the excluded ones, lstat'ed. */
