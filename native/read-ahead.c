@@ -599,6 +599,8 @@ static void read_small(blob_t *b, int fd, const double *o, double *p) {
  * tree takes them (views of one buffer), so a window of 512 files of 16 KiB would hold 8 MiB;
  * the rest of such a window is left to the save (on /usr/share, 6 windows of 2,942 pass 1 MiB). */
 #define WINDOW_READ_MAX (1024 * 1024)
+/* fill_window's mark, in [0], of a file it is to read whole (never left in a filled window). */
+#define READ_WHOLE (-1)
 
 /* What the save would read of a window's entries changed since `since`, into w->pre. The
  * walk asked the kernel for the small files' contents well ahead (WILLNEED): their reads
@@ -606,15 +608,20 @@ static void read_small(blob_t *b, int fd, const double *o, double *p) {
 static void fill_window(ra_t *ra, window_t *w) {
   double *pre = malloc((size_t)w->n * PRE_SLOTS * sizeof *pre);
   if (pre == NULL) return;
-  /* Sized once for the contents the stats promise (up to WINDOW_READ_MAX), and some
-   * attributes: no growing copies. */
-  size_t want = 4096, contents = 0;
+  /* The small files to read whole, in order until the window's share (WINDOW_READ_MAX) is
+   * taken; the rest are left to the save, as when nothing was read. Marked READ_WHOLE in
+   * [0] until read. The buffer is sized once for them, and some attributes. */
+  size_t contents = 0;
   for (uint32_t k = 0; k < w->n; k++) {
+    double *p = pre + (size_t)k * PRE_SLOTS;
     const double *o = w->raw + (size_t)k * LSTAT_SLOTS;
-    if (small_file(ra, o) && contents + (size_t)o[4] <= WINDOW_READ_MAX) contents += (size_t)o[4];
+    p[0] = 0; p[1] = 0; p[2] = 0; p[3] = -1; p[4] = 0;
+    if (small_file(ra, o) && contents + (size_t)o[4] <= WINDOW_READ_MAX) {
+      contents += (size_t)o[4];
+      p[0] = READ_WHOLE;
+    }
   }
-  want += contents;
-  contents = 0;
+  size_t want = 4096 + contents;
   blob_t b = {malloc(want), 0, want};
   if (b.data == NULL) b.cap = 0;
   int dfd = open(w->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -623,12 +630,11 @@ static void fill_window(ra_t *ra, window_t *w) {
   for (uint32_t k = 0; k < w->n; k++, name += strlen(name) + 1) {
     double *p = pre + (size_t)k * PRE_SLOTS;
     const double *o = w->raw + (size_t)k * LSTAT_SLOTS;
-    p[0] = 0; p[1] = 0; p[2] = 0; p[3] = -1; p[4] = 0;
+    bool whole = p[0] == READ_WHOLE;
+    p[0] = 0;
     if (dfd < 0 || o[0] != 0 || changed_ms(o) < ra->since_ms) continue;
     if (small_file(ra, o)) {
-      /* Past the window's share, files are left to the save (as when nothing was read). */
-      if (contents + (size_t)o[4] > WINDOW_READ_MAX) continue;
-      contents += (size_t)o[4];
+      if (!whole) continue;
       int fd = open_source(dfd, name);
       if (fd >= 0) {
         read_small(&b, fd, o, p);
@@ -658,6 +664,11 @@ static void fill_window(ra_t *ra, window_t *w) {
   w->pre_len = b.len;
 }
 
+/* What a window the reader filled counts in ra->held until the main thread takes it. */
+static double held_bytes(const window_t *w) {
+  return (double)w->pre_len + (double)w->n * PRE_SLOTS * sizeof(double);
+}
+
 /* Windows the reader fills ahead of the save at most: the save takes them one at a time, and
  * what they hold is the save's memory (each up to WINDOW_READ_MAX and 94 KB of numbers). */
 #define READER_AHEAD 8
@@ -681,7 +692,7 @@ static void *reader_thread(void *arg) {
     }
     w->filled = true;
     w->read_ahead = true;
-    ra->held += (double)w->pre_len + (double)w->n * PRE_SLOTS * sizeof(double);
+    ra->held += held_bytes(w);
     ra->held_windows++;
     window_t *x = w->next;
     while (x != NULL && x->filled) x = x->next;
@@ -987,7 +998,7 @@ static napi_value ra_take_js(napi_env env, napi_callback_info info) {
     if (ra->head == NULL) ra->tail = NULL;
     ra->waiting = false;
     if (w->read_ahead) {
-      ra->held -= (double)w->pre_len + (double)w->n * PRE_SLOTS * sizeof(double);
+      ra->held -= held_bytes(w);
       ra->held_windows--;
       pthread_cond_signal(&ra->fill);
     }

@@ -30,6 +30,13 @@ async function windowsOf(p: ReadAhead, dir: string): Promise<SharedWindow[]> {
   }
 }
 
+/** `n` files of `size` seeded bytes (seed: the number), named prefix + the number in 4 digits. */
+function seededFiles(prefix: string, n: number, size: number): Record<string, FixtureNode> {
+  const files: Record<string, FixtureNode> = {}
+  for (let i = 0; i < n; i++) files[`${prefix}${String(i).padStart(4, '0')}`] = { type: 'file', size, seed: i }
+  return files
+}
+
 const noAtime = (s: FileStat | LstatFailure | undefined): unknown => s instanceof LstatFailure || s === undefined ? s : { ...s, atime: null }
 
 t.test('small files whole with the fstat after, symlink targets, attributes; nothing past the size limit', async t => {
@@ -117,9 +124,8 @@ t.test('nothing is read ahead of entries unchanged since contentsSince, nor with
 
 t.test('a file that changes after the walk stat\'ed it is left to the save, never handed over with the old stat', async t => {
   const root = path.join(tmpDirFor(t), 'src')
-  const children: Record<string, FixtureNode> = {}
   // Two windows of 512 names; the reader may hold almost nothing: it stops after the first.
-  for (let i = 0; i < 1000; i++) children[`f${String(i).padStart(4, '0')}`] = { type: 'file', size: 2000, seed: i }
+  const children = seededFiles('f', 1000, 2000)
   buildTree(root, { type: 'dir', children: { d: { type: 'dir', children } } })
   const dir = path.join(root, 'd')
   // (No onList: its reports are taken on a timer, with the windows, which frees the reader.)
@@ -149,11 +155,9 @@ t.test('a file that changes after the walk stat\'ed it is left to the save, neve
 
 t.test('the reader fills only a little ahead of the save, and reads at most 1 MiB a window', async t => {
   const root = path.join(tmpDirFor(t), 'src')
-  const children: Record<string, FixtureNode> = {}
   // Three windows of 512 files of 1,500 bytes (750 KiB a window): over 0.5 MiB after one.
-  for (let i = 0; i < 1536; i++) children[`f${String(i).padStart(4, '0')}`] = { type: 'file', size: 1500, seed: i }
-  const big: Record<string, FixtureNode> = {}
-  for (let i = 0; i < 400; i++) big[`g${String(i).padStart(3, '0')}`] = { type: 'file', size: 6000, seed: i }
+  const children = seededFiles('f', 1536, 1500)
+  const big = seededFiles('g', 400, 6000)
   buildTree(root, { type: 'dir', children: { d: { type: 'dir', children }, e: { type: 'dir', children: big } } })
   const dir = path.join(root, 'd')
   const p = new ReadAhead({ exclude: [], oneFileSystem: false, contentsSince: 0, prereadMax: MAX, prereadHeldMiB: 0.5 })
