@@ -26,8 +26,8 @@ function formatSeconds(s: number): string {
 
 export class ProgressPrinter {
   private readonly mode: 'bar' | 'plain' | 'none'
-  private last = Date.now()
-  private readonly t0 = Date.now()
+  private last = performance.now()
+  private readonly t0 = performance.now()
 
   constructor(mode: ProgressMode, private readonly estimate: number, private readonly interval = 0) {
     this.mode = mode === 'auto' ? (process.stderr.isTTY ? 'bar' : 'plain') : mode
@@ -36,7 +36,7 @@ export class ProgressPrinter {
 
   update(p: ProgressCounters, force = false): void {
     if (this.mode === 'none') return
-    const now = Date.now()
+    const now = performance.now()
     if (!force && now - this.last < this.interval) return
     this.last = now
     const secs = (now - this.t0) / 1000

@@ -112,7 +112,7 @@ export class Lock {
   }
 
   static async acquire(savedir: string, kind: LockKind, operation: string, opts: LockOptions = {}): Promise<Lock> {
-    const deadline = Date.now() + (opts.waitMs ?? 0)
+    const deadline = performance.now() + (opts.waitMs ?? 0) // monotonic: a clock step must not cut or stretch the wait
     for (let attempt = 0; ; attempt++) {
       const lock = Lock.create(savedir, kind, operation)
       let blocker = lock.blocker()
@@ -125,7 +125,7 @@ export class Lock {
         return lock
       }
       lock.remove()
-      if (Date.now() >= deadline) {
+      if (performance.now() >= deadline) {
         throw new TarshiftError('TARSHIFT_LOCKED', `savedir is locked: ${describe(blocker)}; try again later, use --wait, or run tarshift unlock if that process is gone`, { path: join(savedir, LOCKS_DIR, blocker.file) })
       }
       await new Promise(r => setTimeout(r, Math.min(5000, 200 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random())))

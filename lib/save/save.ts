@@ -212,7 +212,7 @@ const DEFAULT_CHECKPOINT_MS = 5 * 60 * 1000
 const SLASH = Buffer.from('/')
 
 export async function save(opts: SaveOptions): Promise<SaveResult> {
-  const t0 = Date.now()
+  const t0 = performance.now()
   const start = new Date()
   const startNs = BigInt(start.getTime()) * 1_000_000n
   /** An mtime at or after this is racy (RACY_NS before the start). */
@@ -251,7 +251,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
   /** Directories matching a reference are not given to their tree writer until they differ. */
   let deferAllowed = true
   const checkpointMs = opts.checkpointMs ?? DEFAULT_CHECKPOINT_MS
-  let nextCheckpoint = Date.now() + checkpointMs
+  let nextCheckpoint = performance.now() + checkpointMs
   const summary: SavesetSummary = {
     id: newBackupId(start, host, opts.subset),
     host,
@@ -732,7 +732,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
 
   /** A signal came, or it is time for a checkpoint (checked at every entry: no waiting). */
   function checkpointDue(): boolean {
-    return opts.interrupted?.() === true || Date.now() >= nextCheckpoint
+    return opts.interrupted?.() === true || performance.now() >= nextCheckpoint
   }
 
   async function writeCheckpointOrStop(): Promise<void> {
@@ -741,7 +741,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       throw new SaveInterrupted(summary)
     }
     await writeCheckpoint()
-    nextCheckpoint = Date.now() + checkpointMs
+    nextCheckpoint = performance.now() + checkpointMs
   }
 
   try {
@@ -781,7 +781,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     opts.beforeFinish?.()
     summary.finish = new Date().toISOString()
     if (!opts.dryRun) writeSummary(opts.savedir, summary)
-    return { summary, filesRead, filesReused, checkpoints, objectsNew: store.stats.objectsNew, bytesNew: store.stats.bytesNew, seconds: (Date.now() - t0) / 1000,
+    return { summary, filesRead, filesReused, checkpoints, objectsNew: store.stats.objectsNew, bytesNew: store.stats.bytesNew, seconds: (performance.now() - t0) / 1000,
       treesFromSummaries: summaryReader?.stats.summaries ?? 0, treesRead: summaryReader?.stats.objects ?? 0 }
   } finally {
     stopTrim()

@@ -9,8 +9,8 @@ import { native } from '../../lib/fs/native.js'
 import { diskTmpDir, evict, residentBytes } from '../helpers/page-cache.js'
 
 async function until(pred: () => boolean, ms = 10_000): Promise<boolean> {
-  const end = Date.now() + ms
-  while (!pred() && Date.now() < end) await new Promise(r => setTimeout(r, 10))
+  const end = performance.now() + ms // monotonic: a fresh machine's clock may be stepped meanwhile
+  while (!pred() && performance.now() < end) await new Promise(r => setTimeout(r, 10))
   return pred()
 }
 

@@ -287,11 +287,11 @@ export function tarshiftBackground(t: TapT, args: string[], env: NodeJS.ProcessE
 
 /** Polls `pred` every `everyMs` until it returns a value other than undefined, or null on timeout. */
 export async function waitFor<T>(pred: () => T | undefined, timeoutMs: number, everyMs = 20): Promise<T | null> {
-  const end = Date.now() + timeoutMs
+  const end = performance.now() + timeoutMs
   for (;;) {
     const v = pred()
     if (v !== undefined) return v
-    if (Date.now() > end) return null
+    if (performance.now() > end) return null
     await new Promise(r => setTimeout(r, everyMs))
   }
 }

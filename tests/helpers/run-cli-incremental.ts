@@ -79,11 +79,11 @@ export function tarshiftBackground(args: string[], cacheHome: string): Backgroun
 
 /** Polls `pred` every `everyMs` until it returns a value (not undefined) or `timeoutMs` passes. */
 export async function waitFor<T>(pred: () => T | undefined, timeoutMs: number, everyMs = 25): Promise<T | undefined> {
-  const end = Date.now() + timeoutMs
+  const end = performance.now() + timeoutMs
   for (;;) {
     const v = pred()
     if (v !== undefined) return v
-    if (Date.now() > end) return undefined
+    if (performance.now() > end) return undefined
     await new Promise(r => setTimeout(r, everyMs))
   }
 }

@@ -54,13 +54,13 @@ export async function stopProcess(pid: number): Promise<boolean> {
  * is then left running).
  */
 export async function runUntil<T>(pid: number, seen: () => T | undefined, timeoutMs: number, sliceMs = 20): Promise<T | null> {
-  const end = Date.now() + timeoutMs
+  const end = performance.now() + timeoutMs
   for (;;) {
     if (!(await stopProcess(pid))) return null
     const v = seen()
     if (v !== undefined) return v
     signal(pid, 'SIGCONT')
-    if (Date.now() > end) return null
+    if (performance.now() > end) return null
     await sleep(sliceMs)
   }
 }
