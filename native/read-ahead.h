@@ -1,4 +1,4 @@
-/* Shared by native/tarshift-fs.c and native/read-ahead.c. */
+/* Shared by the addon's C files: tarshift-fs.c, read-ahead.c, objects-exist.c. */
 #ifndef TARSHIFT_READ_AHEAD_H
 #define TARSHIFT_READ_AHEAD_H
 #include <node_api.h>
@@ -8,6 +8,12 @@
 
 /* Open, posix_fadvise(WILLNEED) the whole file, close: 0 or an errno (tarshift-fs.c). */
 int advise_file(const char *path);
+
+/* "ENOENT" and the like, for an Error's .code (tarshift-fs.c). */
+const char *errno_name(int e);
+
+/* Adds objectsExist to the addon's exports (objects-exist.c). */
+void objects_exist_register(napi_env env, napi_value exports);
 
 /* Adds excluder, excludesPath and the readAhead* functions to the addon's exports. */
 void read_ahead_register(napi_env env, napi_value exports);

@@ -3,7 +3,8 @@
  * xattrs of a path given as bytes without following symlinks (lgetxattr family),
  * user and group names, syncfs and statvfs, malloc tuning, lstat of many names at once, and
  * asking the kernel to read a file into its cache, and a pool of threads that does such reads
- * ahead, many at a time (prefetch). Paths are Buffers: Linux names are bytes.
+ * ahead, many at a time (prefetch). objects-exist.c: which objects a savedir has, on libuv's
+ * thread pool; read-ahead.c: the save's walk and reader threads. Paths are Buffers: Linux names are bytes.
  * Every failure throws an Error with .code (errno name), .errno and .syscall.
  */
 #define _GNU_SOURCE
@@ -33,14 +34,15 @@
 
 #include "read-ahead.h"
 
-static const char *errno_name(int e) {
+const char *errno_name(int e) {
   switch (e) {
     case ENOENT: return "ENOENT"; case EACCES: return "EACCES"; case EPERM: return "EPERM";
     case ENOTSUP: return "ENOTSUP"; case ENODATA: return "ENODATA"; case ERANGE: return "ERANGE";
     case ENOSPC: return "ENOSPC"; case EIO: return "EIO"; case ENOTDIR: return "ENOTDIR";
     case ENAMETOOLONG: return "ENAMETOOLONG"; case ELOOP: return "ELOOP"; case EBADF: return "EBADF";
     case E2BIG: return "E2BIG"; case EDQUOT: return "EDQUOT"; case EROFS: return "EROFS";
-    case EINVAL: return "EINVAL"; case ENOMEM: return "ENOMEM";
+    case EINVAL: return "EINVAL"; case ENOMEM: return "ENOMEM"; case EMFILE: return "EMFILE";
+    case ENFILE: return "ENFILE"; case ECANCELED: return "ECANCELED"; case ESTALE: return "ESTALE";
     default: return "EUNKNOWN";
   }
 }
@@ -478,6 +480,7 @@ static napi_value init(napi_env env, napi_value exports) {
   };
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
   read_ahead_register(env, exports);
+  objects_exist_register(env, exports);
   return exports;
 }
 

@@ -26,6 +26,12 @@ interface NativeFs {
    * dropped when the queue is full). A hint only: nothing is reported, failures are skipped.
    */
   prefetch(paths: Buffer[]): number
+  /**
+   * Which objects have a .data file under chunksDir (fan-out directories of fanoutDigits hex
+   * digits), for hashes given one after another: one byte each, 1 there, 0 not. Runs on libuv's
+   * thread pool; rejects (code, errno, syscall, path) on any failure other than ENOENT.
+   */
+  objectsExist(chunksDir: Buffer, fanoutDigits: number, hashes: string): Promise<Uint8Array>
   /** Exclude patterns (bytes, no NUL) compiled for excludesPath (native/read-ahead.c). */
   excluder(patterns: Buffer[]): unknown
   /** fnmatch(3), flags 0, C locale, of any pattern against the path or its last `nameLength` bytes. */

@@ -2,7 +2,7 @@
 // reads and verifies them. Synchronous file calls here are deliberate: per-object promise
 // overhead on the main thread is what makes small-object stores slow (DESIGN.md §9).
 import { parentPort, workerData } from 'node:worker_threads'
-import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, readdirSync, statSync, utimesSync, constants } from 'node:fs'
+import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, statSync, utimesSync, constants } from 'node:fs'
 import { dirname } from 'node:path'
 import { codecById } from '../codec/codec.js'
 import { frameObject, frameObjectNow, sha256hex, unframeObject, unframeObjectInto } from '../codec/object-frame.js'
@@ -28,7 +28,6 @@ export type StoreRequest =
   | { op: 'sync'; id: number; skip?: boolean }
   | { op: 'ensure'; id: number; hashes: string[]; refreshMs: number; dryRun: boolean }
   /** The names one after another (64 hex digits each): one string clones faster than an array. */
-  | { op: 'exists'; id: number; hashes: string }
 
 export interface PutReply {
   hash: string
@@ -142,57 +141,6 @@ function lastUse(hash: string): number | null {
     const data = statSync(d, { throwIfNoEntry: false })
     if (!data) return null
     return Math.max(data.mtimeMs, statSync(t, { throwIfNoEntry: false })?.mtimeMs ?? 0)
-  } catch (e) {
-    throw savedirIoError(e, 'stat of an object', d)
-  }
-}
-
-/**
- * From this many objects asked about in one fan-out directory on, the directory is listed once
- * instead of each object stat'ed: 28,000 stats cost the workers of an unchanged save of
- * /usr/share ~400 ms; listing the 256 directories a fraction of that, and over NFS or sshfs one
- * listing is a few round trips where the stats are one each.
- */
-const LIST_FROM = 16
-
-/**
- * Which objects exist, for many (the names one after another), fan-out directory by directory:
- * on a cold cache each directory's blocks are then read once for all the objects in it.
- * Results in the order given.
- */
-function existsAll(joined: string): boolean[] {
-  const hashes: string[] = []
-  for (let at = 0; at < joined.length; at += 64) hashes.push(joined.slice(at, at + 64))
-  const byDir = new Map<string, number[]>()
-  const order = hashes.map((_, i) => i).sort((a, b) => ((hashes[a] as string) < (hashes[b] as string) ? -1 : 1))
-  for (const i of order) {
-    const dir = objectDir(savedir, hashes[i] as string)
-    const list = byDir.get(dir)
-    if (list) list.push(i)
-    else byDir.set(dir, [i])
-  }
-  const out = new Array<boolean>(hashes.length).fill(false)
-  for (const [dir, list] of byDir) {
-    if (list.length < LIST_FROM) {
-      for (const i of list) out[i] = existsData(hashes[i] as string)
-      continue
-    }
-    let names: Set<string>
-    try {
-      names = new Set(readdirSync(dir))
-    } catch (e) {
-      if (isSystemError(e, 'ENOENT')) continue
-      throw savedirIoError(e, 'listing objects', dir)
-    }
-    for (const i of list) out[i] = names.has(`${hashes[i] as string}.data`)
-  }
-  return out
-}
-
-function existsData(hash: string): boolean {
-  const d = dataPath(savedir, hash)
-  try {
-    return statSync(d, { throwIfNoEntry: false }) !== undefined
   } catch (e) {
     throw savedirIoError(e, 'stat of an object', d)
   }
@@ -333,7 +281,6 @@ parentPort?.on('message', (req: StoreRequest) => {
         return { value: out, transfer: [] }
       }
       case 'ensure': return { value: ensure(req), transfer: [] }
-      case 'exists': return { value: existsAll(req.hashes), transfer: [] }
       case 'sync': return { value: sync(req.skip ?? false), transfer: [] }
     }
   }

@@ -329,6 +329,34 @@ t.test('ENOSPC on a small tmpfs: clear typed error, no partial objects', async t
   t.equal(await verifyAll(dir, data), data.length, 'every visible object is valid')
 })
 
+t.test('a fan-out directory that cannot be read fails the claims check as a savedir error, never as "missing"', async t => {
+  const dir = join(tmpDirFor(t), 'sd')
+  initSavedir(dir)
+  const store0 = new ObjectStore(dir, readConfig(dir), { workers: 1 })
+  let hash: string
+  try {
+    hash = (await store0.put(Buffer.from('claimed object'), ObjectKind.Data)).hash
+    await store0.flush()
+  } finally {
+    await store0.close()
+  }
+  const fan = join(dir, 'chunks', hash.slice(0, 2))
+  execFileSync('rm', ['-r', fan])
+  execFileSync('ln', ['-s', hash.slice(0, 2), fan]) // a symlink to itself: ELOOP
+  const cache = { touchedAt: (): number => Date.now(), record: (): void => undefined }
+  const store = new ObjectStore(dir, readConfig(dir), { workers: 1, cache })
+  try {
+    t.equal(store.claimFresh(hash), true)
+    const err = await store.missingClaimed().catch(e => e)
+    t.type(err, TarshiftError)
+    t.equal(err.code, 'TARSHIFT_SAVEDIR_IO')
+    t.match(err.message, /checking that objects exist failed: ELOOP/)
+    t.equal(err.path, join(fan, `${hash}.data`))
+  } finally {
+    await store.close()
+  }
+})
+
 t.test('objects taken on the cache\'s word are checked: by listing where many share a directory, by stat elsewhere', async t => {
   const dir = join(tmpDirFor(t), 'sd')
   initSavedir(dir)
