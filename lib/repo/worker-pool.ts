@@ -73,7 +73,7 @@ export class WorkerPool {
     readonly ring: SharedRing | null = null,
     initial = max,
   ) {
-    for (let i = 0; i < Math.max(1, Math.min(initial, max)); i++) this.start()
+    for (let i = 0; i < Math.min(initial, max); i++) this.start()
   }
 
   private start(): void {
@@ -114,6 +114,7 @@ export class WorkerPool {
   call<T>(msg: object, transfer: ArrayBuffer[] = [], index?: number): Promise<T> {
     if (this.closed) return Promise.reject(new Error('worker pool closed'))
     if (this.broken) return Promise.reject(this.broken)
+    if (this.workers.length === 0) this.start() // started with none: the first request starts one
     let i = index ?? 0
     if (index === undefined) for (let k = 1; k < this.load.length; k++) if ((this.load[k] as number) < (this.load[i] as number)) i = k
     const id = this.nextId++

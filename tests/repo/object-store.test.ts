@@ -126,6 +126,28 @@ t.test('a pool started with one worker of two: reads stay on it, the first put s
   }
 })
 
+t.test('a pool started with no worker: the first request starts one, the first put the others; closing one never used is quick', async t => {
+  const dir = join(tmpDirFor(t), 'sd')
+  initSavedir(dir)
+  const idle = startStoreWorkers(dir, 2, RING_BYTES, 0)
+  t.equal(idle.size, 0, 'none at the start')
+  await new ObjectStore(dir, readConfig(dir), { pool: idle }).close()
+  t.equal(idle.size, 0, 'closing started none')
+  const pool = startStoreWorkers(dir, 2, RING_BYTES, 0)
+  const store = new ObjectStore(dir, readConfig(dir), { pool })
+  try {
+    await t.rejects(store.get('0'.repeat(64)), MissingObjectError)
+    t.equal(pool.size, 1, 'a read started one worker')
+    const d = randomBytes(100_000)
+    const p = await store.put(d, ObjectKind.Data)
+    t.equal(pool.size, 2, 'a put started the other')
+    await store.flush()
+    t.ok((await store.get(p.hash)).data.equals(d), 'the object back exact')
+  } finally {
+    await store.close()
+  }
+})
+
 t.test('many gets at once, one worker: xz, zstd and raw objects each come back exact', async t => {
   // The worker reads objects into buffers it reuses: every codec's result must come back exact
   // while other gets use the same worker, raw objects (views of the read buffer) included.
