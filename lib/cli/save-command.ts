@@ -139,12 +139,14 @@ const command: Command = {
     // The read-ahead thread (native) starts listing while the save's modules are loaded, the
     // list read, the lock taken and the cache opened, instead of after. Hence the save's own
     // modules are imported only now.
-    // No store worker yet: the first request starts one, the first object to write all of them
-    // (WorkerPool.grow). An unchanged save may need none: the reference trees come from the
-    // cache's summaries and the claims are checked in C. A worker booted at the start (Node's
-    // start-up, ~0.1 s of CPU) took a core from the main thread's module loading, and the
-    // save's end waited for its boot: B's unchanged save, warm, 343-360 -> 302-335 ms.
-    const pool = startStoreWorkers(savedir, undefined, undefined, 0)
+    // With a reference, no store worker yet: the first request starts one, the first object to
+    // write all of them (WorkerPool.grow). An unchanged save may need none: the reference trees
+    // come from the cache's summaries and the claims are checked in C. A worker booted at the
+    // start (Node's start-up, ~0.1 s of CPU) took a core from the main thread's module loading,
+    // and the save's end waited for its boot: B's unchanged save, warm, 343-360 -> 302-335 ms.
+    // Without one, everything is written: all the workers boot now, while the modules load,
+    // rather than when the first chunk waits for them.
+    const pool = startStoreWorkers(savedir, undefined, undefined, references.length === 0 ? Infinity : 0)
     const readAhead = saveReadAhead({ exclude, oneFileSystem, forceRead, references, inlineLimit: config.inlineLimit })
     try {
       return await saveWith(pool, readAhead, { values, positionals, from, mode, savedir, config, subset, hostName, references, exclude, oneFileSystem, forceRead, ...(compression ? { compression } : {}) })
