@@ -183,11 +183,51 @@ function sameChunks(a: ChunkRef[] | undefined, b: ChunkRef[] | undefined): boole
 
 /** Encode entries (must already be sorted by name bytes, names unique). */
 export function encodeTree(entries: readonly Entry[]): Buffer {
+  lasting()
   return packed(packr.pack({ v: TREE_VERSION, e: entries.map(toWire) }))
 }
 
+/**
+ * Where the transient encoders below write: one buffer, reused. Left to itself, msgpackr packs
+ * each value after the last one in its buffer and, at its end, starts a new one four times the
+ * size of the value: a first save of /usr/share wrote its 92 MB of trees into ever new
+ * multi-megabyte buffers, each its own mapping (lib/fs/memory-trim.ts), every page of it
+ * faulted in on first touch: 387 ms of the main thread, in msgpackr's writeBuffer, copying the
+ * small files' contents. Sized for a tree part (at most the chunker's largest chunk, 2 MiB by
+ * default); a larger value makes msgpackr take a buffer of its own, as before.
+ */
+const SCRATCH_BYTES = 4 * 1024 * 1024
+let scratch: Buffer | null = null
+/** Whether packr packs into the scratch buffer now. */
+let packingInScratch = false
+
+function transient(): void {
+  scratch ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES)
+  packr.useBuffer(scratch)
+  packingInScratch = true
+}
+
+/** Before a lasting encoding: not into the scratch, which the next transient one overwrites. */
+function lasting(): void {
+  if (!packingInScratch) return
+  packr.useBuffer(Buffer.allocUnsafeSlow(8192))
+  packingInScratch = false
+}
+
+/**
+ * encodeTree's bytes, in a buffer the next transient encoding overwrites: for a caller that is
+ * done with them before it encodes again (TreeWriter: the store copies what put() is given
+ * before put() returns).
+ */
+export function encodeTreeTransient(entries: readonly Entry[]): Buffer {
+  transient()
+  return packr.pack({ v: TREE_VERSION, e: entries.map(toWire) })
+}
+
+/** One entry's encoding, as encodeTree encodes it in its list; transient, as encodeTreeTransient's. */
 export function encodeEntry(e: Entry): Buffer {
-  return packed(packr.pack(toWire(e)))
+  transient()
+  return packr.pack(toWire(e))
 }
 
 /**
@@ -205,7 +245,11 @@ export function treeHeaderLength(n: number): number {
  * entries arrive (tree-writer.ts) and never whole.
  */
 export function treeFromEncodedEntries(encoded: readonly Buffer[]): Buffer {
-  const n = encoded.length
+  return Buffer.concat([treeHead(encoded.length), ...encoded])
+}
+
+/** encodeTree's bytes before its n entries: the map, "v", the version, "e" and the array header. */
+function treeHead(n: number): Buffer {
   const head = Buffer.from([0x82, 0xa1, 0x76, TREE_VERSION, 0xa1, 0x65, 0, 0, 0, 0, 0])
   let h = 6
   if (n < 16) head[h++] = 0x90 | n
@@ -216,7 +260,19 @@ export function treeFromEncodedEntries(encoded: readonly Buffer[]): Buffer {
     head[h++] = 0xdd
     h = head.writeUInt32BE(n, h)
   }
-  return Buffer.concat([head.subarray(0, h), ...encoded])
+  return head.subarray(0, h)
+}
+
+/** treeFromEncodedEntries' bytes, transient as encodeTreeTransient's (when they fit the buffer). */
+export function treeFromEncodedEntriesTransient(encoded: readonly Buffer[]): Buffer {
+  const head = treeHead(encoded.length)
+  let n = head.length
+  for (const b of encoded) n += b.length
+  if (n > SCRATCH_BYTES) return treeFromEncodedEntries(encoded)
+  scratch ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES)
+  let at = head.copy(scratch, 0)
+  for (const b of encoded) at += b.copy(scratch, at)
+  return scratch.subarray(0, at)
 }
 
 /** An upper bound of encodeEntry(e).length, found without encoding. */
@@ -254,7 +310,14 @@ export function decodeTreeGeneric(bytes: Buffer): Entry[] {
 
 /** A tree index: the object names of the tree parts, in order (doc/format.md). */
 export function encodeTreeIndex(parts: readonly Buffer[]): Buffer {
+  lasting()
   return packed(packr.pack({ v: TREE_VERSION, p: parts }))
+}
+
+/** encodeTreeIndex's bytes, transient as encodeTreeTransient's. */
+export function encodeTreeIndexTransient(parts: readonly Buffer[]): Buffer {
+  transient()
+  return packr.pack({ v: TREE_VERSION, p: parts })
 }
 
 export function decodeTreeIndex(bytes: Buffer): Buffer[] {

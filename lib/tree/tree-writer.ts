@@ -15,7 +15,7 @@ import type { ObjectStore } from '../repo/object-store.js'
 import type { Entry } from './entry.js'
 import { withRealData } from './inline-placeholder.js'
 import type { TreeObserver } from './tree-store.js'
-import { encodeEntry, encodeTree, encodeTreeIndex, entryLengthBound, treeFromEncodedEntries, treeHeaderLength } from './tree-codec.js'
+import { encodeEntry, encodeTreeIndexTransient, encodeTreeTransient, entryLengthBound, treeFromEncodedEntriesTransient, treeHeaderLength } from './tree-codec.js'
 
 /** Content-defined split points keep parts stable when entries are added elsewhere. */
 function splitHere(name: Buffer, partBytes: number, min: number): boolean {
@@ -89,14 +89,14 @@ export class TreeWriter {
     await this.store.deferredRoom()
     if (this.objects) {
       // The bound is at most the maximum, so the encoding is too.
-      return { hash: this.put(encodeTree(this.objects), ObjectKind.Tree), parts: [] }
+      return { hash: this.put(encodeTreeTransient(this.objects), ObjectKind.Tree), parts: [] }
     }
     if (!this.splitting()) {
       const all = this.closed.flat().concat(this.current)
-      return { hash: this.put(treeFromEncodedEntries(all), ObjectKind.Tree), parts: [] }
+      return { hash: this.put(treeFromEncodedEntriesTransient(all), ObjectKind.Tree), parts: [] }
     }
     if (this.current.length > 0) await this.closePart()
-    return { hash: this.put(encodeTreeIndex(this.written), ObjectKind.TreeIndex), parts: this.written.slice() }
+    return { hash: this.put(encodeTreeIndexTransient(this.written), ObjectKind.TreeIndex), parts: this.written.slice() }
   }
 
   /**
@@ -148,9 +148,10 @@ export class TreeWriter {
 
   private async writePart(part: Buffer[]): Promise<void> {
     await this.store.deferredRoom()
-    this.written.push(this.put(treeFromEncodedEntries(part), ObjectKind.Tree))
+    this.written.push(this.put(treeFromEncodedEntriesTransient(part), ObjectKind.Tree))
   }
 
+  /** `bytes` are transient (tree-codec.ts): the store copies them, the observer reads them, now. */
   private put(bytes: Buffer, kind: ObjectKind): Buffer {
     const hex = this.store.putDeferred(bytes, kind)
     this.observe?.(hex, kind, bytes)

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { createHash } from 'node:crypto'
-import { decodeTree, decodeTreeIndex, encodeEntry, encodeTree, encodeTreeIndex, entryLengthBound, sameEntries, sameEntry, treeHeaderLength } from '../../lib/tree/tree-codec.js'
+import { decodeTree, decodeTreeIndex, encodeEntry, encodeTree, encodeTreeIndex, encodeTreeIndexTransient, encodeTreeTransient, entryLengthBound, sameEntries, sameEntry, treeFromEncodedEntries, treeFromEncodedEntriesTransient, treeHeaderLength } from '../../lib/tree/tree-codec.js'
 import { EntryType, timespecFromNs, timespecToNs, type Entry } from '../../lib/tree/entry.js'
 
 const known: Entry[] = [
@@ -125,9 +125,36 @@ t.test('sameEntry: equal exactly when the encodings are equal (tree reuse depend
       const copy = decodeTree(encodeTree(known))
       const e = copy[i] as Entry
       change(e)
-      const differs = !encodeEntry(e).equals(encodeEntry(known[i] as Entry))
+      const differs = !Buffer.from(encodeEntry(e)).equals(encodeEntry(known[i] as Entry)) // transient: copy the first
       t.equal(sameEntry(e, known[i] as Entry), !differs, `entry ${i}, ${what}: sameEntry agrees with the encoding`)
       t.equal(sameEntries(copy, known), !differs)
     }
   }
+})
+
+t.test('transient encodings: the same bytes as the lasting ones, and never written over a lasting one', async t => {
+  const lists: Entry[][] = [[], known, Array.from({ length: 16 }, (_, i) => ({ ...(known[i % known.length] as Entry), name: Buffer.from(`n${String(i).padStart(3, '0')}`) })),
+    Array.from({ length: 300 }, (_, i) => ({ ...(known[0] as Entry), name: Buffer.from(`d${String(i).padStart(4, '0')}`), data: Buffer.alloc(9000, i & 255) }))]
+  for (const entries of lists) {
+    const lasting = encodeTree(entries)
+    const copy = Buffer.from(lasting)
+    t.ok(encodeTreeTransient(entries).equals(copy), `encodeTreeTransient, ${entries.length} entries`)
+    const parts = entries.map(e => Buffer.from(encodeEntry(e)))
+    t.ok(treeFromEncodedEntries(parts).equals(copy), `treeFromEncodedEntries, ${entries.length} entries`)
+    t.ok(treeFromEncodedEntriesTransient(parts).equals(copy), `treeFromEncodedEntriesTransient, ${entries.length} entries`)
+    t.ok(lasting.equals(copy), 'the lasting encoding is untouched by the transient ones after it')
+  }
+  const names = [Buffer.alloc(32, 1), Buffer.alloc(32, 2)]
+  const index = encodeTreeIndex(names)
+  const indexCopy = Buffer.from(index)
+  t.ok(encodeTreeIndexTransient(names).equals(indexCopy))
+  encodeTreeTransient(lists[3] as Entry[])
+  t.ok(index.equals(indexCopy), 'nor is a lasting index')
+  t.same(decodeTreeIndex(indexCopy), names)
+  // Larger than the transient buffer (4 MiB): still exact.
+  const huge = Array.from({ length: 300 }, (_, i) => ({ ...(known[0] as Entry), name: Buffer.from(`h${String(i).padStart(4, '0')}`), data: Buffer.alloc(16000, i & 255) }))
+  const hugeCopy = Buffer.from(encodeTree(huge))
+  t.ok(hugeCopy.length > 4 * 1024 * 1024)
+  t.ok(encodeTreeTransient(huge).equals(hugeCopy), 'a transient encoding past the buffer')
+  t.ok(treeFromEncodedEntriesTransient(huge.map(e => Buffer.from(encodeEntry(e)))).equals(hugeCopy), 'entries past the buffer')
 })
