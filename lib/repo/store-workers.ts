@@ -30,10 +30,10 @@ export function revive(e: SerializedError): Error {
 }
 
 /**
- * Start the store's worker threads. Each takes ~0.1 s of Node's own start-up before it answers:
- * a save starts them before it loads its modules, takes its lock, lists the references and
- * opens the cache, so that this time is not added to every save's. `initial` of the `size`
- * start now, the others at the pool's grow().
+ * Start the store's worker threads. Each takes ~0.1 s of Node's own start-up before it answers.
+ * `initial` of the `size` start now (a first save starts them all before it loads its modules,
+ * takes its lock and opens the cache), the others at the pool's first request (one) or grow()
+ * (all). A save with a reference starts none: it may need none (save-command.ts).
  */
 export function startStoreWorkers(savedir: string, size = Math.max(1, Math.min(4, availableParallelism())), ringBytes = RING_BYTES, initial = size): WorkerPool {
   const ring = new SharedRing(ringBytes)
