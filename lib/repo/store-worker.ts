@@ -9,7 +9,7 @@ import { frameObject, frameObjectNow, sha256hex, unframeObject, unframeObjectInt
 import type { ObjectKind } from '../codec/object-header.js'
 import { CorruptObjectError, MissingObjectError, isSystemError, savedirIoError } from '../errors.js'
 import { writeFileAtomic, fsyncDir } from './atomic-write.js'
-import { dataPath, objectDir, setFanoutDigits, timePath } from './layout.js'
+import { dataPath, setFanoutDigits, timePath } from './layout.js'
 import { WORKER_READY, ownsItsMemory, serializeError, type SerializedError } from './worker-pool.js'
 
 /**
@@ -27,7 +27,6 @@ export type StoreRequest =
   | { op: 'getManyInto'; id: number; hashes: string[]; at: number[]; lengths: number[] }
   | { op: 'sync'; id: number; skip?: boolean }
   | { op: 'ensure'; id: number; hashes: string[]; refreshMs: number; dryRun: boolean }
-  /** The names one after another (64 hex digits each): one string clones faster than an array. */
 
 export interface PutReply {
   hash: string

@@ -181,10 +181,20 @@ function sameChunks(a: ChunkRef[] | undefined, b: ChunkRef[] | undefined): boole
   return true
 }
 
+/** A tree's value as packed: its version and its entries' wire forms. */
+function treeWire(entries: readonly Entry[]): Wire {
+  return { v: TREE_VERSION, e: entries.map(toWire) }
+}
+
+/** A tree index's value as packed: its version and its parts' names. */
+function indexWire(parts: readonly Buffer[]): Wire {
+  return { v: TREE_VERSION, p: parts }
+}
+
 /** Encode entries (must already be sorted by name bytes, names unique). */
 export function encodeTree(entries: readonly Entry[]): Buffer {
   lasting()
-  return packed(packr.pack({ v: TREE_VERSION, e: entries.map(toWire) }))
+  return packed(packr.pack(treeWire(entries)))
 }
 
 /**
@@ -201,9 +211,13 @@ let scratch: Buffer | null = null
 /** Whether packr packs into the scratch buffer now. */
 let packingInScratch = false
 
-function transient(): void {
+function scratchBuffer(): Buffer {
   scratch ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES)
-  packr.useBuffer(scratch)
+  return scratch
+}
+
+function transient(): void {
+  packr.useBuffer(scratchBuffer())
   packingInScratch = true
 }
 
@@ -221,7 +235,7 @@ function lasting(): void {
  */
 export function encodeTreeTransient(entries: readonly Entry[]): Buffer {
   transient()
-  return packr.pack({ v: TREE_VERSION, e: entries.map(toWire) })
+  return packr.pack(treeWire(entries))
 }
 
 /** One entry's encoding, as encodeTree encodes it in its list; transient, as encodeTreeTransient's. */
@@ -269,10 +283,10 @@ export function treeFromEncodedEntriesTransient(encoded: readonly Buffer[]): Buf
   let n = head.length
   for (const b of encoded) n += b.length
   if (n > SCRATCH_BYTES) return treeFromEncodedEntries(encoded)
-  scratch ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES)
-  let at = head.copy(scratch, 0)
-  for (const b of encoded) at += b.copy(scratch, at)
-  return scratch.subarray(0, at)
+  const out = scratchBuffer()
+  let at = head.copy(out, 0)
+  for (const b of encoded) at += b.copy(out, at)
+  return out.subarray(0, at)
 }
 
 /** An upper bound of encodeEntry(e).length, found without encoding. */
@@ -311,13 +325,13 @@ export function decodeTreeGeneric(bytes: Buffer): Entry[] {
 /** A tree index: the object names of the tree parts, in order (doc/format.md). */
 export function encodeTreeIndex(parts: readonly Buffer[]): Buffer {
   lasting()
-  return packed(packr.pack({ v: TREE_VERSION, p: parts }))
+  return packed(packr.pack(indexWire(parts)))
 }
 
 /** encodeTreeIndex's bytes, transient as encodeTreeTransient's. */
 export function encodeTreeIndexTransient(parts: readonly Buffer[]): Buffer {
   transient()
-  return packr.pack({ v: TREE_VERSION, p: parts })
+  return packr.pack(indexWire(parts))
 }
 
 export function decodeTreeIndex(bytes: Buffer): Buffer[] {
