@@ -2,11 +2,12 @@
 SHELL := /bin/bash
 NPM ?= npm
 
-.PHONY: all build deps sysdeps test demo bench clean
+.PHONY: all build builddeps deps sysdeps test demo bench clean
 
 all: build
 
-node_modules/.installed: package.json package-lock.json
+# npm ci builds the native addon (binding.gyp), which links libzstd: its header comes first.
+node_modules/.installed: package.json package-lock.json | builddeps
 	$(NPM) ci --no-audit --no-fund
 	touch $@
 
@@ -17,7 +18,11 @@ deps: node_modules/.installed
 sysdeps:
 	@bash scripts/install-sysdeps.sh
 
-build: deps
+# What the native addon is built with (libzstd-dev).
+builddeps:
+	@bash scripts/install-sysdeps.sh build
+
+build: builddeps deps
 	$(NPM) run --silent build
 
 test: build sysdeps

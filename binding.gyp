@@ -2,8 +2,9 @@
   "targets": [
     {
       "target_name": "tarshift_fs",
-      "sources": ["native/tarshift-fs.c", "native/read-ahead.c", "native/objects-exist.c"],
-      "cflags": ["-O2", "-Wall"]
+      "sources": ["native/tarshift-fs.c", "native/read-ahead.c", "native/objects-exist.c", "native/put-objects.c"],
+      "cflags": ["-O2", "-Wall"],
+      "libraries": ["-lzstd"]
     }
   ]
 }

@@ -481,6 +481,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
   read_ahead_register(env, exports);
   objects_exist_register(env, exports);
+  put_objects_register(env, exports);
   return exports;
 }
 

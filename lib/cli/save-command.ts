@@ -23,6 +23,7 @@ import { hostname } from 'node:os'
 import { withLock, lockOptions } from './with-lock.js'
 import { native } from '../fs/native.js'
 import { startStoreWorkers } from '../repo/store-workers.js'
+import { putsNatively } from '../repo/native-puts.js'
 import { saveReadAhead } from '../save/read-ahead.js'
 
 const usage = `usage: tarshift save [-r SAVEDIR] --subset NAME [--host H] [--files-from FILE|-] [--null] [PATH...]
@@ -144,9 +145,11 @@ const command: Command = {
     // come from the cache's summaries and the claims are checked in C. A worker booted at the
     // start (Node's start-up, ~0.1 s of CPU) took a core from the main thread's module loading,
     // and the save's end waited for its boot: B's unchanged save, warm, 343-360 -> 302-335 ms.
-    // Without one, everything is written: all the workers boot now, while the modules load,
-    // rather than when the first chunk waits for them.
-    const pool = startStoreWorkers(savedir, undefined, undefined, references.length === 0 ? Infinity : 0)
+    // Without one, everything is written: with zstd or none, in C (native-puts.ts), which needs
+    // no worker; with xz, in the workers, which all boot now, while the modules load, rather
+    // than when the first chunk waits for them.
+    const writesInWorkers = !putsNatively(codecByName(compression ?? config.compression).id) || process.env.TARSHIFT_PUTS === 'workers'
+    const pool = startStoreWorkers(savedir, undefined, undefined, references.length === 0 && writesInWorkers ? Infinity : 0)
     const readAhead = saveReadAhead({ exclude, oneFileSystem, forceRead, references, inlineLimit: config.inlineLimit })
     try {
       return await saveWith(pool, readAhead, { values, positionals, from, mode, savedir, config, subset, hostName, references, exclude, oneFileSystem, forceRead, ...(compression ? { compression } : {}) })

@@ -32,6 +32,15 @@ interface NativeFs {
    * thread pool; rejects (code, errno, syscall, path) on any failure other than ENOENT.
    */
   objectsExist(chunksDir: Buffer, fanoutDigits: number, hashes: string): Promise<Uint8Array>
+  /**
+   * The object store's puts in C (native/put-objects.c, lib/repo/native-puts.ts): the objects
+   * one after another in `bytes`, `items` their (length, kind) pairs; codec 0 (none) or 1
+   * (zstd at `level`). One result per object: its PutReply, or an Error with code, errno,
+   * syscall, path and `what` (what was being done).
+   */
+  putObjects(chunksDir: Buffer, fanoutDigits: number, bytes: Uint8Array, items: Uint32Array, codecId: number, level: number, dryRun: boolean, refreshMs: number, tempTag: string): Promise<Array<{ hash: string; isNew: boolean; storedBytes: number; lastUse: number | null } | (Error & { path?: string; what?: string })>>
+  /** fsync each file, then each directory (NUL-terminated paths one after another); rejects on the first failure. */
+  syncFiles(files: Buffer, dirs: Buffer): Promise<void>
   /** Exclude patterns (bytes, no NUL) compiled for excludesPath (native/read-ahead.c). */
   excluder(patterns: Buffer[]): unknown
   /** fnmatch(3), flags 0, C locale, of any pattern against the path or its last `nameLength` bytes. */

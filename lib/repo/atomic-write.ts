@@ -24,8 +24,13 @@ function nextTempPart(): string {
   return tempSeq.toString(16).padStart(8, '0')
 }
 
+/** What a temporary name holds between the target's name and the counted part: host and pid. */
+export function tempTag(): string {
+  return `${HOST}.${process.pid}`
+}
+
 export function tempNameFor(target: string): string {
-  return join(dirname(target), `.${basename(target)}.${HOST}.${process.pid}.${nextTempPart()}.tmp`)
+  return join(dirname(target), `.${basename(target)}.${tempTag()}.${nextTempPart()}.tmp`)
 }
 
 /** Open a new temporary for `target` with O_EXCL, drawing a fresh name when one is taken. */

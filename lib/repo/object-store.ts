@@ -13,6 +13,7 @@ import type { RepoConfig } from './config.js'
 import { ownsItsMemory, type WorkerPool } from './worker-pool.js'
 import { revive, startStoreWorkers } from './store-workers.js'
 import { TurnBatch } from './turn-batch.js'
+import { NativePuts, putsNatively, type PutSettled } from './native-puts.js'
 import type { GetManyIntoReply, GetManyReply, GotObject, PutManyReply, PutReply } from './store-worker.js'
 
 /**
@@ -36,6 +37,11 @@ export interface ObjectStoreOptions {
   compression?: string
   /** Size of the ring shared with the workers (store-workers.ts RING_BYTES), when they are started here. */
   ringBytes?: number
+  /**
+   * Puts in C (native-puts.ts) when the codec allows (zstd, none); false: always in the
+   * workers (default true; TARSHIFT_PUTS=workers in the environment also says false).
+   */
+  nativePuts?: boolean
 }
 
 export interface StoreStats {
@@ -98,6 +104,8 @@ export class ObjectStore {
   private readonly dryRun: boolean
   private readonly refreshMs: number
   private readonly cache: LastUseCache | null
+  /** Puts in C, when the codec allows; null: puts go to the workers. */
+  private readonly natives: NativePuts | null
   /** New objects written since the last flush: told to the cache once they are durable. */
   private unflushedNew: Array<[string, number | null]> = []
   private trustCache = true
@@ -132,6 +140,9 @@ export class ObjectStore {
     this.dryRun = opts.dryRun ?? false
     this.refreshMs = opts.refreshMs ?? DEFAULT_REFRESH_MS
     this.cache = opts.cache ?? null
+    this.natives = opts.nativePuts !== false && process.env.TARSHIFT_PUTS !== 'workers' && putsNatively(this.codecId)
+      ? new NativePuts(savedir, this.codecId, this.dryRun, this.refreshMs, Math.max(1, this.pool.capacity))
+      : null
   }
 
   /**
@@ -197,8 +208,8 @@ export class ObjectStore {
 
   /** Hash, compress and store `data` unless an object of that name exists. */
   async put(data: Buffer, kind: ObjectKind, opts: { transfer?: boolean } = {}): Promise<PutReply> {
-    // Something to write: every worker will be needed (a save starts with one).
-    this.pool.grow()
+    // Something to write in the workers: every one will be needed (a save starts with one).
+    if (this.natives === null) this.pool.grow()
     const length = data.length
     const ring = this.pool.ring
     // A small object is copied into the batch buffer at once (putBatched). A large one is
@@ -226,7 +237,12 @@ export class ObjectStore {
           slot = ring?.alloc(length) ?? null
           slot?.set(data)
         }
-        if (slot !== null) {
+        if (this.natives !== null) {
+          // C reads the bytes where they are, until the promise settles.
+          this.unsynced = true
+          const bytes = slot ?? (opts.transfer === true && ownsItsMemory(data) ? data : Buffer.from(data))
+          r = await this.natives.put(bytes, kind)
+        } else if (slot !== null) {
           r = await this.call<PutReply>({ ...common, at: slot.byteOffset, length })
         } else {
           const payload = opts.transfer === true && ownsItsMemory(data) ? data : new Uint8Array(data)
@@ -287,13 +303,20 @@ export class ObjectStore {
     const ring = this.pool.ring
     const inRing = ring !== null && ring.owns(whole)
     const items = puts.map(p => ({ kind: p.kind, length: p.length }))
-    const common = { op: 'putMany', items, codecId: this.codecId, dryRun: this.dryRun, refreshMs: this.refreshMs }
-    const sent = inRing ? this.call<PutManyReply>({ ...common, at: data.byteOffset, length: data.byteLength }) : this.call<PutManyReply>({ ...common, data }, [data.buffer as ArrayBuffer])
+    let sent: Promise<PutSettled[]>
+    if (this.natives !== null) {
+      this.unsynced = true
+      sent = this.natives.putMany(data, items)
+    } else {
+      const common = { op: 'putMany', items, codecId: this.codecId, dryRun: this.dryRun, refreshMs: this.refreshMs }
+      const replies = inRing ? this.call<PutManyReply>({ ...common, at: data.byteOffset, length: data.byteLength }) : this.call<PutManyReply>({ ...common, data }, [data.buffer as ArrayBuffer])
+      sent = replies.then(rs => rs.map(r => (r.ok ? r : { ok: false, error: revive(r.error) })))
+    }
     sent.then(
       replies => puts.forEach((p, i) => {
         const r = replies[i]
         if (r?.ok) p.resolve(r.value)
-        else p.reject(r ? revive(r.error) : new Error('no reply for a batched put'))
+        else p.reject(r ? r.error : new Error('no reply for a batched put'))
       }),
       e => { for (const p of puts) p.reject(e) },
     ).finally(() => { if (inRing) ring.free(whole) })
@@ -523,10 +546,10 @@ export class ObjectStore {
         closeSync(fd)
       }
       // The workers' lists are now durable too; clear them without per-file fsyncs.
-      await this.pool.broadcast({ op: 'sync', skip: true })
+      await Promise.all([this.pool.broadcast({ op: 'sync', skip: true }), this.natives?.sync(true)])
       return
     }
-    await this.pool.broadcast({ op: 'sync' })
+    await Promise.all([this.pool.broadcast({ op: 'sync' }), this.natives?.sync()])
   }
 
   async close(): Promise<void> {

@@ -105,6 +105,11 @@ export class WorkerPool {
     while (this.workers.length < this.max) this.start()
   }
 
+  /** The workers the pool may start (grow() starts them all). */
+  get capacity(): number {
+    return this.max
+  }
+
   /** The workers started so far. */
   get size(): number {
     return this.workers.length

@@ -44,10 +44,10 @@ async function verifyAll(savedir: string, files: string[]): Promise<number> {
 }
 
 /** A new savedir, and `fn` run with a store open on it (closed after); returns the savedir. */
-async function withNewStore(t: Parameters<typeof tmpDirFor>[0], workers: number, fn: (store: ObjectStore, dir: string) => Promise<void>): Promise<string> {
+async function withNewStore(t: Parameters<typeof tmpDirFor>[0], workers: number, fn: (store: ObjectStore, dir: string) => Promise<void>, nativePuts = true): Promise<string> {
   const dir = join(tmpDirFor(t), 'sd')
   initSavedir(dir)
-  const store = new ObjectStore(dir, readConfig(dir), { workers })
+  const store = new ObjectStore(dir, readConfig(dir), { workers, nativePuts })
   try {
     await fn(store, dir)
   } finally {
@@ -99,7 +99,7 @@ t.test('flush makes the savedir durable only when something was written or touch
   })
 })
 
-t.test('a pool started with one worker of two: reads stay on it, the first put starts the other', async t => {
+t.test('a pool started with one worker of two: reads stay on it, the first put in the workers starts the other', async t => {
   const dir = join(tmpDirFor(t), 'sd')
   initSavedir(dir)
   const seed = new ObjectStore(dir, readConfig(dir), { workers: 1 })
@@ -108,7 +108,7 @@ t.test('a pool started with one worker of two: reads stay on it, the first put s
   await seed.flush()
   await seed.close()
   const pool = startStoreWorkers(dir, 2, RING_BYTES, 1)
-  const store = new ObjectStore(dir, readConfig(dir), { pool })
+  const store = new ObjectStore(dir, readConfig(dir), { pool, nativePuts: false })
   try {
     t.equal(pool.size, 1, 'one worker at the start')
     t.ok((await store.get(oldHash)).data.equals(old))
@@ -126,7 +126,7 @@ t.test('a pool started with one worker of two: reads stay on it, the first put s
   }
 })
 
-t.test('a pool started with no worker: the first request starts one, the first put the others; closing one never used is quick', async t => {
+t.test('a pool started with no worker: the first request starts one, the first put in the workers the others; closing one never used is quick', async t => {
   const dir = join(tmpDirFor(t), 'sd')
   initSavedir(dir)
   const idle = startStoreWorkers(dir, 2, RING_BYTES, 0)
@@ -134,7 +134,7 @@ t.test('a pool started with no worker: the first request starts one, the first p
   await new ObjectStore(dir, readConfig(dir), { pool: idle }).close()
   t.equal(idle.size, 0, 'closing started none')
   const pool = startStoreWorkers(dir, 2, RING_BYTES, 0)
-  const store = new ObjectStore(dir, readConfig(dir), { pool })
+  const store = new ObjectStore(dir, readConfig(dir), { pool, nativePuts: false })
   try {
     await t.rejects(store.get('0'.repeat(64)), MissingObjectError)
     t.equal(pool.size, 1, 'a read started one worker')
@@ -145,6 +145,29 @@ t.test('a pool started with no worker: the first request starts one, the first p
     t.ok((await store.get(p.hash)).data.equals(d), 'the object back exact')
   } finally {
     await store.close()
+  }
+})
+
+t.test('puts in C (zstd, none) start no worker; xz puts do', async t => {
+  const dir = join(tmpDirFor(t), 'sd')
+  initSavedir(dir)
+  for (const [compression, workers] of [['zstd', 0], ['none', 0], ['xz', 2]] as const) {
+    const pool = startStoreWorkers(dir, 2, RING_BYTES, 0)
+    const store = new ObjectStore(dir, readConfig(dir), { pool, compression })
+    try {
+      const d = Buffer.concat([randomBytes(50_000), Buffer.alloc(300_000, compression)])
+      const small = Buffer.from(`small ${compression}`)
+      const [p] = await Promise.all([store.put(d, ObjectKind.Data), store.put(small, ObjectKind.Tree)])
+      await store.flush()
+      t.equal(pool.size, workers, `${compression}: ${workers} workers started by the puts`)
+      t.equal(store.stats.objectsNew, 2)
+      const framed = readFileSync(dataPath(dir, p.hash))
+      t.equal(framed[6], { zstd: 1, none: 0, xz: 2 }[compression], `${compression}: the header names the codec`)
+      t.equal(p.storedBytes, framed.length, 'storedBytes is the file\'s size')
+      t.ok((await store.get(p.hash)).data.equals(d), `${compression}: back exact`)
+    } finally {
+      await store.close()
+    }
   }
 })
 
@@ -200,7 +223,10 @@ t.test('tree gets are batched: the same objects, a missing one fails alone', asy
   })
 })
 
-t.test('many small puts at once (sent in batches), with duplicates and large ones among them', async t => {
+for (const nativePuts of [true, false]) {
+const where = nativePuts ? 'puts in C' : 'puts in the workers'
+
+t.test(`${where}: many small puts at once (sent in batches), with duplicates and large ones among them`, async t => {
   const inputs: Buffer[] = []
   for (let i = 0; i < 1000; i++) {
     const size = i % 97 === 0 ? 200 * 1024 : 1 + ((i * 7919) % 9000)
@@ -220,12 +246,12 @@ t.test('many small puts at once (sent in batches), with duplicates and large one
     t.equal(replies.filter(r => r.isNew).length, distinct.size, 'each distinct object is new exactly once')
     t.equal(store.stats.objectsNew, distinct.size)
     for (const h of [...distinct].slice(0, 200)) t.ok((await store.get(h)).data.equals(inputs.find(b => sha256hex(b) === h) as Buffer))
-  })
+  }, nativePuts)
   t.equal(objectFiles(dir).data.length, new Set(inputs.map(b => sha256hex(b))).size, 'one file per distinct object')
   t.equal(objectFiles(dir).temps.length, 0)
 })
 
-t.test('chunks in slots of the shared ring: more than it holds at once, each object exact, every slot back', async t => {
+t.test(`${where}: chunks in slots of the shared ring: more than it holds at once, each object exact, every slot back`, async t => {
   const inputs = Array.from({ length: 120 }, (_, i) => randomBytes(i % 3 === 0 ? 1000 : 600 * 1024 + i))
   await withNewStore(t, 2, async store => {
     let fellBack = 0
@@ -242,8 +268,9 @@ t.test('chunks in slots of the shared ring: more than it holds at once, each obj
     t.ok(again.buffer instanceof SharedArrayBuffer && again.byteOffset === 0, 'all slots given back: the whole ring is free')
     again.fill(7)
     await store.put(again, ObjectKind.Data, { transfer: true })
-  })
+  }, nativePuts)
 })
+}
 
 t.test('getInto: objects read into ring slots, exact; a damaged or missing one fails and gives its slot back', async t => {
   await withNewStore(t, 2, async (store, dir) => {
@@ -326,7 +353,8 @@ t.test('a writer killed with SIGKILL leaves no partial .data visible', async t =
   t.equal(await verifyAll(dir, data), data.length, 'every visible object is whole and valid')
 })
 
-t.test('ENOSPC on a small tmpfs: clear typed error, no partial objects', async t => {
+for (const nativePuts of [true, false]) {
+t.test(`ENOSPC on a small tmpfs, puts ${nativePuts ? 'in C' : 'in the workers'}: clear typed error, no partial objects`, async t => {
   const root = tmpDirFor(t)
   const mnt = join(root, 'mnt')
   mkdirSync(mnt)
@@ -334,10 +362,10 @@ t.test('ENOSPC on a small tmpfs: clear typed error, no partial objects', async t
   t.teardown(() => { spawnSync('umount', [mnt]) })
   const dir = join(mnt, 'sd')
   initSavedir(dir)
-  const r = spawnSync(process.execPath, [child, dir, '100', 'rnd-full', String(1024 * 1024), '1'], { encoding: 'utf8' })
+  const r = spawnSync(process.execPath, [child, dir, '100', 'rnd-full', String(1024 * 1024), '1'], { encoding: 'utf8', env: { ...process.env, TARSHIFT_PUTS: nativePuts ? 'native' : 'workers' } })
   t.not(r.status, 0, 'the writer fails')
   t.match(r.stderr, /TARSHIFT_NO_SPACE|no space left on the savedir/, 'the error says the savedir is full')
-  const store = new ObjectStore(dir, readConfig(dir), { workers: 1 })
+  const store = new ObjectStore(dir, readConfig(dir), { workers: 1, nativePuts })
   try {
     const err = await store.put(randomBytes(40 * 1024 * 1024), ObjectKind.Data).catch(e => e)
     t.type(err, TarshiftError)
@@ -350,6 +378,7 @@ t.test('ENOSPC on a small tmpfs: clear typed error, no partial objects', async t
   t.equal(temps.length, 0, 'no temporaries left behind')
   t.equal(await verifyAll(dir, data), data.length, 'every visible object is valid')
 })
+}
 
 t.test('a fan-out directory that cannot be read fails the claims check as a savedir error, never as "missing"', async t => {
   const dir = join(tmpDirFor(t), 'sd')

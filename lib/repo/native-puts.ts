@@ -1,0 +1,110 @@
+// The object store's puts done in C (native/put-objects.c) for the codecs that need no
+// JavaScript (zstd, none): hashed, looked for, refreshed or compressed and written atomically
+// on libuv's thread pool, with no store worker. Each worker is a V8 isolate (15-20 MB
+// resident) and every object cost it messages, replies and buffers; a first save of many small
+// files needs no worker at all now. Other codecs (xz) still put through the workers.
+import { dirname, join } from 'node:path'
+import { savedirIoError } from '../errors.js'
+import { ZSTD_LEVEL } from '../codec/zstd-codec.js'
+import type { ObjectKind } from '../codec/object-header.js'
+import { native } from '../fs/native.js'
+import { tempTag } from './atomic-write.js'
+import { CHUNKS_DIR, dataPath, fanoutDigits } from './layout.js'
+import type { PutReply } from './store-worker.js'
+
+/** The codecs putObjects() handles (ids of lib/codec): none and zstd. */
+export function putsNatively(codecId: number): boolean {
+  return codecId === 0 || codecId === 1
+}
+
+export type PutSettled = { ok: true; value: PutReply } | { ok: false; error: Error }
+
+interface NativeError extends Error {
+  path?: string
+  what?: string
+}
+
+export class NativePuts {
+  private readonly chunksDir: Buffer
+  private readonly digits: number
+  private readonly tag = tempTag()
+  private running = 0
+  private readonly waiting: Array<() => void> = []
+  /** New objects not yet made durable (for a file system without syncfs). */
+  private written: string[] = []
+
+  /**
+   * At most `concurrency` calls run at once (the others wait here, in order): the rest of
+   * libuv's four threads stay free for the save's other file work.
+   */
+  constructor(
+    private readonly savedir: string,
+    private readonly codecId: number,
+    private readonly dryRun: boolean,
+    private readonly refreshMs: number,
+    private readonly concurrency: number,
+  ) {
+    if (!putsNatively(codecId)) throw new Error(`internal: codec ${codecId} is not put natively`)
+    this.chunksDir = Buffer.from(join(savedir, CHUNKS_DIR))
+    this.digits = fanoutDigits(savedir)
+  }
+
+  /**
+   * Put the objects that lie one after another in `bytes` (`items` gives each one's length and
+   * kind). `bytes` must stay unchanged until the promise settles. One result per object, in
+   * order; a failed object's error is the savedir error to report.
+   */
+  async putMany(bytes: Uint8Array, items: ReadonlyArray<{ kind: ObjectKind; length: number }>): Promise<PutSettled[]> {
+    const pairs = new Uint32Array(items.length * 2)
+    items.forEach((it, i) => {
+      pairs[2 * i] = it.length
+      pairs[2 * i + 1] = it.kind
+    })
+    // A call that ends hands its place to the next waiting one.
+    if (this.running >= this.concurrency) await new Promise<void>(r => this.waiting.push(r))
+    else this.running++
+    let results: Array<PutReply | NativeError>
+    try {
+      results = await native.putObjects(this.chunksDir, this.digits, bytes, pairs, this.codecId, ZSTD_LEVEL, this.dryRun, this.refreshMs, this.tag)
+    } catch (e) {
+      const err = e as NativeError
+      throw savedirIoError(e, err.what ?? 'writing objects', err.path ?? this.chunksDir.toString())
+    } finally {
+      const next = this.waiting.shift()
+      if (next) next()
+      else this.running--
+    }
+    return results.map(r => {
+      if (r instanceof Error) return { ok: false, error: savedirIoError(r, r.what ?? 'writing an object', r.path ?? this.chunksDir.toString()) }
+      if (r.isNew && !this.dryRun) this.written.push(dataPath(this.savedir, r.hash))
+      return { ok: true, value: r }
+    })
+  }
+
+  /** put() of one object. */
+  async put(bytes: Uint8Array, kind: ObjectKind): Promise<PutReply> {
+    const [r] = await this.putMany(bytes, [{ kind, length: bytes.length }])
+    if (r === undefined) throw new Error('internal: no result for a put')
+    if (!r.ok) throw r.error
+    return r.value
+  }
+
+  /**
+   * Make the objects written so far durable: fsync each and its directory. `skip`: they are
+   * durable already (a syncfs of the whole file system); only forget them.
+   */
+  async sync(skip = false): Promise<number> {
+    const files = this.written
+    this.written = []
+    if (skip || files.length === 0) return files.length
+    const dirs = [...new Set(files.map(f => dirname(f)))]
+    const list = (paths: string[]): Buffer => Buffer.from(paths.map(p => `${p}\0`).join(''))
+    try {
+      await native.syncFiles(list(files), list(dirs))
+    } catch (e) {
+      const err = e as NativeError
+      throw savedirIoError(e, err.what ?? 'making objects durable', err.path ?? this.savedir)
+    }
+    return files.length
+  }
+}

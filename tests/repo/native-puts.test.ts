@@ -1,0 +1,198 @@
+import t from 'tap'
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { initSavedir } from '../../lib/repo/init.js'
+import { readConfig } from '../../lib/repo/config.js'
+import { NativePuts, putsNatively } from '../../lib/repo/native-puts.js'
+import { ObjectStore } from '../../lib/repo/object-store.js'
+import { ObjectKind, decodeHeader, HEADER_SIZE } from '../../lib/codec/object-header.js'
+import { sha256hex, unframeObject } from '../../lib/codec/object-frame.js'
+import { dataPath, timePath } from '../../lib/repo/layout.js'
+import { native } from '../../lib/fs/native.js'
+import { TarshiftError } from '../../lib/errors.js'
+import { tmpDirFor } from '../helpers/fixture-tree.js'
+
+const DAY = 24 * 3600 * 1000
+
+function newSavedir(t: Parameters<typeof tmpDirFor>[0]): string {
+  const dir = join(tmpDirFor(t), 'sd')
+  initSavedir(dir)
+  return dir
+}
+
+/** The objects one after another, and their (kind, length) items. */
+function batch(objects: Array<[ObjectKind, Buffer]>): { bytes: Buffer; items: Array<{ kind: ObjectKind; length: number }> } {
+  return { bytes: Buffer.concat(objects.map(o => o[1])), items: objects.map(([kind, b]) => ({ kind, length: b.length })) }
+}
+
+function temporaries(dir: string): string[] {
+  const out: string[] = []
+  for (const d of readdirSync(join(dir, 'chunks'))) for (const n of readdirSync(join(dir, 'chunks', d))) if (n.endsWith('.tmp')) out.push(n)
+  return out
+}
+
+t.test('which codecs are put in C', async t => {
+  t.ok(putsNatively(0), 'none')
+  t.ok(putsNatively(1), 'zstd')
+  t.notOk(putsNatively(2), 'xz')
+  t.throws(() => new NativePuts('/nonexistent', 2, false, DAY, 1), /not put natively/)
+})
+
+t.test('objects written in the documented format: header, codec, payload; each reads back exact', async t => {
+  const dir = newSavedir(t)
+  const objects: Array<[ObjectKind, Buffer]> = [
+    [ObjectKind.Data, Buffer.alloc(100_000, 'compressible ')],
+    [ObjectKind.Data, randomBytes(70_000)], // incompressible: stored raw
+    [ObjectKind.Tree, Buffer.from('a small tree')],
+    [ObjectKind.TreeIndex, Buffer.alloc(0)], // empty: raw, header only
+    [ObjectKind.Data, Buffer.alloc(3_000_000, 7)],
+  ]
+  for (const codecId of [1, 0]) {
+    const puts = new NativePuts(dir, codecId, false, DAY, 2)
+    const { bytes, items } = batch(objects.map(([k, b]) => [k, codecId === 0 ? Buffer.concat([b, Buffer.from('raw')]) : b]))
+    const before = Date.now()
+    const results = await puts.putMany(bytes, items)
+    t.equal(results.length, objects.length)
+    let at = 0
+    for (const [i, r] of results.entries()) {
+      const item = items[i] as { kind: ObjectKind; length: number }
+      const data = bytes.subarray(at, at + item.length)
+      at += item.length
+      if (!r.ok) { t.fail(`object ${i}: ${r.error.message}`); continue }
+      t.equal(r.value.hash, sha256hex(data), `object ${i}: named by its SHA-256`)
+      t.ok(r.value.isNew)
+      const framed = readFileSync(dataPath(dir, r.value.hash))
+      t.equal(r.value.storedBytes, framed.length, 'storedBytes is the file size')
+      t.ok((r.value.lastUse ?? 0) >= before - 1 && (r.value.lastUse ?? 0) <= Date.now() + 1, 'lastUse is the write time')
+      const h = decodeHeader(framed)
+      if (typeof h === 'string') { t.fail(h); continue }
+      t.equal(h.kind, item.kind, 'kind in the header')
+      t.equal(h.length, data.length, 'length in the header')
+      const compressed = codecId === 1 && (i === 0 || i === 4) // random, tiny and empty ones do not shrink
+      t.equal(h.codecId, compressed ? 1 : 0, `object ${i}: ${compressed ? 'zstd' : 'raw'}`)
+      if (!compressed) t.ok(framed.subarray(HEADER_SIZE).equals(data), 'a raw payload is the bytes')
+      t.equal(statSync(dataPath(dir, r.value.hash)).mode & 0o777, 0o600, 'mode 0600')
+      const back = await unframeObject(framed, r.value.hash)
+      t.ok(back.data.equals(data), `object ${i} unframes and verifies`)
+    }
+    t.equal(await puts.sync(), objects.length, 'sync makes each new object durable')
+    t.equal(await puts.sync(), 0, 'and forgets them')
+  }
+  t.same(temporaries(dir), [], 'no temporaries left')
+})
+
+t.test('an existing object is reused: refreshed only when stale (.time), never rewritten', async t => {
+  const dir = newSavedir(t)
+  const puts = new NativePuts(dir, 1, false, DAY, 1)
+  const data = Buffer.alloc(50_000, 'x')
+  const first = await puts.put(data, ObjectKind.Data)
+  t.ok(first.isNew)
+  const d = dataPath(dir, first.hash)
+  const again = await puts.put(data, ObjectKind.Data)
+  t.same({ isNew: again.isNew, storedBytes: again.storedBytes }, { isNew: false, storedBytes: 0 }, 'fresh: reused')
+  t.equal(again.lastUse, statSync(d).mtimeMs, 'its last use is the .data mtime')
+  t.notOk(existsSync(timePath(dir, first.hash)), 'no .time for a fresh object')
+  const old = new Date(Date.now() - 3 * DAY)
+  utimesSync(d, old, old)
+  const inode = statSync(d).ino
+  const before = Date.now()
+  const stale = await puts.put(data, ObjectKind.Data)
+  t.notOk(stale.isNew)
+  t.ok((stale.lastUse ?? 0) >= before - 1, 'a stale object is refreshed to now')
+  t.ok(Math.abs(statSync(timePath(dir, first.hash)).mtimeMs - (stale.lastUse ?? 0)) < 2, '.time created with that time')
+  t.equal(statSync(d).ino, inode, 'the .data is not rewritten')
+  t.ok(Math.abs(statSync(d).mtimeMs - old.getTime()) < 1, 'nor touched')
+  // .time stale too: touched, not created.
+  utimesSync(timePath(dir, first.hash), old, old)
+  const touched = await puts.put(data, ObjectKind.Data)
+  t.ok((touched.lastUse ?? 0) >= before - 1)
+  t.ok(statSync(timePath(dir, first.hash)).mtimeMs >= before - 1, '.time touched')
+  // A recent .time makes the object fresh, whatever the .data's age.
+  const recent = await puts.put(data, ObjectKind.Data)
+  t.equal(recent.lastUse, statSync(timePath(dir, first.hash)).mtimeMs, 'last use is the newer .time')
+})
+
+t.test('a dry run writes and touches nothing', async t => {
+  const dir = newSavedir(t)
+  const real = new NativePuts(dir, 1, false, DAY, 1)
+  const existing = Buffer.alloc(10_000, 'e')
+  const h = (await real.put(existing, ObjectKind.Data)).hash
+  const old = new Date(Date.now() - 3 * DAY)
+  utimesSync(dataPath(dir, h), old, old)
+  const dry = new NativePuts(dir, 1, true, DAY, 1)
+  const fresh = Buffer.alloc(200_000, 'n')
+  const [a, b] = await dry.putMany(...Object.values(batch([[ObjectKind.Data, fresh], [ObjectKind.Data, existing]])) as [Buffer, Array<{ kind: ObjectKind; length: number }>])
+  t.ok(a?.ok && a.value.isNew && a.value.storedBytes > HEADER_SIZE && a.value.storedBytes < fresh.length && a.value.lastUse === null, 'new: its stored size, no last use')
+  t.ok(b?.ok && !b.value.isNew && b.value.storedBytes === 0 && b.value.lastUse === null, 'existing: reused, untouched')
+  t.notOk(existsSync(dataPath(dir, sha256hex(fresh))), 'nothing written')
+  t.notOk(existsSync(timePath(dir, h)), 'nothing touched')
+  t.ok(Math.abs(statSync(dataPath(dir, h)).mtimeMs - old.getTime()) < 1, 'the .data untouched')
+  t.equal(await dry.sync(), 0)
+})
+
+t.test('a failure is the object\'s own savedir error, with its path and syscall; the others are written', async t => {
+  const dir = newSavedir(t)
+  const good = Buffer.alloc(20_000, 'good')
+  const bad = Buffer.alloc(20_000, 'bad')
+  const badHash = sha256hex(bad)
+  const fanout = dirname(dataPath(dir, badHash))
+  if (dirname(dataPath(dir, sha256hex(good))) === fanout) t.fail('test objects share a fan-out directory')
+  rmSync(fanout, { recursive: true })
+  writeFileSync(fanout, 'not a directory')
+  const puts = new NativePuts(dir, 1, false, DAY, 1)
+  const { bytes, items } = batch([[ObjectKind.Data, good], [ObjectKind.Data, bad]])
+  const [g, b] = await puts.putMany(bytes, items)
+  t.ok(g?.ok && g.value.isNew, 'the good object is written')
+  t.ok(existsSync(dataPath(dir, sha256hex(good))))
+  if (b?.ok !== false) throw new Error('the bad object did not fail')
+  t.type(b.error, TarshiftError)
+  t.equal((b.error as TarshiftError).code, 'TARSHIFT_SAVEDIR_IO')
+  t.equal((b.error as TarshiftError).path, dataPath(dir, badHash), 'names the object')
+  t.equal((b.error as TarshiftError).syscall, 'stat')
+  t.match(b.error.message, /stat of an object failed: ENOTDIR/)
+  await t.rejects(puts.put(bad, ObjectKind.Data), { code: 'TARSHIFT_SAVEDIR_IO' }, 'put() rejects with it')
+})
+
+t.test('an object removed before sync fails the sync as a savedir error naming it', async t => {
+  const dir = newSavedir(t)
+  const puts = new NativePuts(dir, 1, false, DAY, 1)
+  const r = await puts.put(randomBytes(1000), ObjectKind.Data)
+  unlinkSync(dataPath(dir, r.hash))
+  await t.rejects(puts.sync(), { code: 'TARSHIFT_SAVEDIR_IO', path: dataPath(dir, r.hash), syscall: 'open' })
+})
+
+t.test('more calls than may run at once: all complete, each with its own results', async t => {
+  const dir = newSavedir(t)
+  const puts = new NativePuts(dir, 1, false, DAY, 2)
+  const inputs = Array.from({ length: 40 }, (_, i) => Buffer.alloc(30_000 + i, `call ${i}`))
+  const results = await Promise.all(inputs.map(b => puts.put(b, ObjectKind.Data)))
+  t.same(results.map(r => r.hash), inputs.map(b => sha256hex(b)))
+  t.ok(results.every(r => r.isNew))
+  t.equal(await puts.sync(), inputs.length)
+})
+
+t.test('putObjects checks its arguments', async t => {
+  const dir = Buffer.from('/tmp')
+  const ok = [dir, 2, Buffer.alloc(4), new Uint32Array([4, 0]), 1, 3, false, DAY, 'tag'] as const
+  const call = (i: number, v: unknown): unknown => native.putObjects(...(ok.map((x, j) => (j === i ? v : x)) as unknown as Parameters<typeof native.putObjects>))
+  t.throws(() => call(4, 2), TypeError, 'codec 2 (xz) is not done in C')
+  t.throws(() => call(1, 0), TypeError, 'fan-out digits 1..8')
+  t.throws(() => call(3, [4, 0]), TypeError, 'items must be a Uint32Array')
+  t.throws(() => call(3, new Uint32Array([5, 0])), RangeError, 'items longer than the bytes')
+  t.throws(() => call(3, new Uint32Array([4, 3])), RangeError, 'unknown kind')
+  t.throws(() => call(8, ''), TypeError, 'an empty temp tag')
+})
+
+t.test('an ObjectStore with zstd puts in C: what it writes the workers read', async t => {
+  const dir = newSavedir(t)
+  const store = new ObjectStore(dir, readConfig(dir), { workers: 1 })
+  try {
+    const data = Buffer.concat([randomBytes(1000), Buffer.alloc(400_000, 3)])
+    const r = await store.put(data, ObjectKind.Data)
+    await store.flush()
+    t.ok((await store.get(r.hash)).data.equals(data))
+  } finally {
+    await store.close()
+  }
+})
