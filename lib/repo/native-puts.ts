@@ -34,8 +34,11 @@ export class NativePuts {
   private written: string[] = []
 
   /**
-   * At most `concurrency` calls run at once (the others wait here, in order): the rest of
-   * libuv's four threads stay free for the save's other file work.
+   * At most `concurrency` calls run at once (the others wait here, in order). The store asks
+   * for two more than it has cores for workers: a call that ends waits for the main thread to
+   * start the next, and with only as many calls as cores the threads idled meanwhile (corpus B's
+   * first save, 2 GB in chunks of ~512 KiB: 4.28 s against 3.87 s with two workers; with four
+   * calls, 4.33 s against 4.46 s, alternated, on 2 cores). libuv's pool has four threads.
    */
   constructor(
     private readonly savedir: string,

@@ -141,7 +141,7 @@ export class ObjectStore {
     this.refreshMs = opts.refreshMs ?? DEFAULT_REFRESH_MS
     this.cache = opts.cache ?? null
     this.natives = opts.nativePuts !== false && process.env.TARSHIFT_PUTS !== 'workers' && putsNatively(this.codecId)
-      ? new NativePuts(savedir, this.codecId, this.dryRun, this.refreshMs, Math.max(1, this.pool.capacity))
+      ? new NativePuts(savedir, this.codecId, this.dryRun, this.refreshMs, this.pool.capacity + 2)
       : null
   }
 
