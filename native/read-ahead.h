@@ -15,6 +15,7 @@ const char *errno_name(int e);
 /* Adds objectsExist to the addon's exports (objects-exist.c). */
 void objects_exist_register(napi_env env, napi_value exports);
 void put_objects_register(napi_env env, napi_value exports);
+void get_objects_register(napi_env env, napi_value exports);
 
 /* Adds excluder, excludesPath and the readAhead* functions to the addon's exports. */
 void read_ahead_register(napi_env env, napi_value exports);

@@ -482,6 +482,7 @@ static napi_value init(napi_env env, napi_value exports) {
   read_ahead_register(env, exports);
   objects_exist_register(env, exports);
   put_objects_register(env, exports);
+  get_objects_register(env, exports);
   return exports;
 }
 

@@ -148,7 +148,7 @@ const command: Command = {
     // Without one, everything is written: with zstd or none, in C (native-puts.ts), which needs
     // no worker; with xz, in the workers, which all boot now, while the modules load, rather
     // than when the first chunk waits for them.
-    const writesInWorkers = !putsNatively(codecByName(compression ?? config.compression).id) || process.env.TARSHIFT_PUTS === 'workers'
+    const writesInWorkers = !putsNatively(codecByName(compression ?? config.compression).id) || process.env.TARSHIFT_STORE === 'workers'
     const pool = startStoreWorkers(savedir, undefined, undefined, references.length === 0 && writesInWorkers ? Infinity : 0)
     const readAhead = saveReadAhead({ exclude, oneFileSystem, forceRead, references, inlineLimit: config.inlineLimit })
     try {

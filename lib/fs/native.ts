@@ -39,6 +39,14 @@ interface NativeFs {
    * syscall, path and `what` (what was being done).
    */
   putObjects(chunksDir: Buffer, fanoutDigits: number, bytes: Uint8Array, items: Uint32Array, codecId: number, level: number, dryRun: boolean, refreshMs: number, tempTag: string): Promise<Array<{ hash: string; isNew: boolean; storedBytes: number; lastUse: number | null } | (Error & { path?: string; what?: string })>>
+  /**
+   * The object store's reads in C (native/get-objects.c, lib/repo/native-gets.ts) of the
+   * objects named one after another in `hashes`: each into a Buffer of its own ({kind, data}),
+   * or with `into`, into `lengths[i]` bytes at `at[i]` of it (its kind). A failure is an Error
+   * with `reason` (missing, corrupt with `why`, io with code/errno/syscall, codec: an xz
+   * object, not read here) and `path`.
+   */
+  getObjects(chunksDir: Buffer, fanoutDigits: number, hashes: string, into: Uint8Array | null, at: Float64Array | null, lengths: Float64Array | null): Promise<unknown[]>
   /** fsync each file, then each directory (NUL-terminated paths one after another); rejects on the first failure. */
   syncFiles(files: Buffer, dirs: Buffer): Promise<void>
   /** Exclude patterns (bytes, no NUL) compiled for excludesPath (native/read-ahead.c). */

@@ -14,6 +14,7 @@ import { ownsItsMemory, type WorkerPool } from './worker-pool.js'
 import { revive, startStoreWorkers } from './store-workers.js'
 import { TurnBatch } from './turn-batch.js'
 import { NativePuts, putsNatively, type PutSettled } from './native-puts.js'
+import { NativeGets } from './native-gets.js'
 import type { GetManyIntoReply, GetManyReply, GotObject, PutManyReply, PutReply } from './store-worker.js'
 
 /**
@@ -38,10 +39,11 @@ export interface ObjectStoreOptions {
   /** Size of the ring shared with the workers (store-workers.ts RING_BYTES), when they are started here. */
   ringBytes?: number
   /**
-   * Puts in C (native-puts.ts) when the codec allows (zstd, none); false: always in the
-   * workers (default true; TARSHIFT_PUTS=workers in the environment also says false).
+   * Puts and gets in C (native-puts.ts, native-gets.ts) when the codec allows (zstd, none);
+   * false: always in the workers (default true; TARSHIFT_STORE=workers in the environment
+   * also says false).
    */
-  nativePuts?: boolean
+  native?: boolean
 }
 
 export interface StoreStats {
@@ -91,6 +93,11 @@ function asBuffer(r: GotObject): { kind: ObjectKind; data: Buffer } {
   return { kind: r.kind, data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength) }
 }
 
+/** Whether the environment lets the store put and get in C (TARSHIFT_STORE=workers: not). */
+function storeInC(): boolean {
+  return process.env.TARSHIFT_STORE !== 'workers'
+}
+
 /** Objects taken on the cache's word are checked to exist in batches of this many. */
 const CLAIM_BATCH = 8192
 
@@ -106,6 +113,10 @@ export class ObjectStore {
   private readonly cache: LastUseCache | null
   /** Puts in C, when the codec allows; null: puts go to the workers. */
   private readonly natives: NativePuts | null
+  /** Reads in C (xz objects still through the workers); null: reads go to the workers. */
+  private readonly nativeGets: NativeGets | null
+  /** The whole shared ring, as bytes: where the reads in C put objects (getInto). */
+  private ringBytes: Uint8Array | null = null
   /** New objects written since the last flush: told to the cache once they are durable. */
   private unflushedNew: Array<[string, number | null]> = []
   private trustCache = true
@@ -135,14 +146,17 @@ export class ObjectStore {
   private readonly getsInto = new TurnBatch<BatchedGetInto>(gets => this.sendGetsInto(gets), GET_BATCH)
 
   constructor(readonly savedir: string, readonly config: RepoConfig, opts: ObjectStoreOptions = {}) {
-    this.pool = opts.pool ?? startStoreWorkers(savedir, opts.workers, opts.ringBytes)
     this.codecId = codecByName(opts.compression ?? config.compression).id
+    const inC = opts.native !== false && storeInC() && putsNatively(this.codecId)
+    // With puts and gets in C, a worker is started only when a request needs one (xz objects,
+    // freshness checks): none, for most commands.
+    this.pool = opts.pool ?? startStoreWorkers(savedir, opts.workers, opts.ringBytes, inC ? 0 : undefined)
     this.dryRun = opts.dryRun ?? false
     this.refreshMs = opts.refreshMs ?? DEFAULT_REFRESH_MS
     this.cache = opts.cache ?? null
-    this.natives = opts.nativePuts !== false && process.env.TARSHIFT_PUTS !== 'workers' && putsNatively(this.codecId)
-      ? new NativePuts(savedir, this.codecId, this.dryRun, this.refreshMs, this.pool.capacity + 2)
-      : null
+    this.natives = inC ? new NativePuts(savedir, this.codecId, this.dryRun, this.refreshMs, this.pool.capacity + 2) : null
+    // Reads too, unless the savedir's objects are mostly xz (each would be read twice).
+    this.nativeGets = inC && putsNatively(codecByName(config.compression).id) ? new NativeGets(savedir) : null
   }
 
   /**
@@ -377,6 +391,11 @@ export class ObjectStore {
 
   /** Read, decompress and verify an object. Throws MissingObjectError / CorruptObjectError. */
   async get(hash: string): Promise<{ kind: ObjectKind; data: Buffer }> {
+    if (this.nativeGets !== null) {
+      const [r] = await this.nativeGets.getMany([hash])
+      if (r?.ok === true) return r.value
+      if (r?.ok === false) throw r.error
+    }
     return asBuffer(await this.call<GotObject>({ op: 'get', hash }))
   }
 
@@ -425,6 +444,34 @@ export class ObjectStore {
 
   private sendGetsInto(gets: BatchedGetInto[]): void {
     this.prefetch(gets.map(g => g.hash))
+    const ring = this.pool.ring
+    if (this.nativeGets !== null && ring !== null) {
+      this.ringBytes ??= new Uint8Array(ring.buffer)
+      this.nativeGets.getManyInto(gets.map(g => g.hash), this.ringBytes, gets.map(g => g.slot)).then(
+        replies => {
+          const others: BatchedGetInto[] = []
+          gets.forEach((g, i) => {
+            const r = replies[i]
+            if (r?.ok === true) return g.resolve(g.slot)
+            if (r?.ok === 'other') return others.push(g)
+            this.releaseChunk(g.slot)
+            g.reject(r ? r.error : new Error('no reply for a batched get'))
+          })
+          if (others.length > 0) this.sendGetsIntoWorkers(others)
+        },
+        e => {
+          for (const g of gets) {
+            this.releaseChunk(g.slot)
+            g.reject(e)
+          }
+        },
+      )
+      return
+    }
+    this.sendGetsIntoWorkers(gets)
+  }
+
+  private sendGetsIntoWorkers(gets: BatchedGetInto[]): void {
     const msg = { op: 'getManyInto', hashes: gets.map(g => g.hash), at: gets.map(g => g.slot.byteOffset), lengths: gets.map(g => g.slot.length) }
     this.call<GetManyIntoReply>(msg).then(
       replies => gets.forEach((g, i) => {
@@ -459,16 +506,31 @@ export class ObjectStore {
   private sendGets(gets: BatchedGet[]): void {
     this.prefetch(gets.map(g => g.hash))
     this.getsInFlight++
-    this.call<GetManyReply>({ op: 'getMany', hashes: gets.map(g => g.hash) }).then(
+    this.getMany(gets.map(g => g.hash)).then(
       replies => gets.forEach((g, i) => {
         const r = replies[i]
-        if (r?.ok) g.resolve(asBuffer(r.value))
-        else g.reject(r ? revive(r.error) : new Error('no reply for a batched get'))
+        if (r?.ok) g.resolve(r.value)
+        else g.reject(r ? r.error : new Error('no reply for a batched get'))
       }),
       e => { for (const g of gets) g.reject(e) },
     ).finally(() => {
       // The workers have room for more: what gathered meanwhile goes now.
       if (--this.getsInFlight === 0) this.gets.flush()
+    })
+  }
+
+  /** Objects read into buffers of their own: in C, and in a worker those it leaves (xz) or all. */
+  private async getMany(hashes: string[]): Promise<Array<{ ok: true; value: { kind: ObjectKind; data: Buffer } } | { ok: false; error: Error }>> {
+    const inC = this.nativeGets !== null ? await this.nativeGets.getMany(hashes) : null
+    const rest = inC === null ? hashes : hashes.filter((_, i) => inC[i]?.ok === 'other')
+    const fromWorkers = rest.length === 0 ? [] : await this.call<GetManyReply>({ op: 'getMany', hashes: rest })
+    let w = 0
+    return hashes.map((_, i) => {
+      const c = inC?.[i]
+      if (c !== undefined && c.ok !== 'other') return c
+      const r = fromWorkers[w++]
+      if (r === undefined) return { ok: false, error: new Error('no reply for a batched get') }
+      return r.ok ? { ok: true, value: asBuffer(r.value) } : { ok: false, error: revive(r.error) }
     })
   }
 

@@ -47,7 +47,7 @@ async function verifyAll(savedir: string, files: string[]): Promise<number> {
 async function withNewStore(t: Parameters<typeof tmpDirFor>[0], workers: number, fn: (store: ObjectStore, dir: string) => Promise<void>, nativePuts = true): Promise<string> {
   const dir = join(tmpDirFor(t), 'sd')
   initSavedir(dir)
-  const store = new ObjectStore(dir, readConfig(dir), { workers, nativePuts })
+  const store = new ObjectStore(dir, readConfig(dir), { workers, native: nativePuts })
   try {
     await fn(store, dir)
   } finally {
@@ -108,7 +108,7 @@ t.test('a pool started with one worker of two: reads stay on it, the first put i
   await seed.flush()
   await seed.close()
   const pool = startStoreWorkers(dir, 2, RING_BYTES, 1)
-  const store = new ObjectStore(dir, readConfig(dir), { pool, nativePuts: false })
+  const store = new ObjectStore(dir, readConfig(dir), { pool, native: false })
   try {
     t.equal(pool.size, 1, 'one worker at the start')
     t.ok((await store.get(oldHash)).data.equals(old))
@@ -134,7 +134,7 @@ t.test('a pool started with no worker: the first request starts one, the first p
   await new ObjectStore(dir, readConfig(dir), { pool: idle }).close()
   t.equal(idle.size, 0, 'closing started none')
   const pool = startStoreWorkers(dir, 2, RING_BYTES, 0)
-  const store = new ObjectStore(dir, readConfig(dir), { pool, nativePuts: false })
+  const store = new ObjectStore(dir, readConfig(dir), { pool, native: false })
   try {
     await t.rejects(store.get('0'.repeat(64)), MissingObjectError)
     t.equal(pool.size, 1, 'a read started one worker')
@@ -202,26 +202,37 @@ t.test('many gets at once, one worker: xz, zstd and raw objects each come back e
   }
 })
 
-t.test('tree gets are batched: the same objects, a missing one fails alone', async t => {
-  await withNewStore(t, 2, async store => {
-    const objects = Array.from({ length: 50 }, (_, i) => (i % 3 === 0 ? randomBytes(100 + i) : Buffer.alloc(2000 + 7 * i, `tree ${i} `)))
-    for (const b of objects) await store.put(b, ObjectKind.Tree)
-    const missing = sha256hex(Buffer.from('never stored'))
-    // Count the messages: 51 gets in one turn go as ceil(51 / 16) = 4 of them.
-    const pool = (store as unknown as { pool: { call: (...a: unknown[]) => Promise<unknown> } }).pool
-    const call = pool.call.bind(pool)
-    let messages = 0
-    pool.call = (...a: unknown[]) => {
-      messages++
-      return call(...a)
-    }
-    const got = await Promise.allSettled([...objects.map(b => store.getBatched(sha256hex(b))), store.getBatched(missing)])
-    t.equal(messages, 4, 'four messages for 51 gets')
-    t.ok(got.slice(0, 50).every((r, i) => r.status === 'fulfilled' && r.value.kind === ObjectKind.Tree && r.value.data.equals(objects[i] as Buffer)), 'every object exact')
-    const last = got[50]
-    t.ok(last?.status === 'rejected' && last.reason instanceof MissingObjectError, 'the missing one is a MissingObjectError')
+for (const inC of [true, false]) {
+  t.test(`tree gets are batched (${inC ? 'in C' : 'in the workers'}): the same objects, a missing one fails alone`, async t => {
+    await withNewStore(t, 2, async store => {
+      const objects = Array.from({ length: 50 }, (_, i) => (i % 3 === 0 ? randomBytes(100 + i) : Buffer.alloc(2000 + 7 * i, `tree ${i} `)))
+      for (const b of objects) await store.put(b, ObjectKind.Tree)
+      const missing = sha256hex(Buffer.from('never stored'))
+      // Count the calls: 51 gets in one turn go as ceil(51 / 16) = 4 of them.
+      let calls = 0
+      if (inC) {
+        const gets = (store as unknown as { nativeGets: { getMany: (...a: unknown[]) => Promise<unknown> } }).nativeGets
+        const getMany = gets.getMany.bind(gets)
+        gets.getMany = (...a: unknown[]) => {
+          calls++
+          return getMany(...a)
+        }
+      } else {
+        const pool = (store as unknown as { pool: { call: (...a: unknown[]) => Promise<unknown> } }).pool
+        const call = pool.call.bind(pool)
+        pool.call = (...a: unknown[]) => {
+          calls++
+          return call(...a)
+        }
+      }
+      const got = await Promise.allSettled([...objects.map(b => store.getBatched(sha256hex(b))), store.getBatched(missing)])
+      t.equal(calls, 4, 'four calls for 51 gets')
+      t.ok(got.slice(0, 50).every((r, i) => r.status === 'fulfilled' && r.value.kind === ObjectKind.Tree && r.value.data.equals(objects[i] as Buffer)), 'every object exact')
+      const last = got[50]
+      t.ok(last?.status === 'rejected' && last.reason instanceof MissingObjectError, 'the missing one is a MissingObjectError')
+    }, inC)
   })
-})
+}
 
 for (const nativePuts of [true, false]) {
 const where = nativePuts ? 'puts in C' : 'puts in the workers'
@@ -362,10 +373,10 @@ t.test(`ENOSPC on a small tmpfs, puts ${nativePuts ? 'in C' : 'in the workers'}:
   t.teardown(() => { spawnSync('umount', [mnt]) })
   const dir = join(mnt, 'sd')
   initSavedir(dir)
-  const r = spawnSync(process.execPath, [child, dir, '100', 'rnd-full', String(1024 * 1024), '1'], { encoding: 'utf8', env: { ...process.env, TARSHIFT_PUTS: nativePuts ? 'native' : 'workers' } })
+  const r = spawnSync(process.execPath, [child, dir, '100', 'rnd-full', String(1024 * 1024), '1'], { encoding: 'utf8', env: { ...process.env, TARSHIFT_STORE: nativePuts ? 'native' : 'workers' } })
   t.not(r.status, 0, 'the writer fails')
   t.match(r.stderr, /TARSHIFT_NO_SPACE|no space left on the savedir/, 'the error says the savedir is full')
-  const store = new ObjectStore(dir, readConfig(dir), { workers: 1, nativePuts })
+  const store = new ObjectStore(dir, readConfig(dir), { workers: 1, native: nativePuts })
   try {
     const err = await store.put(randomBytes(40 * 1024 * 1024), ObjectKind.Data).catch(e => e)
     t.type(err, TarshiftError)
