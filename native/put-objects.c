@@ -179,6 +179,12 @@ static int refresh(put_job_t *j, result_t *r, char *path, size_t suffix_at, doub
   if (e == ENOENT) {
     int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) { fail(r, errno, "open", "touching an object", path); return -1; }
+    /* Its mtime is the `now` reported, not the kernel's coarser clock at the creation. */
+    struct timespec ts[2];
+    ts[0].tv_sec = (time_t)(now / 1000);
+    ts[0].tv_nsec = (long)((now - (double)ts[0].tv_sec * 1000) * 1e6);
+    ts[1] = ts[0];
+    (void)futimens(fd, ts);
     close(fd);
   }
   /* The .data may have been removed between the stat and the touch: check again. */
