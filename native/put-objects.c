@@ -24,6 +24,13 @@
  * taken is drawn again), its writeback started (sync_file_range), then renamed into place;
  * durability is the caller's, in batches (syncFiles below, or one syncfs).
  *
+ * refreshObjects(chunksDir: Buffer, fanoutDigits: number, hashes: string, refreshMs: number,
+ *                dryRun: boolean): Promise<Float64Array>
+ *   A saveset is about to use these existing objects: each one's last use made no older than
+ *   refreshMs, as a put of an existing object does (a dry run touches nothing), and reported:
+ *   one number per hash (ms), -1 for an object whose .data is missing. Rejects on the first
+ *   failure (code, errno, syscall, path, what).
+ *
  * syncFiles(files: Buffer of NUL-terminated paths, dirs: same): Promise<void>
  *   fsync each file (opened read-only), then each directory (EINVAL, ENOTSUP, ENOSYS and EPERM
  *   on a directory ignored, as sshfs refuses them); rejects on the first failure.
@@ -122,6 +129,7 @@ typedef struct {
   char *tag;
   result_t *results;
   int job_err;        /* a failure of the whole call (bad lengths, no memory) */
+  char *hashes;       /* refreshObjects: the n names, 64 hex characters each (no bytes, no items) */
 } put_job_t;
 
 static double now_ms(void) {
@@ -327,6 +335,44 @@ static void put_execute(napi_env env, void *data) {
   free(path);
 }
 
+/* refreshObjects: each object's last use after the refresh (a dry run: as it is), -1 if its
+ * .data is missing; r->err set on a failure. */
+static void refresh_execute(napi_env env, void *data) {
+  (void)env;
+  put_job_t *j = data;
+  size_t dirlen0 = strlen(j->dir);
+  char *path = malloc(dirlen0 + 1 + (size_t)j->digits + 1 + HASH_LEN + 6 + 1);
+  if (!path) { j->job_err = ENOMEM; return; }
+  memcpy(path, j->dir, dirlen0);
+  for (uint32_t i = 0; i < j->n; i++) {
+    result_t *r = &j->results[i];
+    const char *h = j->hashes + (size_t)i * HASH_LEN;
+    r->last_use = -1;
+    path[dirlen0] = '/';
+    memcpy(path + dirlen0 + 1, h, (size_t)j->digits);
+    size_t dirlen = dirlen0 + 1 + (size_t)j->digits;
+    path[dirlen] = '/';
+    memcpy(path + dirlen + 1, h, HASH_LEN);
+    size_t suffix_at = dirlen + 1 + HASH_LEN;
+    memcpy(path + suffix_at, ".data", 6);
+    struct stat st;
+    if (stat(path, &st) != 0) {
+      if (errno != ENOENT) { fail(r, errno, "stat", "stat of an object", path); break; }
+      continue;
+    }
+    if (!j->dry_run) {
+      if (refresh(j, r, path, suffix_at, mtime_ms(&st)) < 0) break;
+      continue;
+    }
+    double last = mtime_ms(&st);
+    memcpy(path + suffix_at, ".time", 6);
+    if (stat(path, &st) == 0) { if (mtime_ms(&st) > last) last = mtime_ms(&st); }
+    else if (errno != ENOENT) { fail(r, errno, "stat", "stat of an object", path); break; }
+    r->last_use = last;
+  }
+  free(path);
+}
+
 static napi_value make_error(napi_env env, int err, const char *syscall, const char *path, const char *what) {
   char msg[4400];
   snprintf(msg, sizeof msg, "%s, %s '%s'", strerror(err), syscall, path ? path : "");
@@ -381,6 +427,82 @@ static void put_complete(napi_env env, napi_status status, void *data) {
   napi_delete_reference(env, j->bytes_ref);
   for (uint32_t i = 0; i < j->n; i++) free(j->results[i].err_path);
   free(j->results); free(j->items); free(j->dir); free(j->tag); free(j);
+}
+
+static void refresh_complete(napi_env env, napi_status status, void *data) {
+  put_job_t *j = data;
+  result_t *bad = NULL;
+  for (uint32_t i = 0; i < j->n && !bad; i++) if (j->results[i].err) bad = &j->results[i];
+  if (status != napi_ok || j->job_err) {
+    napi_reject_deferred(env, j->deferred, make_error(env, j->job_err ? j->job_err : ECANCELED, "refreshObjects", j->dir, "checking objects"));
+  } else if (bad) {
+    napi_reject_deferred(env, j->deferred, make_error(env, bad->err, bad->syscall, bad->err_path, bad->what));
+  } else {
+    void *bytes;
+    napi_value ab, out;
+    napi_create_arraybuffer(env, (size_t)j->n * sizeof(double), &bytes, &ab);
+    for (uint32_t i = 0; i < j->n; i++) ((double *)bytes)[i] = j->results[i].last_use;
+    napi_create_typedarray(env, napi_float64_array, j->n, ab, 0, &out);
+    napi_resolve_deferred(env, j->deferred, out);
+  }
+  napi_delete_async_work(env, j->work);
+  for (uint32_t i = 0; i < j->n; i++) free(j->results[i].err_path);
+  free(j->results); free(j->dir); free(j->hashes); free(j);
+}
+
+/* refreshObjects(chunksDir: Buffer, fanoutDigits, hashes: string, refreshMs, dryRun): Promise<Float64Array> */
+static napi_value refresh_objects_js(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  void *dirdata = NULL; size_t dirlen = 0; bool isbuf = false, dry = false;
+  int32_t digits = 0;
+  size_t hlen = 0;
+  double refresh_ms = 0;
+  if (argc < 5 || napi_is_buffer(env, argv[0], &isbuf) != napi_ok || !isbuf ||
+      napi_get_buffer_info(env, argv[0], &dirdata, &dirlen) != napi_ok ||
+      napi_get_value_int32(env, argv[1], &digits) != napi_ok || digits < 1 || digits > 8 ||
+      napi_get_value_string_latin1(env, argv[2], NULL, 0, &hlen) != napi_ok || hlen % HASH_LEN != 0 ||
+      napi_get_value_double(env, argv[3], &refresh_ms) != napi_ok ||
+      napi_get_value_bool(env, argv[4], &dry) != napi_ok ||
+      dirlen == 0 || dirlen > 4000 || memchr(dirdata, 0, dirlen) != NULL) {
+    napi_throw_type_error(env, NULL, "refreshObjects(chunksDir: Buffer, fanoutDigits: 1..8, hashes: string of 64-character names, refreshMs, dryRun)");
+    return NULL;
+  }
+  put_job_t *j = calloc(1, sizeof *j);
+  if (!j) { napi_throw_error(env, NULL, "out of memory"); return NULL; }
+  j->n = (uint32_t)(hlen / HASH_LEN);
+  j->digits = digits;
+  j->refresh_ms = refresh_ms;
+  j->dry_run = dry;
+  j->dir = malloc(dirlen + 1);
+  j->hashes = malloc(hlen + 1);
+  j->results = calloc(j->n ? j->n : 1, sizeof(result_t));
+  if (!j->dir || !j->hashes || !j->results) {
+    free(j->dir); free(j->hashes); free(j->results); free(j);
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  memcpy(j->dir, dirdata, dirlen); j->dir[dirlen] = 0;
+  napi_get_value_string_latin1(env, argv[2], j->hashes, hlen + 1, &hlen);
+  for (size_t k = 0; k < hlen; k++) {
+    char c = j->hashes[k];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      free(j->dir); free(j->hashes); free(j->results); free(j);
+      napi_throw_type_error(env, NULL, "refreshObjects: hashes must be lowercase hex");
+      return NULL;
+    }
+  }
+  napi_value promise, name;
+  napi_create_promise(env, &j->deferred, &promise);
+  napi_create_string_utf8(env, "tarshift:refreshObjects", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, refresh_execute, refresh_complete, j, &j->work) != napi_ok ||
+      napi_queue_async_work(env, j->work) != napi_ok) {
+    free(j->dir); free(j->hashes); free(j->results); free(j);
+    napi_throw_error(env, NULL, "refreshObjects: could not queue the work");
+    return NULL;
+  }
+  return promise;
 }
 
 static napi_value put_objects_js(napi_env env, napi_callback_info info) {
@@ -543,6 +665,7 @@ void put_objects_register(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
     {"putObjects", 0, put_objects_js, 0, 0, 0, napi_default, 0},
     {"syncFiles", 0, sync_files_js, 0, 0, 0, napi_default, 0},
+    {"refreshObjects", 0, refresh_objects_js, 0, 0, 0, napi_default, 0},
   };
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
 }

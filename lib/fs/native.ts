@@ -47,6 +47,8 @@ interface NativeFs {
    * object, not read here) and `path`.
    */
   getObjects(chunksDir: Buffer, fanoutDigits: number, hashes: string, into: Uint8Array | null, at: Float64Array | null, lengths: Float64Array | null): Promise<unknown[]>
+  /** Existing objects' last use refreshed (none touched in a dry run) and reported, ms; -1: the .data is missing. */
+  refreshObjects(chunksDir: Buffer, fanoutDigits: number, hashes: string, refreshMs: number, dryRun: boolean): Promise<Float64Array>
   /** fsync each file, then each directory (NUL-terminated paths one after another); rejects on the first failure. */
   syncFiles(files: Buffer, dirs: Buffer): Promise<void>
   /** Exclude patterns (bytes, no NUL) compiled for excludesPath (native/read-ahead.c). */

@@ -93,6 +93,22 @@ export class NativePuts {
   }
 
   /**
+   * Existing objects a saveset is about to use: each one's last use made no older than the
+   * refresh interval (as a put of it would; a dry run touches nothing) and returned, null for
+   * one that is missing.
+   */
+  async refresh(hashes: readonly string[]): Promise<Array<number | null>> {
+    let times: Float64Array
+    try {
+      times = await native.refreshObjects(this.chunksDir, this.digits, hashes.join(''), this.refreshMs, this.dryRun)
+    } catch (e) {
+      const err = e as NativeError
+      throw savedirIoError(e, err.what ?? 'checking objects', err.path ?? this.chunksDir.toString())
+    }
+    return Array.from(times, t => (t < 0 ? null : t))
+  }
+
+  /**
    * Make the objects written so far durable: fsync each and its directory. `skip`: they are
    * durable already (a syncfs of the whole file system); only forget them.
    */

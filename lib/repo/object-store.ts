@@ -554,7 +554,14 @@ export class ObjectStore {
   }
 
   private async refresh(stale: string[]): Promise<boolean> {
-    const times = await this.call<Array<number | null>>({ op: 'ensure', hashes: stale, refreshMs: this.refreshMs, dryRun: this.dryRun })
+    let times: Array<number | null>
+    if (this.natives !== null) {
+      // It may touch .time files: made durable with the next flush, like a put.
+      if (!this.dryRun) this.unsynced = true
+      times = await this.natives.refresh(stale)
+    } else {
+      times = await this.call<Array<number | null>>({ op: 'ensure', hashes: stale, refreshMs: this.refreshMs, dryRun: this.dryRun })
+    }
     stale.forEach((h, i) => this.remember(h, times[i] ?? null))
     return times.every(t => t !== null)
   }

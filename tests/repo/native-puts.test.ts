@@ -6,6 +6,7 @@ import { initSavedir } from '../../lib/repo/init.js'
 import { readConfig } from '../../lib/repo/config.js'
 import { NativePuts, putsNatively } from '../../lib/repo/native-puts.js'
 import { ObjectStore } from '../../lib/repo/object-store.js'
+import { RING_BYTES, startStoreWorkers } from '../../lib/repo/store-workers.js'
 import { ObjectKind, decodeHeader, HEADER_SIZE } from '../../lib/codec/object-header.js'
 import { sha256hex, unframeObject } from '../../lib/codec/object-frame.js'
 import { dataPath, timePath } from '../../lib/repo/layout.js'
@@ -192,6 +193,53 @@ t.test('an ObjectStore with zstd puts in C: what it writes the workers read', as
     const r = await store.put(data, ObjectKind.Data)
     await store.flush()
     t.ok((await store.get(r.hash)).data.equals(data))
+  } finally {
+    await store.close()
+  }
+})
+
+t.test('refresh: existing objects made fresh (a dry run only reports), missing ones null, errors typed', async t => {
+  const dir = newSavedir(t)
+  const puts = new NativePuts(dir, 1, false, DAY, 1)
+  const fresh = (await puts.put(Buffer.alloc(5000, 'f'), ObjectKind.Data)).hash
+  const stale = (await puts.put(Buffer.alloc(5000, 's'), ObjectKind.Data)).hash
+  t.equal(await puts.sync(), 2)
+  const old = new Date(Date.now() - 3 * DAY)
+  utimesSync(dataPath(dir, stale), old, old)
+  const missing = sha256hex(Buffer.from('not stored'))
+  const dry = new NativePuts(dir, 1, true, DAY, 1)
+  const seen = await dry.refresh([fresh, stale, missing])
+  t.equal(seen[0], statSync(dataPath(dir, fresh)).mtimeMs, 'dry run: a fresh object\'s last use')
+  t.ok(Math.abs((seen[1] ?? 0) - old.getTime()) < 1, 'dry run: the stale one as it is')
+  t.equal(seen[2], null, 'missing: null')
+  t.notOk(existsSync(timePath(dir, stale)), 'dry run: nothing touched')
+  const before = Date.now()
+  const times = await puts.refresh([fresh, stale, missing, stale])
+  t.equal(times[0], statSync(dataPath(dir, fresh)).mtimeMs, 'fresh: untouched, its last use')
+  t.ok((times[1] ?? 0) >= before - 1, 'stale: refreshed to now')
+  t.equal(statSync(timePath(dir, stale)).mtimeMs, times[1], '.time has that time')
+  t.equal(times[2], null)
+  t.equal(times[3], times[1], 'asked twice: fresh the second time')
+  t.equal(await puts.sync(), 0, 'refreshing writes no object')
+  // A fan-out directory that is a file: a savedir error, not "missing".
+  let bad = sha256hex(Buffer.from('b0'))
+  for (let i = 1; [fresh, stale].some(h => dirname(dataPath(dir, h)) === dirname(dataPath(dir, bad))); i++) bad = sha256hex(Buffer.from(`b${i}`))
+  rmSync(dirname(dataPath(dir, bad)), { recursive: true })
+  writeFileSync(dirname(dataPath(dir, bad)), '')
+  await t.rejects(puts.refresh([fresh, bad]), { code: 'TARSHIFT_SAVEDIR_IO', syscall: 'stat', path: dataPath(dir, bad) })
+  t.throws(() => native.refreshObjects(Buffer.from(dir), 2, 'Z'.repeat(64), DAY, false), TypeError, 'hex names only')
+})
+
+t.test('an ObjectStore without a cache checks objects in C: ensureFresh starts no worker', async t => {
+  const dir = newSavedir(t)
+  const seed = new NativePuts(dir, 1, false, DAY, 1)
+  const h = (await seed.put(Buffer.alloc(9000, 'e'), ObjectKind.Data)).hash
+  const pool = startStoreWorkers(dir, 2, RING_BYTES, 0)
+  const store = new ObjectStore(dir, readConfig(dir), { pool })
+  try {
+    t.equal(await store.ensureFresh([h]), true)
+    t.equal(await store.ensureFresh([h, sha256hex(Buffer.from('none'))]), false, 'one missing: false')
+    t.equal(pool.size, 0, 'no worker started')
   } finally {
     await store.close()
   }
