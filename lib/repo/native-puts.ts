@@ -32,6 +32,8 @@ export class NativePuts {
   private readonly waiting: Array<() => void> = []
   /** New objects not yet made durable (for a file system without syncfs). */
   private written: string[] = []
+  /** Calls not settled yet: close() waits for them (idle()). */
+  private readonly inFlight = new Set<Promise<unknown>>()
 
   /**
    * At most `concurrency` calls run at once (the others wait here, in order). The store asks
@@ -57,7 +59,12 @@ export class NativePuts {
    * kind). `bytes` must stay unchanged until the promise settles. One result per object, in
    * order; a failed object's error is the savedir error to report.
    */
-  async putMany(bytes: Uint8Array, items: ReadonlyArray<{ kind: ObjectKind; length: number }>): Promise<PutSettled[]> {
+  putMany(bytes: Uint8Array, items: ReadonlyArray<{ kind: ObjectKind; length: number }>): Promise<PutSettled[]> {
+    // Tracked from now, waiting for its turn included: close() waits for it all the same.
+    return this.track(this.putManyInTurn(bytes, items))
+  }
+
+  private async putManyInTurn(bytes: Uint8Array, items: ReadonlyArray<{ kind: ObjectKind; length: number }>): Promise<PutSettled[]> {
     const pairs = new Uint32Array(items.length * 2)
     items.forEach((it, i) => {
       pairs[2 * i] = it.length
@@ -84,6 +91,21 @@ export class NativePuts {
     })
   }
 
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inFlight.add(p)
+    const forget = (): void => { this.inFlight.delete(p) }
+    p.then(forget, forget)
+    return p
+  }
+
+  /**
+   * Wait until no call is running: a process that exits meanwhile would stop a write between
+   * its temporary and its rename, and leave the temporary behind.
+   */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight])
+  }
+
   /** put() of one object. */
   async put(bytes: Uint8Array, kind: ObjectKind): Promise<PutReply> {
     const [r] = await this.putMany(bytes, [{ kind, length: bytes.length }])
@@ -100,7 +122,7 @@ export class NativePuts {
   async refresh(hashes: readonly string[]): Promise<Array<number | null>> {
     let times: Float64Array
     try {
-      times = await native.refreshObjects(this.chunksDir, this.digits, hashes.join(''), this.refreshMs, this.dryRun)
+      times = await this.track(native.refreshObjects(this.chunksDir, this.digits, hashes.join(''), this.refreshMs, this.dryRun))
     } catch (e) {
       const err = e as NativeError
       throw savedirIoError(e, err.what ?? 'checking objects', err.path ?? this.chunksDir.toString())

@@ -626,6 +626,6 @@ export class ObjectStore {
     this.batch.flush() // puts not sent yet go now: close() waits for what is running
     this.gets.flush() // and gets: a caller still awaits them
     this.getsInto.flush()
-    await this.pool.close()
+    await Promise.all([this.natives?.idle(), this.pool.close()])
   }
 }

@@ -244,3 +244,14 @@ t.test('an ObjectStore without a cache checks objects in C: ensureFresh starts n
     await store.close()
   }
 })
+
+t.test('idle(): waits for every call, those waiting for their turn included', async t => {
+  const dir = newSavedir(t)
+  const puts = new NativePuts(dir, 1, false, DAY, 1)
+  const inputs = Array.from({ length: 6 }, (_, i) => Buffer.alloc(400_000, `idle ${i}`))
+  const calls = inputs.map(b => puts.put(b, ObjectKind.Data))
+  await puts.idle()
+  t.ok(inputs.every(b => existsSync(dataPath(dir, sha256hex(b)))), 'every object written when idle() returns')
+  await Promise.all(calls)
+  t.same(temporaries(dir), [], 'no temporaries')
+})
