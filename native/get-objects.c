@@ -29,11 +29,11 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "object-files.h"
 #include "read-ahead.h"
 
 extern unsigned char *SHA256(const unsigned char *d, size_t n, unsigned char *md);
 
-#define HASH_LEN 64
 #define HEADER_SIZE 16
 
 enum reason { G_OK = 0, G_MISSING, G_CORRUPT, G_IO, G_CODEC };
@@ -136,12 +136,7 @@ static ssize_t read_file(got_t *g, const char *path, uint8_t **buf, size_t *cap)
 static void get_one(get_job_t *j, uint32_t i, char *path, size_t dirlen0, uint8_t **buf, size_t *cap) {
   got_t *g = &j->got[i];
   const char *h = j->hashes + (size_t)i * HASH_LEN;
-  path[dirlen0] = '/';
-  memcpy(path + dirlen0 + 1, h, (size_t)j->digits);
-  size_t dirlen = dirlen0 + 1 + (size_t)j->digits;
-  path[dirlen] = '/';
-  memcpy(path + dirlen + 1, h, HASH_LEN);
-  memcpy(path + dirlen + 1 + HASH_LEN, ".data", 6);
+  object_path(path, dirlen0, h, j->digits);
   ssize_t n = read_file(g, path, buf, cap);
   if (n < 0) return;
   const uint8_t *b = *buf;
@@ -206,10 +201,9 @@ static void get_one(get_job_t *j, uint32_t i, char *path, size_t dirlen0, uint8_
 static void get_execute(napi_env env, void *data) {
   (void)env;
   get_job_t *j = data;
-  size_t dirlen0 = strlen(j->dir);
-  char *path = malloc(dirlen0 + 1 + (size_t)j->digits + 1 + HASH_LEN + 6 + 1);
+  size_t dirlen0;
+  char *path = object_path_buffer(j->dir, j->digits, &dirlen0);
   if (!path) { j->job_err = ENOMEM; return; }
-  memcpy(path, j->dir, dirlen0);
   uint8_t *buf = NULL;
   size_t cap = 0;
   for (uint32_t i = 0; i < j->n; i++) get_one(j, i, path, dirlen0, &buf, &cap);
@@ -230,15 +224,14 @@ static void set_str(napi_env env, napi_value o, const char *name, const char *s)
 
 static void get_complete(napi_env env, napi_status status, void *data) {
   get_job_t *j = data;
-  size_t dirlen0 = strlen(j->dir);
-  char *path = malloc(dirlen0 + 1 + (size_t)j->digits + 1 + HASH_LEN + 6 + 1);
+  size_t dirlen0;
+  char *path = object_path_buffer(j->dir, j->digits, &dirlen0);
   if (status != napi_ok || j->job_err || !path) {
     napi_value m, e;
     napi_create_string_utf8(env, "getObjects: the work failed (out of memory, or cancelled)", NAPI_AUTO_LENGTH, &m);
     napi_create_error(env, NULL, m, &e);
     napi_reject_deferred(env, j->deferred, e);
   } else {
-    memcpy(path, j->dir, dirlen0);
     napi_value arr, o, v;
     napi_create_array_with_length(env, j->n, &arr);
     for (uint32_t i = 0; i < j->n; i++) {
@@ -259,7 +252,7 @@ static void get_complete(napi_env env, napi_status status, void *data) {
         }
       } else {
         const char *h = j->hashes + (size_t)i * HASH_LEN;
-        snprintf(path + dirlen0, 2 + (size_t)j->digits + 1 + HASH_LEN + 6, "/%.*s/%.*s.data", j->digits, h, HASH_LEN, h);
+        object_path(path, dirlen0, h, j->digits);
         char msg[4400];
         const char *reason = g->reason == G_MISSING ? "missing" : g->reason == G_CORRUPT ? "corrupt" : g->reason == G_CODEC ? "codec" : "io";
         if (g->reason == G_IO) snprintf(msg, sizeof msg, "%s, %s '%s'", strerror(g->err), g->syscall, path);
@@ -318,12 +311,10 @@ static napi_value get_objects_js(napi_env env, napi_callback_info info) {
   memcpy(j->dir, dirdata, dirlen); j->dir[dirlen] = 0;
   size_t got = 0;
   napi_get_value_string_latin1(env, argv[2], j->hashes, hlen + 1, &got);
-  for (size_t k = 0; k < hlen; k++) {
-    if (hexval(j->hashes[k]) < 0) {
-      free(j->dir); free(j->hashes); free(j->got); free(j);
-      napi_throw_type_error(env, NULL, "getObjects: hashes must be lowercase hex");
-      return NULL;
-    }
+  if (!is_lower_hex(j->hashes, hlen)) {
+    free(j->dir); free(j->hashes); free(j->got); free(j);
+    napi_throw_type_error(env, NULL, "getObjects: hashes must be lowercase hex");
+    return NULL;
   }
   if (t3 != napi_null) {
     napi_typedarray_type it, at, lt;
@@ -354,11 +345,8 @@ static napi_value get_objects_js(napi_env env, napi_callback_info info) {
     j->into_len = ilen;
     napi_create_reference(env, argv[3], 1, &j->into_ref);
   }
-  napi_value promise, name;
-  napi_create_promise(env, &j->deferred, &promise);
-  napi_create_string_utf8(env, "tarshift:getObjects", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, get_execute, get_complete, j, &j->work) != napi_ok ||
-      napi_queue_async_work(env, j->work) != napi_ok) {
+  napi_value promise = queue_promise_work(env, "tarshift:getObjects", get_execute, get_complete, j, &j->work, &j->deferred);
+  if (!promise) {
     if (j->into_ref) napi_delete_reference(env, j->into_ref);
     free(j->dir); free(j->hashes); free(j->got); free(j->at); free(j->lengths); free(j);
     napi_throw_error(env, NULL, "getObjects: could not queue the work");

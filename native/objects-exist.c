@@ -26,9 +26,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "object-files.h"
 #include "read-ahead.h"
 
-#define HASH_LEN 64
 /* From this many objects asked about in one fan-out directory on, the directory is listed once
  * instead of each object stat'ed: 28,000 stats cost an unchanged save of /usr/share ~400 ms;
  * listing the 256 directories a fraction of that, and over NFS or sshfs one listing is a few
@@ -151,22 +151,7 @@ static void complete(napi_env env, napi_status status, void *data) {
     napi_create_typedarray(env, napi_uint8_array, j->n, ab, 0, &result);
     napi_resolve_deferred(env, j->deferred, result);
   } else {
-    char msg[4200];
-    snprintf(msg, sizeof msg, "%s, %s '%s'", strerror(j->err), j->syscall, j->err_path ? j->err_path : "");
-    napi_value m, e, v;
-    napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
-    napi_create_error(env, NULL, m, &e);
-    napi_create_string_utf8(env, errno_name(j->err), NAPI_AUTO_LENGTH, &v);
-    napi_set_named_property(env, e, "code", v);
-    napi_create_int32(env, -j->err, &v);
-    napi_set_named_property(env, e, "errno", v);
-    napi_create_string_utf8(env, j->syscall, NAPI_AUTO_LENGTH, &v);
-    napi_set_named_property(env, e, "syscall", v);
-    if (j->err_path) {
-      napi_create_string_utf8(env, j->err_path, NAPI_AUTO_LENGTH, &v);
-      napi_set_named_property(env, e, "path", v);
-    }
-    napi_reject_deferred(env, j->deferred, e);
+    napi_reject_deferred(env, j->deferred, errno_error(env, j->err, j->syscall, j->err_path, NULL));
   }
   napi_delete_async_work(env, j->work);
   free(j->dir); free(j->hashes); free(j->found); free(j->err_path); free(j);
@@ -202,11 +187,8 @@ static napi_value objects_exist_js(napi_env env, napi_callback_info info) {
   memcpy(j->dir, dirdata, dirlen); j->dir[dirlen] = 0;
   size_t got = 0;
   napi_get_value_string_latin1(env, argv[2], j->hashes, hlen + 1, &got);
-  napi_value promise, name;
-  napi_create_promise(env, &j->deferred, &promise);
-  napi_create_string_utf8(env, "tarshift:objectsExist", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, execute, complete, j, &j->work) != napi_ok ||
-      napi_queue_async_work(env, j->work) != napi_ok) {
+  napi_value promise = queue_promise_work(env, "tarshift:objectsExist", execute, complete, j, &j->work, &j->deferred);
+  if (!promise) {
     free(j->dir); free(j->hashes); free(j->found); free(j);
     napi_throw_error(env, NULL, "objectsExist: could not queue the work");
     return NULL;

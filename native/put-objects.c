@@ -51,12 +51,12 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "object-files.h"
 #include "read-ahead.h"
 
 /* node's own OpenSSL: the symbol is exported by the node binary. */
 extern unsigned char *SHA256(const unsigned char *d, size_t n, unsigned char *md);
 
-#define HASH_LEN 64
 #define HEADER_SIZE 16
 
 /* Compression contexts and their output buffers, reused: one per put running, not per thread of
@@ -259,14 +259,8 @@ static void put_one(put_job_t *j, result_t *r, const uint8_t *data, size_t len, 
   SHA256(data, len, md);
   to_hex(md, r->hash);
   r->last_use = -1;
-  /* chunksDir/<fan-out>/<hash>.data */
-  path[dirlen0] = '/';
-  memcpy(path + dirlen0 + 1, r->hash, (size_t)j->digits);
+  size_t suffix_at = object_path(path, dirlen0, r->hash, j->digits);
   size_t dirlen = dirlen0 + 1 + (size_t)j->digits;
-  path[dirlen] = '/';
-  memcpy(path + dirlen + 1, r->hash, HASH_LEN);
-  size_t suffix_at = dirlen + 1 + HASH_LEN;
-  memcpy(path + suffix_at, ".data", 6);
   struct stat st;
   if (stat(path, &st) == 0) {
     if (j->dry_run) return;
@@ -322,10 +316,9 @@ static void put_one(put_job_t *j, result_t *r, const uint8_t *data, size_t len, 
 static void put_execute(napi_env env, void *data) {
   (void)env;
   put_job_t *j = data;
-  size_t dirlen0 = strlen(j->dir);
-  char *path = malloc(dirlen0 + 1 + (size_t)j->digits + 1 + HASH_LEN + 6 + 1);
+  size_t dirlen0;
+  char *path = object_path_buffer(j->dir, j->digits, &dirlen0);
   if (!path) { j->job_err = ENOMEM; return; }
-  memcpy(path, j->dir, dirlen0);
   size_t at = 0;
   for (uint32_t i = 0; i < j->n; i++) {
     size_t len = j->items[2 * i];
@@ -340,21 +333,14 @@ static void put_execute(napi_env env, void *data) {
 static void refresh_execute(napi_env env, void *data) {
   (void)env;
   put_job_t *j = data;
-  size_t dirlen0 = strlen(j->dir);
-  char *path = malloc(dirlen0 + 1 + (size_t)j->digits + 1 + HASH_LEN + 6 + 1);
+  size_t dirlen0;
+  char *path = object_path_buffer(j->dir, j->digits, &dirlen0);
   if (!path) { j->job_err = ENOMEM; return; }
-  memcpy(path, j->dir, dirlen0);
   for (uint32_t i = 0; i < j->n; i++) {
     result_t *r = &j->results[i];
     const char *h = j->hashes + (size_t)i * HASH_LEN;
     r->last_use = -1;
-    path[dirlen0] = '/';
-    memcpy(path + dirlen0 + 1, h, (size_t)j->digits);
-    size_t dirlen = dirlen0 + 1 + (size_t)j->digits;
-    path[dirlen] = '/';
-    memcpy(path + dirlen + 1, h, HASH_LEN);
-    size_t suffix_at = dirlen + 1 + HASH_LEN;
-    memcpy(path + suffix_at, ".data", 6);
+    size_t suffix_at = object_path(path, dirlen0, h, j->digits);
     struct stat st;
     if (stat(path, &st) != 0) {
       if (errno != ENOENT) { fail(r, errno, "stat", "stat of an object", path); break; }
@@ -373,40 +359,18 @@ static void refresh_execute(napi_env env, void *data) {
   free(path);
 }
 
-static napi_value make_error(napi_env env, int err, const char *syscall, const char *path, const char *what) {
-  char msg[4400];
-  snprintf(msg, sizeof msg, "%s, %s '%s'", strerror(err), syscall, path ? path : "");
-  napi_value m, e, v;
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
-  napi_create_error(env, NULL, m, &e);
-  napi_create_string_utf8(env, errno_name(err), NAPI_AUTO_LENGTH, &v);
-  napi_set_named_property(env, e, "code", v);
-  napi_create_int32(env, -err, &v);
-  napi_set_named_property(env, e, "errno", v);
-  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &v);
-  napi_set_named_property(env, e, "syscall", v);
-  if (path) {
-    napi_create_string_utf8(env, path, NAPI_AUTO_LENGTH, &v);
-    napi_set_named_property(env, e, "path", v);
-  }
-  if (what) {
-    napi_create_string_utf8(env, what, NAPI_AUTO_LENGTH, &v);
-    napi_set_named_property(env, e, "what", v);
-  }
-  return e;
-}
 
 static void put_complete(napi_env env, napi_status status, void *data) {
   put_job_t *j = data;
   if (status != napi_ok || j->job_err) {
-    napi_reject_deferred(env, j->deferred, make_error(env, j->job_err ? j->job_err : ECANCELED, "putObjects", j->dir, "writing objects"));
+    napi_reject_deferred(env, j->deferred, errno_error(env, j->job_err ? j->job_err : ECANCELED, "putObjects", j->dir, "writing objects"));
   } else {
     napi_value arr, o, v;
     napi_create_array_with_length(env, j->n, &arr);
     for (uint32_t i = 0; i < j->n; i++) {
       result_t *r = &j->results[i];
       if (r->err) {
-        o = make_error(env, r->err, r->syscall, r->err_path, r->what);
+        o = errno_error(env, r->err, r->syscall, r->err_path, r->what);
       } else {
         napi_create_object(env, &o);
         napi_create_string_latin1(env, r->hash, HASH_LEN, &v);
@@ -434,9 +398,9 @@ static void refresh_complete(napi_env env, napi_status status, void *data) {
   result_t *bad = NULL;
   for (uint32_t i = 0; i < j->n && !bad; i++) if (j->results[i].err) bad = &j->results[i];
   if (status != napi_ok || j->job_err) {
-    napi_reject_deferred(env, j->deferred, make_error(env, j->job_err ? j->job_err : ECANCELED, "refreshObjects", j->dir, "checking objects"));
+    napi_reject_deferred(env, j->deferred, errno_error(env, j->job_err ? j->job_err : ECANCELED, "refreshObjects", j->dir, "checking objects"));
   } else if (bad) {
-    napi_reject_deferred(env, j->deferred, make_error(env, bad->err, bad->syscall, bad->err_path, bad->what));
+    napi_reject_deferred(env, j->deferred, errno_error(env, bad->err, bad->syscall, bad->err_path, bad->what));
   } else {
     void *bytes;
     napi_value ab, out;
@@ -485,19 +449,13 @@ static napi_value refresh_objects_js(napi_env env, napi_callback_info info) {
   }
   memcpy(j->dir, dirdata, dirlen); j->dir[dirlen] = 0;
   napi_get_value_string_latin1(env, argv[2], j->hashes, hlen + 1, &hlen);
-  for (size_t k = 0; k < hlen; k++) {
-    char c = j->hashes[k];
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-      free(j->dir); free(j->hashes); free(j->results); free(j);
-      napi_throw_type_error(env, NULL, "refreshObjects: hashes must be lowercase hex");
-      return NULL;
-    }
+  if (!is_lower_hex(j->hashes, hlen)) {
+    free(j->dir); free(j->hashes); free(j->results); free(j);
+    napi_throw_type_error(env, NULL, "refreshObjects: hashes must be lowercase hex");
+    return NULL;
   }
-  napi_value promise, name;
-  napi_create_promise(env, &j->deferred, &promise);
-  napi_create_string_utf8(env, "tarshift:refreshObjects", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, refresh_execute, refresh_complete, j, &j->work) != napi_ok ||
-      napi_queue_async_work(env, j->work) != napi_ok) {
+  napi_value promise = queue_promise_work(env, "tarshift:refreshObjects", refresh_execute, refresh_complete, j, &j->work, &j->deferred);
+  if (!promise) {
     free(j->dir); free(j->hashes); free(j->results); free(j);
     napi_throw_error(env, NULL, "refreshObjects: could not queue the work");
     return NULL;
@@ -561,12 +519,9 @@ static napi_value put_objects_js(napi_env env, napi_callback_info info) {
   j->level = level;
   j->dry_run = dry;
   j->refresh_ms = refresh;
-  napi_value promise, name;
   napi_create_reference(env, argv[2], 1, &j->bytes_ref);
-  napi_create_promise(env, &j->deferred, &promise);
-  napi_create_string_utf8(env, "tarshift:putObjects", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, put_execute, put_complete, j, &j->work) != napi_ok ||
-      napi_queue_async_work(env, j->work) != napi_ok) {
+  napi_value promise = queue_promise_work(env, "tarshift:putObjects", put_execute, put_complete, j, &j->work, &j->deferred);
+  if (!promise) {
     napi_delete_reference(env, j->bytes_ref);
     free(j->items); free(j->results); free(j->dir); free(j->tag); free(j);
     napi_throw_error(env, NULL, "putObjects: could not queue the work");
@@ -618,7 +573,7 @@ static void sync_complete(napi_env env, napi_status status, void *data) {
   sync_job_t *j = data;
   if (status != napi_ok && j->err == 0) { j->err = ECANCELED; j->syscall = "syncFiles"; }
   if (j->err) {
-    napi_reject_deferred(env, j->deferred, make_error(env, j->err, j->syscall, j->err_path, j->what));
+    napi_reject_deferred(env, j->deferred, errno_error(env, j->err, j->syscall, j->err_path, j->what));
   } else {
     napi_value u;
     napi_get_undefined(env, &u);
@@ -649,11 +604,8 @@ static napi_value sync_files_js(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "syncFiles(files: Buffer, dirs: Buffer), each NUL-terminated paths");
     return NULL;
   }
-  napi_value promise, name;
-  napi_create_promise(env, &j->deferred, &promise);
-  napi_create_string_utf8(env, "tarshift:syncFiles", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, sync_execute, sync_complete, j, &j->work) != napi_ok ||
-      napi_queue_async_work(env, j->work) != napi_ok) {
+  napi_value promise = queue_promise_work(env, "tarshift:syncFiles", sync_execute, sync_complete, j, &j->work, &j->deferred);
+  if (!promise) {
     free(j->files); free(j->dirs); free(j);
     napi_throw_error(env, NULL, "syncFiles: could not queue the work");
     return NULL;

@@ -1,4 +1,4 @@
-/* Shared by the addon's C files: tarshift-fs.c, read-ahead.c, objects-exist.c. */
+/* Shared by the addon's C files: tarshift-fs.c, read-ahead.c, objects-exist.c, put-objects.c, get-objects.c. */
 #ifndef TARSHIFT_READ_AHEAD_H
 #define TARSHIFT_READ_AHEAD_H
 #include <node_api.h>
@@ -12,7 +12,8 @@ int advise_file(const char *path);
 /* "ENOENT" and the like, for an Error's .code (tarshift-fs.c). */
 const char *errno_name(int e);
 
-/* Adds objectsExist to the addon's exports (objects-exist.c). */
+/* Add objectsExist (objects-exist.c), putObjects, refreshObjects and syncFiles
+ * (put-objects.c), getObjects (get-objects.c) to the addon's exports. */
 void objects_exist_register(napi_env env, napi_value exports);
 void put_objects_register(napi_env env, napi_value exports);
 void get_objects_register(napi_env env, napi_value exports);

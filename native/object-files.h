@@ -1,0 +1,30 @@
+/* What the addon's C files that work on the savedir's objects share (objects-exist.c,
+ * put-objects.c, get-objects.c): object paths, hash checks, errors, promise-returning work. */
+#ifndef TARSHIFT_OBJECT_FILES_H
+#define TARSHIFT_OBJECT_FILES_H
+#include <node_api.h>
+#include <stddef.h>
+
+#define HASH_LEN 64
+
+/* A buffer for the paths of objects under chunksDir `dir`, which it starts with (malloc'd, or
+ * NULL); *dirlen is the length of `dir`. object_path() completes it. */
+char *object_path_buffer(const char *dir, int digits, size_t *dirlen);
+
+/* Write "/<hash[0:digits]>/<hash>.data" at path + dirlen (path starts with chunksDir); returns
+ * the offset of the ".data" suffix (for ".time"). */
+size_t object_path(char *path, size_t dirlen, const char *hash, int digits);
+
+/* Whether s[0..n) are lowercase hex digits only. */
+int is_lower_hex(const char *s, size_t n);
+
+/* An Error "<strerror>, <syscall> '<path>'" with .code, .errno, .syscall, .path and, when
+ * `what` is not NULL, .what (what was being done). */
+napi_value errno_error(napi_env env, int err, const char *syscall, const char *path, const char *what);
+
+/* Create a promise and queue `job` on libuv's thread pool; the promise or NULL (nothing queued,
+ * nothing thrown: the caller frees the job and throws). */
+napi_value queue_promise_work(napi_env env, const char *name, napi_async_execute_callback execute,
+                              napi_async_complete_callback complete, void *job,
+                              napi_async_work *work, napi_deferred *deferred);
+#endif
