@@ -31,8 +31,15 @@ t.test('stops the process at the state seen, and keeps it there', async t => {
   await sleep(200)
   t.equal(read(file), seen, 'nothing happened while stopped')
   process.kill(pid, 'SIGCONT')
-  await sleep(200)
-  t.ok((read(file) ?? 0) > (seen ?? 0), 'it goes on after SIGCONT')
+  // Polled, not one look after a fixed wait: on a loaded machine the child may not run for a
+  // while, and a look can fall between writeFileSync's truncation and its write (read as 0).
+  const deadline = performance.now() + 10_000
+  let later = read(file) ?? 0
+  while (later <= (seen ?? 0) && performance.now() < deadline) {
+    await sleep(20)
+    later = read(file) ?? 0
+  }
+  t.ok(later > (seen ?? 0), `it goes on after SIGCONT (${later})`)
 })
 
 t.test('null when the process ends before the state is seen', async t => {
