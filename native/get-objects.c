@@ -65,18 +65,14 @@ typedef struct {
 } get_job_t;
 
 /* Decompression contexts, reused across calls. */
-typedef struct dctx {
+typedef struct {
+  pool_link_t link;
   ZSTD_DCtx *d;
-  struct dctx *next;
 } dctx_t;
-static pthread_mutex_t dctx_lock = PTHREAD_MUTEX_INITIALIZER;
-static dctx_t *dctx_free = NULL;
+static ctx_pool_t dctx_pool = CTX_POOL_INIT;
 
 static dctx_t *dctx_take(void) {
-  pthread_mutex_lock(&dctx_lock);
-  dctx_t *z = dctx_free;
-  if (z) dctx_free = z->next;
-  pthread_mutex_unlock(&dctx_lock);
+  dctx_t *z = ctx_pool_take(&dctx_pool);
   if (z) return z;
   z = calloc(1, sizeof *z);
   if (z && !(z->d = ZSTD_createDCtx())) { free(z); z = NULL; }
@@ -84,16 +80,7 @@ static dctx_t *dctx_take(void) {
 }
 
 static void dctx_give(dctx_t *z) {
-  pthread_mutex_lock(&dctx_lock);
-  z->next = dctx_free;
-  dctx_free = z;
-  pthread_mutex_unlock(&dctx_lock);
-}
-
-static int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
+  ctx_pool_give(&dctx_pool, z);
 }
 
 #define CORRUPT(g, ...) do { (g)->reason = G_CORRUPT; snprintf((g)->why, sizeof (g)->why, __VA_ARGS__); } while (0)
@@ -184,17 +171,9 @@ static void get_one(get_job_t *j, uint32_t i, char *path, size_t dirlen0, uint8_
   }
   unsigned char md[32];
   SHA256(dst, length, md);
-  for (int k = 0; k < 32; k++) {
-    if (((hexval(h[2 * k]) << 4) | hexval(h[2 * k + 1])) != md[k]) {
-      static const char hex[] = "0123456789abcdef";
-      char got[HASH_LEN + 1];
-      for (int m = 0; m < 32; m++) { got[2 * m] = hex[md[m] >> 4]; got[2 * m + 1] = hex[md[m] & 15]; }
-      got[HASH_LEN] = 0;
-      snprintf(g->why, sizeof g->why, "content hash is %s", got);
-      g->reason = G_CORRUPT;
-      return;
-    }
-  }
+  char got[HASH_LEN + 1];
+  hash_hex(md, got);
+  if (memcmp(got, h, HASH_LEN) != 0) { CORRUPT(g, "content hash is %s", got); return; }
   g->reason = G_OK;
 }
 
@@ -253,23 +232,20 @@ static void get_complete(napi_env env, napi_status status, void *data) {
       } else {
         const char *h = j->hashes + (size_t)i * HASH_LEN;
         object_path(path, dirlen0, h, j->digits);
-        char msg[4400];
         const char *reason = g->reason == G_MISSING ? "missing" : g->reason == G_CORRUPT ? "corrupt" : g->reason == G_CODEC ? "codec" : "io";
-        if (g->reason == G_IO) snprintf(msg, sizeof msg, "%s, %s '%s'", strerror(g->err), g->syscall, path);
-        else if (g->reason == G_CORRUPT) snprintf(msg, sizeof msg, "%s", g->why);
-        else snprintf(msg, sizeof msg, "%s object %s", reason, path);
-        napi_value m;
-        napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
-        napi_create_error(env, NULL, m, &o);
-        set_str(env, o, "reason", reason);
-        set_str(env, o, "path", path);
-        if (g->reason == G_CORRUPT) set_str(env, o, "why", g->why);
         if (g->reason == G_IO) {
-          set_str(env, o, "code", errno_name(g->err));
-          set_str(env, o, "syscall", g->syscall);
-          napi_create_int32(env, -g->err, &v);
-          napi_set_named_property(env, o, "errno", v);
+          o = errno_error(env, g->err, g->syscall, path, NULL);
+        } else {
+          char msg[4400];
+          if (g->reason == G_CORRUPT) snprintf(msg, sizeof msg, "%s", g->why);
+          else snprintf(msg, sizeof msg, "%s object %s", reason, path);
+          napi_value m;
+          napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
+          napi_create_error(env, NULL, m, &o);
+          set_str(env, o, "path", path);
         }
+        set_str(env, o, "reason", reason);
+        if (g->reason == G_CORRUPT) set_str(env, o, "why", g->why);
       }
       napi_set_element(env, arr, i, o);
     }
@@ -282,40 +258,32 @@ static void get_complete(napi_env env, napi_status status, void *data) {
   free(j->got); free(j->dir); free(j->hashes); free(j->at); free(j->lengths); free(j);
 }
 
+#define GET_OBJECTS_USAGE "getObjects(chunksDir: Buffer, fanoutDigits: 1..8, hashes: string of 64-character names, into, at, lengths)"
+
 static napi_value get_objects_js(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  void *dirdata = NULL; size_t dirlen = 0; bool isbuf = false;
-  int32_t digits = 0;
-  size_t hlen = 0;
   napi_valuetype t3 = napi_undefined;
-  if (argc < 6 || napi_is_buffer(env, argv[0], &isbuf) != napi_ok || !isbuf ||
-      napi_get_buffer_info(env, argv[0], &dirdata, &dirlen) != napi_ok ||
-      napi_get_value_int32(env, argv[1], &digits) != napi_ok || digits < 1 || digits > 8 ||
-      napi_get_value_string_latin1(env, argv[2], NULL, 0, &hlen) != napi_ok || hlen % HASH_LEN != 0 ||
-      napi_typeof(env, argv[3], &t3) != napi_ok ||
-      dirlen == 0 || dirlen > 4000 || memchr(dirdata, 0, dirlen) != NULL) {
-    napi_throw_type_error(env, NULL, "getObjects(chunksDir: Buffer, fanoutDigits: 1..8, hashes: string of 64-character names, into, at, lengths)");
+  if (argc < 6 || napi_typeof(env, argv[3], &t3) != napi_ok) {
+    napi_throw_type_error(env, NULL, GET_OBJECTS_USAGE);
     return NULL;
   }
-  uint32_t n = (uint32_t)(hlen / HASH_LEN);
+  char *dir, *hashes;
+  int digits;
+  uint32_t n;
+  if (object_args(env, argv, 1, "getObjects", GET_OBJECTS_USAGE, &dir, &digits, &hashes, &n) != 0) return NULL;
   get_job_t *j = calloc(1, sizeof *j);
-  if (!j) { napi_throw_error(env, NULL, "out of memory"); return NULL; }
-  j->n = n;
-  j->digits = digits;
-  j->dir = malloc(dirlen + 1);
-  j->hashes = malloc(hlen + 1);
-  j->got = calloc(n ? n : 1, sizeof(got_t));
-  if (!j->dir || !j->hashes || !j->got) goto oom;
-  memcpy(j->dir, dirdata, dirlen); j->dir[dirlen] = 0;
-  size_t got = 0;
-  napi_get_value_string_latin1(env, argv[2], j->hashes, hlen + 1, &got);
-  if (!is_lower_hex(j->hashes, hlen)) {
-    free(j->dir); free(j->hashes); free(j->got); free(j);
-    napi_throw_type_error(env, NULL, "getObjects: hashes must be lowercase hex");
+  if (j) j->got = calloc(n ? n : 1, sizeof(got_t));
+  if (!j || !j->got) {
+    free(j); free(dir); free(hashes);
+    napi_throw_error(env, NULL, "out of memory");
     return NULL;
   }
+  j->dir = dir;
+  j->hashes = hashes;
+  j->digits = digits;
+  j->n = n;
   if (t3 != napi_null) {
     napi_typedarray_type it, at, lt;
     size_t ilen = 0, alen = 0, llen = 0, off;

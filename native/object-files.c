@@ -1,5 +1,6 @@
 /* Helpers shared by objects-exist.c, put-objects.c and get-objects.c (object-files.h). */
 #define _GNU_SOURCE
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,12 +25,73 @@ size_t object_path(char *path, size_t dirlen, const char *hash, int digits) {
   return at + 1 + HASH_LEN;
 }
 
+void *ctx_pool_take(ctx_pool_t *pool) {
+  pthread_mutex_lock(&pool->lock);
+  pool_link_t *item = pool->free;
+  if (item) pool->free = item->next;
+  pthread_mutex_unlock(&pool->lock);
+  return item;
+}
+
+void ctx_pool_give(ctx_pool_t *pool, void *item) {
+  pool_link_t *link = item;
+  pthread_mutex_lock(&pool->lock);
+  link->next = pool->free;
+  pool->free = link;
+  pthread_mutex_unlock(&pool->lock);
+}
+
+void hash_hex(const unsigned char *md, char *out) {
+  static const char hex[] = "0123456789abcdef";
+  for (int i = 0; i < 32; i++) {
+    out[2 * i] = hex[md[i] >> 4];
+    out[2 * i + 1] = hex[md[i] & 15];
+  }
+  out[HASH_LEN] = 0;
+}
+
 int is_lower_hex(const char *s, size_t n) {
   for (size_t k = 0; k < n; k++) {
     char c = s[k];
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return 0;
   }
   return 1;
+}
+
+int object_args(napi_env env, const napi_value *argv, int check_hex, const char *name, const char *usage,
+                char **dir, int *digits, char **hashes, uint32_t *n) {
+  void *dirdata = NULL;
+  size_t dirlen = 0, hlen = 0;
+  bool isbuf = false;
+  int32_t d = 0;
+  if (napi_is_buffer(env, argv[0], &isbuf) != napi_ok || !isbuf ||
+      napi_get_buffer_info(env, argv[0], &dirdata, &dirlen) != napi_ok ||
+      napi_get_value_int32(env, argv[1], &d) != napi_ok || d < 1 || d > 8 ||
+      napi_get_value_string_latin1(env, argv[2], NULL, 0, &hlen) != napi_ok || hlen % HASH_LEN != 0 ||
+      dirlen == 0 || dirlen > 4000 || memchr(dirdata, 0, dirlen) != NULL) {
+    napi_throw_type_error(env, NULL, usage);
+    return -1;
+  }
+  *dir = malloc(dirlen + 1);
+  *hashes = malloc(hlen + 1);
+  if (!*dir || !*hashes) {
+    free(*dir); free(*hashes);
+    napi_throw_error(env, NULL, "out of memory");
+    return -1;
+  }
+  memcpy(*dir, dirdata, dirlen);
+  (*dir)[dirlen] = 0;
+  napi_get_value_string_latin1(env, argv[2], *hashes, hlen + 1, &hlen);
+  if (check_hex && !is_lower_hex(*hashes, hlen)) {
+    free(*dir); free(*hashes);
+    char msg[200];
+    snprintf(msg, sizeof msg, "%s: hashes must be lowercase hex", name);
+    napi_throw_type_error(env, NULL, msg);
+    return -1;
+  }
+  *digits = d;
+  *n = (uint32_t)(hlen / HASH_LEN);
+  return 0;
 }
 
 napi_value errno_error(napi_env env, int err, const char *syscall, const char *path, const char *what) {

@@ -3,7 +3,9 @@
 #ifndef TARSHIFT_OBJECT_FILES_H
 #define TARSHIFT_OBJECT_FILES_H
 #include <node_api.h>
+#include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define HASH_LEN 64
 
@@ -15,8 +17,27 @@ char *object_path_buffer(const char *dir, int digits, size_t *dirlen);
  * the offset of the ".data" suffix (for ".time"). */
 size_t object_path(char *path, size_t dirlen, const char *hash, int digits);
 
+/* A free list of reusable contexts (zstd's), shared by libuv's threads. An item starts with
+ * its pool_link_t. */
+typedef struct pool_link { struct pool_link *next; } pool_link_t;
+typedef struct { pthread_mutex_t lock; pool_link_t *free; } ctx_pool_t;
+#define CTX_POOL_INIT { PTHREAD_MUTEX_INITIALIZER, NULL }
+/* An item from the pool, or NULL when it holds none (the caller makes one). */
+void *ctx_pool_take(ctx_pool_t *pool);
+void ctx_pool_give(ctx_pool_t *pool, void *item);
+
+/* A SHA-256 digest (32 bytes) as the 64 lowercase hex digits of an object's name, NUL-terminated. */
+void hash_hex(const unsigned char *md, char *out);
+
 /* Whether s[0..n) are lowercase hex digits only. */
 int is_lower_hex(const char *s, size_t n);
+
+/* The (chunksDir: Buffer, fanoutDigits: 1..8, hashes: string of 64-character names) arguments
+ * the object calls take first, copied: *dir and *hashes malloc'd and NUL-terminated, *n names.
+ * 0; or -1 with an error thrown (a TypeError saying `usage`, or with check_hex "<name>: hashes
+ * must be lowercase hex"; or out of memory) and nothing left allocated. */
+int object_args(napi_env env, const napi_value *argv, int check_hex, const char *name, const char *usage,
+                char **dir, int *digits, char **hashes, uint32_t *n);
 
 /* An Error "<strerror>, <syscall> '<path>'" with .code, .errno, .syscall, .path and, when
  * `what` is not NULL, .what (what was being done). */

@@ -157,36 +157,31 @@ static void complete(napi_env env, napi_status status, void *data) {
   free(j->dir); free(j->hashes); free(j->found); free(j->err_path); free(j);
 }
 
+#define OBJECTS_EXIST_USAGE "objectsExist(chunksDir: Buffer, fanoutDigits: 1..8, hashes: string of 64-character names)"
+
 static napi_value objects_exist_js(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  void *dirdata = NULL; size_t dirlen = 0; bool isbuf = false;
-  int32_t digits = 0;
-  size_t hlen = 0;
-  if (argc < 3 || napi_is_buffer(env, argv[0], &isbuf) != napi_ok || !isbuf ||
-      napi_get_buffer_info(env, argv[0], &dirdata, &dirlen) != napi_ok ||
-      napi_get_value_int32(env, argv[1], &digits) != napi_ok || digits < 1 || digits > 8 ||
-      napi_get_value_string_latin1(env, argv[2], NULL, 0, &hlen) != napi_ok || hlen % HASH_LEN != 0 ||
-      dirlen == 0 || dirlen > 4000 || memchr(dirdata, 0, dirlen) != NULL) {
-    napi_throw_type_error(env, NULL, "objectsExist(chunksDir: Buffer, fanoutDigits: 1..8, hashes: string of 64-character names)");
+  char *dir, *hashes;
+  int digits;
+  uint32_t n;
+  if (argc < 3) {
+    napi_throw_type_error(env, NULL, OBJECTS_EXIST_USAGE);
     return NULL;
   }
+  if (object_args(env, argv, 0, "objectsExist", OBJECTS_EXIST_USAGE, &dir, &digits, &hashes, &n) != 0) return NULL;
   job_t *j = calloc(1, sizeof *j);
-  if (!j) { napi_throw_error(env, NULL, "out of memory"); return NULL; }
-  j->digits = digits;
-  j->n = (uint32_t)(hlen / HASH_LEN);
-  j->dir = malloc(dirlen + 1);
-  j->hashes = malloc(hlen + 1);
-  j->found = calloc(j->n ? j->n : 1, 1);
-  if (!j->dir || !j->hashes || !j->found) {
-    free(j->dir); free(j->hashes); free(j->found); free(j);
+  if (j) j->found = calloc(n ? n : 1, 1);
+  if (!j || !j->found) {
+    free(j); free(dir); free(hashes);
     napi_throw_error(env, NULL, "out of memory");
     return NULL;
   }
-  memcpy(j->dir, dirdata, dirlen); j->dir[dirlen] = 0;
-  size_t got = 0;
-  napi_get_value_string_latin1(env, argv[2], j->hashes, hlen + 1, &got);
+  j->dir = dir;
+  j->hashes = hashes;
+  j->digits = digits;
+  j->n = n;
   napi_value promise = queue_promise_work(env, "tarshift:objectsExist", execute, complete, j, &j->work, &j->deferred);
   if (!promise) {
     free(j->dir); free(j->hashes); free(j->found); free(j);

@@ -61,21 +61,17 @@ extern unsigned char *SHA256(const unsigned char *d, size_t n, unsigned char *md
 
 /* Compression contexts and their output buffers, reused: one per put running, not per thread of
  * libuv's pool (the caller keeps a few puts running at most). */
-typedef struct zctx {
+typedef struct {
+  pool_link_t link;
   ZSTD_CCtx *cctx;
   int level;
   uint8_t *out;
   size_t cap;
-  struct zctx *next;
 } zctx_t;
-static pthread_mutex_t zctx_lock = PTHREAD_MUTEX_INITIALIZER;
-static zctx_t *zctx_free = NULL;
+static ctx_pool_t zctx_pool = CTX_POOL_INIT;
 
 static zctx_t *zctx_take(void) {
-  pthread_mutex_lock(&zctx_lock);
-  zctx_t *z = zctx_free;
-  if (z) zctx_free = z->next;
-  pthread_mutex_unlock(&zctx_lock);
+  zctx_t *z = ctx_pool_take(&zctx_pool);
   if (z) return z;
   z = calloc(1, sizeof *z);
   if (z && !(z->cctx = ZSTD_createCCtx())) { free(z); z = NULL; }
@@ -83,10 +79,7 @@ static zctx_t *zctx_take(void) {
 }
 
 static void zctx_give(zctx_t *z) {
-  pthread_mutex_lock(&zctx_lock);
-  z->next = zctx_free;
-  zctx_free = z;
-  pthread_mutex_unlock(&zctx_lock);
+  ctx_pool_give(&zctx_pool, z);
 }
 
 /* The last part of temporary names: random where a thread starts, then counted up (as
@@ -149,15 +142,6 @@ static void fail(result_t *r, int e, const char *syscall, const char *what, cons
   r->err_path = strdup(path);
 }
 
-static void to_hex(const unsigned char *md, char *out) {
-  static const char hex[] = "0123456789abcdef";
-  for (int i = 0; i < 32; i++) {
-    out[2 * i] = hex[md[i] >> 4];
-    out[2 * i + 1] = hex[md[i] & 15];
-  }
-  out[HASH_LEN] = 0;
-}
-
 /*
  * An existing object is used by a new saveset: its last-use time (the newer of the .data and
  * .time mtimes) is made no older than refresh_ms, touching .time only when stale (DESIGN.md §4).
@@ -167,6 +151,12 @@ static int refresh(put_job_t *j, result_t *r, char *path, size_t suffix_at, doub
   double now = now_ms();
   if (now - last < j->refresh_ms) { r->last_use = last; return 1; }
   memcpy(path + suffix_at, ".time", 6);
+  /* The .time's new mtime, touched or created: the `now` reported, not the kernel's coarser
+   * clock at the creation. */
+  struct timespec ts[2];
+  ts[0].tv_sec = (time_t)(now / 1000);
+  ts[0].tv_nsec = (long)((now - (double)ts[0].tv_sec * 1000) * 1e6);
+  ts[1] = ts[0];
   struct stat st;
   int e = 0;
   const char *sc = NULL;
@@ -174,10 +164,6 @@ static int refresh(put_job_t *j, result_t *r, char *path, size_t suffix_at, doub
     double t = mtime_ms(&st);
     if (t > last) last = t;
     if (now - last < j->refresh_ms) { r->last_use = last; memcpy(path + suffix_at, ".data", 6); return 1; }
-    struct timespec ts[2];
-    ts[0].tv_sec = (time_t)(now / 1000);
-    ts[0].tv_nsec = (long)((now - (double)ts[0].tv_sec * 1000) * 1e6);
-    ts[1] = ts[0];
     if (utimensat(AT_FDCWD, path, ts, 0) != 0) { e = errno; sc = "utime"; }
   } else {
     e = errno;
@@ -187,11 +173,6 @@ static int refresh(put_job_t *j, result_t *r, char *path, size_t suffix_at, doub
   if (e == ENOENT) {
     int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) { fail(r, errno, "open", "touching an object", path); return -1; }
-    /* Its mtime is the `now` reported, not the kernel's coarser clock at the creation. */
-    struct timespec ts[2];
-    ts[0].tv_sec = (time_t)(now / 1000);
-    ts[0].tv_nsec = (long)((now - (double)ts[0].tv_sec * 1000) * 1e6);
-    ts[1] = ts[0];
     (void)futimens(fd, ts);
     close(fd);
   }
@@ -257,7 +238,7 @@ static int write_object(put_job_t *j, result_t *r, const char *path, size_t dirl
 static void put_one(put_job_t *j, result_t *r, const uint8_t *data, size_t len, int kind, char *path, size_t dirlen0) {
   unsigned char md[32];
   SHA256(data, len, md);
-  to_hex(md, r->hash);
+  hash_hex(md, r->hash);
   r->last_use = -1;
   size_t suffix_at = object_path(path, dirlen0, r->hash, j->digits);
   size_t dirlen = dirlen0 + 1 + (size_t)j->digits;
@@ -414,46 +395,36 @@ static void refresh_complete(napi_env env, napi_status status, void *data) {
   free(j->results); free(j->dir); free(j->hashes); free(j);
 }
 
+#define REFRESH_USAGE "refreshObjects(chunksDir: Buffer, fanoutDigits: 1..8, hashes: string of 64-character names, refreshMs, dryRun)"
+
 /* refreshObjects(chunksDir: Buffer, fanoutDigits, hashes: string, refreshMs, dryRun): Promise<Float64Array> */
 static napi_value refresh_objects_js(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  void *dirdata = NULL; size_t dirlen = 0; bool isbuf = false, dry = false;
-  int32_t digits = 0;
-  size_t hlen = 0;
+  bool dry = false;
   double refresh_ms = 0;
-  if (argc < 5 || napi_is_buffer(env, argv[0], &isbuf) != napi_ok || !isbuf ||
-      napi_get_buffer_info(env, argv[0], &dirdata, &dirlen) != napi_ok ||
-      napi_get_value_int32(env, argv[1], &digits) != napi_ok || digits < 1 || digits > 8 ||
-      napi_get_value_string_latin1(env, argv[2], NULL, 0, &hlen) != napi_ok || hlen % HASH_LEN != 0 ||
-      napi_get_value_double(env, argv[3], &refresh_ms) != napi_ok ||
-      napi_get_value_bool(env, argv[4], &dry) != napi_ok ||
-      dirlen == 0 || dirlen > 4000 || memchr(dirdata, 0, dirlen) != NULL) {
-    napi_throw_type_error(env, NULL, "refreshObjects(chunksDir: Buffer, fanoutDigits: 1..8, hashes: string of 64-character names, refreshMs, dryRun)");
+  if (argc < 5 || napi_get_value_double(env, argv[3], &refresh_ms) != napi_ok || napi_get_value_bool(env, argv[4], &dry) != napi_ok) {
+    napi_throw_type_error(env, NULL, REFRESH_USAGE);
     return NULL;
   }
+  char *dir, *hashes;
+  int digits;
+  uint32_t n;
+  if (object_args(env, argv, 1, "refreshObjects", REFRESH_USAGE, &dir, &digits, &hashes, &n) != 0) return NULL;
   put_job_t *j = calloc(1, sizeof *j);
-  if (!j) { napi_throw_error(env, NULL, "out of memory"); return NULL; }
-  j->n = (uint32_t)(hlen / HASH_LEN);
-  j->digits = digits;
-  j->refresh_ms = refresh_ms;
-  j->dry_run = dry;
-  j->dir = malloc(dirlen + 1);
-  j->hashes = malloc(hlen + 1);
-  j->results = calloc(j->n ? j->n : 1, sizeof(result_t));
-  if (!j->dir || !j->hashes || !j->results) {
-    free(j->dir); free(j->hashes); free(j->results); free(j);
+  if (j) j->results = calloc(n ? n : 1, sizeof(result_t));
+  if (!j || !j->results) {
+    free(j); free(dir); free(hashes);
     napi_throw_error(env, NULL, "out of memory");
     return NULL;
   }
-  memcpy(j->dir, dirdata, dirlen); j->dir[dirlen] = 0;
-  napi_get_value_string_latin1(env, argv[2], j->hashes, hlen + 1, &hlen);
-  if (!is_lower_hex(j->hashes, hlen)) {
-    free(j->dir); free(j->hashes); free(j->results); free(j);
-    napi_throw_type_error(env, NULL, "refreshObjects: hashes must be lowercase hex");
-    return NULL;
-  }
+  j->dir = dir;
+  j->hashes = hashes;
+  j->digits = digits;
+  j->n = n;
+  j->refresh_ms = refresh_ms;
+  j->dry_run = dry;
   napi_value promise = queue_promise_work(env, "tarshift:refreshObjects", refresh_execute, refresh_complete, j, &j->work, &j->deferred);
   if (!promise) {
     free(j->dir); free(j->hashes); free(j->results); free(j);

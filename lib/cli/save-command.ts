@@ -23,7 +23,7 @@ import { hostname } from 'node:os'
 import { withLock, lockOptions } from './with-lock.js'
 import { native } from '../fs/native.js'
 import { startStoreWorkers } from '../repo/store-workers.js'
-import { putsNatively } from '../repo/native-puts.js'
+import { storeWorksInC } from '../repo/native-puts.js'
 import { saveReadAhead } from '../save/read-ahead.js'
 
 const usage = `usage: tarshift save [-r SAVEDIR] --subset NAME [--host H] [--files-from FILE|-] [--null] [PATH...]
@@ -148,7 +148,7 @@ const command: Command = {
     // Without one, everything is written: with zstd or none, in C (native-puts.ts), which needs
     // no worker; with xz, in the workers, which all boot now, while the modules load, rather
     // than when the first chunk waits for them.
-    const writesInWorkers = !putsNatively(codecByName(compression ?? config.compression).id) || process.env.TARSHIFT_STORE === 'workers'
+    const writesInWorkers = !storeWorksInC(codecByName(compression ?? config.compression).id)
     const pool = startStoreWorkers(savedir, undefined, undefined, references.length === 0 && writesInWorkers ? Infinity : 0)
     const readAhead = saveReadAhead({ exclude, oneFileSystem, forceRead, references, inlineLimit: config.inlineLimit })
     try {

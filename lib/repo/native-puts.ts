@@ -19,9 +19,20 @@ export function putsNatively(codecId: number): boolean {
 
 export type PutSettled = { ok: true; value: PutReply } | { ok: false; error: Error }
 
+/** Whether the store does its work in C for this codec: zstd or none, unless TARSHIFT_STORE=workers. */
+export function storeWorksInC(codecId: number): boolean {
+  return putsNatively(codecId) && process.env.TARSHIFT_STORE !== 'workers'
+}
+
 interface NativeError extends Error {
   path?: string
   what?: string
+}
+
+/** A failure of the C code as the savedir error to report: its own `what` and path, or these. */
+function savedirError(e: unknown, what: string, path: string): Error {
+  const err = e as NativeError
+  return savedirIoError(e, err.what ?? what, err.path ?? path)
 }
 
 export class NativePuts {
@@ -77,15 +88,14 @@ export class NativePuts {
     try {
       results = await native.putObjects(this.chunksDir, this.digits, bytes, pairs, this.codecId, ZSTD_LEVEL, this.dryRun, this.refreshMs, this.tag)
     } catch (e) {
-      const err = e as NativeError
-      throw savedirIoError(e, err.what ?? 'writing objects', err.path ?? this.chunksDir.toString())
+      throw savedirError(e, 'writing objects', this.chunksDir.toString())
     } finally {
       const next = this.waiting.shift()
       if (next) next()
       else this.running--
     }
     return results.map(r => {
-      if (r instanceof Error) return { ok: false, error: savedirIoError(r, r.what ?? 'writing an object', r.path ?? this.chunksDir.toString()) }
+      if (r instanceof Error) return { ok: false, error: savedirError(r, 'writing an object', this.chunksDir.toString()) }
       if (r.isNew && !this.dryRun) this.written.push(dataPath(this.savedir, r.hash))
       return { ok: true, value: r }
     })
@@ -124,8 +134,7 @@ export class NativePuts {
     try {
       times = await this.track(native.refreshObjects(this.chunksDir, this.digits, hashes.join(''), this.refreshMs, this.dryRun))
     } catch (e) {
-      const err = e as NativeError
-      throw savedirIoError(e, err.what ?? 'checking objects', err.path ?? this.chunksDir.toString())
+      throw savedirError(e, 'checking objects', this.chunksDir.toString())
     }
     return Array.from(times, t => (t < 0 ? null : t))
   }
@@ -143,8 +152,7 @@ export class NativePuts {
     try {
       await native.syncFiles(list(files), list(dirs))
     } catch (e) {
-      const err = e as NativeError
-      throw savedirIoError(e, err.what ?? 'making objects durable', err.path ?? this.savedir)
+      throw savedirError(e, 'making objects durable', this.savedir)
     }
     return files.length
   }

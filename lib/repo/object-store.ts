@@ -13,7 +13,7 @@ import type { RepoConfig } from './config.js'
 import { ownsItsMemory, type WorkerPool } from './worker-pool.js'
 import { revive, startStoreWorkers } from './store-workers.js'
 import { TurnBatch } from './turn-batch.js'
-import { NativePuts, putsNatively, type PutSettled } from './native-puts.js'
+import { NativePuts, putsNatively, storeWorksInC, type PutSettled } from './native-puts.js'
 import { NativeGets } from './native-gets.js'
 import type { GetManyIntoReply, GetManyReply, GotObject, PutManyReply, PutReply } from './store-worker.js'
 
@@ -93,11 +93,6 @@ function asBuffer(r: GotObject): { kind: ObjectKind; data: Buffer } {
   return { kind: r.kind, data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength) }
 }
 
-/** Whether the environment lets the store put and get in C (TARSHIFT_STORE=workers: not). */
-function storeInC(): boolean {
-  return process.env.TARSHIFT_STORE !== 'workers'
-}
-
 /** Objects taken on the cache's word are checked to exist in batches of this many. */
 const CLAIM_BATCH = 8192
 
@@ -147,7 +142,7 @@ export class ObjectStore {
 
   constructor(readonly savedir: string, readonly config: RepoConfig, opts: ObjectStoreOptions = {}) {
     this.codecId = codecByName(opts.compression ?? config.compression).id
-    const inC = opts.native !== false && storeInC() && putsNatively(this.codecId)
+    const inC = opts.native !== false && storeWorksInC(this.codecId)
     // With puts and gets in C, a worker is started only when a request needs one (xz objects,
     // freshness checks): none, for most commands.
     this.pool = opts.pool ?? startStoreWorkers(savedir, opts.workers, opts.ringBytes, inC ? 0 : undefined)
@@ -222,7 +217,7 @@ export class ObjectStore {
 
   /** Hash, compress and store `data` unless an object of that name exists. */
   async put(data: Buffer, kind: ObjectKind, opts: { transfer?: boolean } = {}): Promise<PutReply> {
-    // Something to write in the workers: every one will be needed (a save starts with one).
+    // Something to write in the workers: every one will be needed (a save may start with none).
     if (this.natives === null) this.pool.grow()
     const length = data.length
     const ring = this.pool.ring

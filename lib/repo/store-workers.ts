@@ -31,9 +31,10 @@ export function revive(e: SerializedError): Error {
 
 /**
  * Start the store's worker threads. Each takes ~0.1 s of Node's own start-up before it answers.
- * `initial` of the `size` start now (a first save starts them all before it loads its modules,
- * takes its lock and opens the cache), the others at the pool's first request (one) or grow()
- * (all). A save with a reference starts none: it may need none (save-command.ts).
+ * `initial` of the `size` start now (a first save with xz starts them all before it loads its
+ * modules, takes its lock and opens the cache), the others at the pool's first request (one) or
+ * grow() (all). Other saves start none: with zstd or none the store works in C, and a save
+ * with a reference may need none (save-command.ts).
  */
 export function startStoreWorkers(savedir: string, size = Math.max(1, Math.min(4, availableParallelism())), ringBytes = RING_BYTES, initial = size): WorkerPool {
   const ring = new SharedRing(ringBytes)
