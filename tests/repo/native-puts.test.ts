@@ -163,6 +163,19 @@ t.test('an object removed before sync fails the sync as a savedir error naming i
   await t.rejects(puts.sync(), { code: 'TARSHIFT_SAVEDIR_IO', path: dataPath(dir, r.hash), syscall: 'open' })
 })
 
+t.test('sync of many objects, in parallel shares: each made durable once; one removed among them fails it, named', async t => {
+  const dir = newSavedir(t)
+  const puts = new NativePuts(dir, 1, false, DAY, 3)
+  const hashes = (await Promise.all(Array.from({ length: 10 }, (_, i) => puts.put(Buffer.alloc(2000, `sync ${i}`), ObjectKind.Data)))).map(r => r.hash)
+  t.equal(await puts.sync(), 10, 'all ten')
+  t.equal(await puts.sync(), 0, 'and forgotten')
+  const more = (await Promise.all(Array.from({ length: 7 }, (_, i) => puts.put(Buffer.alloc(2000, `more ${i}`), ObjectKind.Data)))).map(r => r.hash)
+  const gone = more[4] as string
+  unlinkSync(dataPath(dir, gone))
+  await t.rejects(puts.sync(), { code: 'TARSHIFT_SAVEDIR_IO', path: dataPath(dir, gone), syscall: 'open' })
+  t.ok(hashes.every(h => existsSync(dataPath(dir, h))))
+})
+
 t.test('more calls than may run at once: all complete, each with its own results', async t => {
   const dir = newSavedir(t)
   const puts = new NativePuts(dir, 1, false, DAY, 2)
