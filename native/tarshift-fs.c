@@ -1,7 +1,7 @@
 /*
  * The few OS calls Node.js lacks, for lib/fs (see lib/fs/native.ts):
  * xattrs of a path given as bytes without following symlinks (lgetxattr family),
- * user and group names, syncfs and statvfs, malloc tuning, lstat of many names at once, and
+ * user and group names, syncfs and statvfs, flock, malloc tuning, lstat of many names at once, and
  * asking the kernel to read a file into its cache, and a pool of threads that does such reads
  * ahead, many at a time (prefetch). objects-exist.c: which objects a savedir has, on libuv's
  * thread pool; read-ahead.c: the save's walk and reader threads. Paths are Buffers: Linux names are bytes.
@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <sys/file.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -174,6 +176,20 @@ static napi_value syncfs_js(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   napi_get_value_int32(env, argv[0], &fd);
   if (syncfs(fd) < 0) return throw_errno(env, errno, "syncfs");
+  return NULL;
+}
+
+/* flock(fd, exclusive): LOCK_EX when true, LOCK_UN when false; waits for the lock. The local
+ * cache's summaries file (lib/cache/summary-file.ts): a writer takes it to learn the offset its
+ * records land at. */
+static napi_value flock_js(napi_env env, napi_callback_info info) {
+  size_t argc = 2; napi_value argv[2]; int32_t fd; bool exclusive = false;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_get_value_int32(env, argv[0], &fd);
+  napi_get_value_bool(env, argv[1], &exclusive);
+  int r;
+  do r = flock(fd, exclusive ? LOCK_EX : LOCK_UN); while (r < 0 && errno == EINTR);
+  if (r < 0) return throw_errno(env, errno, "flock");
   return NULL;
 }
 
@@ -470,6 +486,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"getpwuid", 0, getpwuid_js, 0, 0, 0, napi_default, 0},
     {"getgrgid", 0, getgrgid_js, 0, 0, 0, napi_default, 0},
     {"syncfs", 0, syncfs_js, 0, 0, 0, napi_default, 0},
+    {"flock", 0, flock_js, 0, 0, 0, napi_default, 0},
     {"startWriteback", 0, start_writeback_js, 0, 0, 0, napi_default, 0},
     {"statvfs", 0, statvfs_js, 0, 0, 0, napi_default, 0},
     {"mallocTrim", 0, malloc_trim_js, 0, 0, 0, napi_default, 0},

@@ -9,6 +9,8 @@ interface NativeFs {
   getpwuid(uid: number): string | null
   getgrgid(gid: number): string | null
   syncfs(fd: number): void
+  /** flock(fd, LOCK_EX) when `exclusive`, else flock(fd, LOCK_UN); waits for the lock. */
+  flock(fd: number, exclusive: boolean): void
   /** sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE): start writing the file's dirty pages, not waiting (a hint). */
   startWriteback(fd: number): void
   statvfs(path: Buffer): { bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number }

@@ -1,7 +1,7 @@
 // Tree encoding (pure): a list of entries sorted by name bytes ↔ bytes (msgpack). The
 // encoding is deterministic, so an unchanged directory encodes to the same bytes and its
 // tree object deduplicates. The format is specified in doc/format.md, "Trees".
-import { Packr } from 'msgpackr'
+import { Packr } from 'msgpackr/pack'
 import { EntryType, type ChunkRef, type Entry, type Timespec } from './entry.js'
 import { decodeTreeFast } from './tree-decode.js'
 import { placeholderOrigin, sameInlineData } from './inline-placeholder.js'

@@ -6,7 +6,8 @@
 import t, { type Test } from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
-import { createRequire } from 'node:module'
+import assert from 'node:assert/strict'
+import { crc32 } from 'node:zlib'
 import { buildTree, tmpDirFor } from '../helpers/fixture-tree.js'
 import { newSavedir } from '../helpers/cli.js'
 import { readConfig } from '../../lib/repo/config.js'
@@ -63,28 +64,25 @@ t.test('every object a new saveset references ends the save fresh; other objects
   t.same(touched, [], 'objects the new saveset does not reference were left alone (no .time, .data mtime unchanged)')
 })
 
-/** Moves every time in the local cache by `deltaMs` (the generation marker aside). */
+/**
+ * Moves every time in the local cache's object log by `deltaMs`, read and written as
+ * doc/format.md §10 describes it (blocks: "TSo1", count, CRC-32; records: name, float64 ms).
+ */
 async function shiftCacheTimes(cacheHome: string, repoId: string, deltaMs: number): Promise<number> {
-  const require = createRequire(import.meta.url)
-  const lmdb = require('lmdb') as {
-    open(o: { path: string; compression?: boolean }): {
-      getRange(): Iterable<{ key: unknown; value: unknown }>
-      putSync(k: unknown, v: unknown): void
-      close(): Promise<void>
-    }
-  }
-  const db = lmdb.open({ path: path.join(cacheHome, 'tarshift', repoId), compression: false })
+  const file = path.join(cacheHome, 'tarshift', repoId, 'objects')
+  const log = fs.readFileSync(file)
   let n = 0
-  try {
-    const updates: Array<[unknown, number]> = []
-    for (const { key, value } of db.getRange()) {
-      if (typeof key === 'string' && !key.startsWith('!') && typeof value === 'number') updates.push([key, value + deltaMs])
-    }
-    for (const [k, v] of updates) db.putSync(k, v)
-    n = updates.length
-  } finally {
-    await db.close()
+  for (let at = 0; at < log.length;) {
+    assert.equal(log.toString('latin1', at, at + 4), 'TSo1', 'a block starts with its magic')
+    const count = log.readUInt32LE(at + 4)
+    const records = log.subarray(at + 12, at + 12 + count * 40)
+    assert.equal(crc32(records), log.readUInt32LE(at + 8), 'and its CRC-32 matches')
+    for (let r = 0; r < records.length; r += 40) records.writeDoubleLE(records.readDoubleLE(r + 32) + deltaMs, r + 32)
+    log.writeUInt32LE(crc32(records), at + 8)
+    n += count
+    at += 12 + count * 40
   }
+  fs.writeFileSync(file, log)
   return n
 }
 

@@ -15,11 +15,9 @@ import { placeholderOrigin } from '../../lib/tree/inline-placeholder.js'
 import { recordSummary, summarize, SummaryDataLost, SummaryTreeReader, SUMMARY_DATA_OVER, type SummaryCache } from '../../lib/tree/tree-summary.js'
 import { ObjectKind } from '../../lib/codec/object-header.js'
 import { ObjectCache } from '../../lib/cache/object-cache.js'
-import { SummaryStore } from '../../lib/cache/summary-store.js'
 import { dataPath } from '../../lib/repo/layout.js'
 import { Packr } from 'msgpackr'
 import { createHash } from 'node:crypto'
-import { openLmdb, type LmdbRoot } from '../../lib/cache/lmdb.js'
 
 /** A summary cache in memory. */
 class MapCache implements SummaryCache {
@@ -218,51 +216,4 @@ t.test('the local cache keeps summaries, drops them at a new generation or past 
   const off = await ObjectCache.open(savedir, 'repo1', 2, true)
   off.recordSummary(name('d'), s)
   t.equal(off.summary(name('d')), undefined, '--no-cache keeps none')
-})
-
-t.test('two saves recording at once: a summary under another tree\'s name is never taken', async t => {
-  const dir = tmpDirFor(t, 'tarshift-summary-store-')
-  // lmdb-js's `flushed`: settles once the writes so far are committed.
-  const index = openLmdb(path.join(dir, 'main')) as LmdbRoot & { flushed: Promise<boolean> }
-  t.teardown(() => index.close())
-  const open = (): SummaryStore => SummaryStore.open(path.join(dir, 'summaries'), index, 1 << 20)
-  const a = open()
-  const b = open()
-  a.put('a'.repeat(64), Buffer.from('of tree a'))
-  await a.close()
-  b.put('b'.repeat(64), Buffer.from('of tree b')) // the same sequence number as a's
-  await b.close()
-  await index.flushed
-  const c = open()
-  t.equal(c.get('b'.repeat(64))?.toString(), 'of tree b', "b's summary")
-  t.equal(c.get('a'.repeat(64)), undefined, "a's, overwritten, is missing, not b's")
-  c.put('e'.repeat(64), Buffer.from('of tree e'))
-  await c.close()
-  await index.flushed
-  const d = open()
-  t.equal(d.get('e'.repeat(64))?.toString(), 'of tree e', 'numbers go on after the last')
-  t.equal(d.get('b'.repeat(64))?.toString(), 'of tree b', 'without overwriting')
-  await d.close()
-  await d.close()
-})
-
-t.test('summaries are put in batches of about 512 KiB, and read back before they are put', async t => {
-  const dir = tmpDirFor(t, 'tarshift-summary-batch-')
-  const index = openLmdb(path.join(dir, 'main')) as LmdbRoot & { flushed: Promise<boolean> }
-  t.teardown(() => index.close())
-  const store = SummaryStore.open(path.join(dir, 'summaries'), index, 64 << 20)
-  store.put('f'.repeat(64), Buffer.from('of tree f'))
-  await index.flushed
-  t.equal(store.get('f'.repeat(64))?.toString(), 'of tree f', 'a summary just recorded is read back')
-  t.ok(store.has('f'.repeat(64)), 'and known')
-  t.notOk(index.doesExist('!t' + 'f'.repeat(64)), 'but not put yet: it waits for more')
-  store.put('0'.repeat(64), Buffer.alloc(600 * 1024, 7))
-  await index.flushed
-  t.ok(index.doesExist('!t' + 'f'.repeat(64)) && index.doesExist('!t' + '0'.repeat(64)), 'past 512 KiB, the batch is put')
-  store.put('1'.repeat(64), Buffer.from('of tree 1'))
-  await store.close()
-  await index.flushed
-  const again = SummaryStore.open(path.join(dir, 'summaries'), index, 64 << 20)
-  t.same(['f', '0', '1'].map(c => again.get(c.repeat(64))?.length), [9, 600 * 1024, 9], 'closing puts the rest; all are there after a reopen')
-  await again.close()
 })

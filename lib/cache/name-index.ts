@@ -1,0 +1,97 @@
+// An in-memory table from object names (SHA-256, given in hex) to two numbers, for the local
+// cache's files (object-times.ts: a last-use time; summary-file.ts: an offset and a length).
+// Open addressing over typed arrays, not a Map of strings: ~60 bytes an entry instead of ~150,
+// and no object per entry for the garbage collector to walk. Names are SHA-256 digests, so
+// their first four bytes are already a uniform hash.
+
+const NAME_BYTES = 32
+const INITIAL_CAPACITY = 1024
+
+export class NameIndex {
+  /** Entry number + 1 per slot; 0 = empty. Its length is a power of two, at least twice the count. */
+  private slots = new Int32Array(INITIAL_CAPACITY * 2)
+  /** The names, 32 bytes each, by entry number. */
+  private names = Buffer.alloc(INITIAL_CAPACITY * NAME_BYTES)
+  private a = new Float64Array(INITIAL_CAPACITY)
+  private b = new Float64Array(INITIAL_CAPACITY)
+  private count = 0
+
+  get size(): number {
+    return this.count
+  }
+
+  /** The entry number of `hex` (64 lowercase hex digits), or -1. */
+  find(hex: string): number {
+    if (hex.length !== 2 * NAME_BYTES) return -1
+    const prefix = parseInt(hex.slice(0, 8), 16)
+    if (Number.isNaN(prefix)) return -1
+    const mask = this.slots.length - 1
+    for (let s = prefix & mask; ; s = (s + 1) & mask) {
+      const e = (this.slots[s] as number) - 1
+      if (e < 0) return -1
+      const at = e * NAME_BYTES
+      if (this.names.readUInt32BE(at) === prefix && this.names.toString('hex', at, at + NAME_BYTES) === hex) return e
+    }
+  }
+
+  /** The first number of entry `e` (from find). */
+  first(e: number): number {
+    return this.a[e] as number
+  }
+
+  /** The second number of entry `e` (from find). */
+  second(e: number): number {
+    return this.b[e] as number
+  }
+
+  /** Set the numbers of `name` (32 bytes at `at` of `from`), adding it if new; its entry number. */
+  set(from: Buffer, at: number, first: number, second = 0): number {
+    let e = this.findBytes(from, at)
+    if (e < 0) {
+      if (this.count === this.a.length) this.grow()
+      e = this.count++
+      from.copy(this.names, e * NAME_BYTES, at, at + NAME_BYTES)
+      this.place(e)
+    }
+    this.a[e] = first
+    this.b[e] = second
+    return e
+  }
+
+  /** Every entry: its name (32 bytes, a view valid until the next set) and numbers. */
+  *entries(): Generator<[Buffer, number, number]> {
+    for (let e = 0; e < this.count; e++) yield [this.names.subarray(e * NAME_BYTES, (e + 1) * NAME_BYTES), this.a[e] as number, this.b[e] as number]
+  }
+
+  private findBytes(from: Buffer, at: number): number {
+    const prefix = from.readUInt32BE(at)
+    const mask = this.slots.length - 1
+    for (let s = prefix & mask; ; s = (s + 1) & mask) {
+      const e = (this.slots[s] as number) - 1
+      if (e < 0) return -1
+      if (this.names.compare(from, at, at + NAME_BYTES, e * NAME_BYTES, (e + 1) * NAME_BYTES) === 0) return e
+    }
+  }
+
+  private place(e: number): void {
+    const mask = this.slots.length - 1
+    let s = this.names.readUInt32BE(e * NAME_BYTES) & mask
+    while (this.slots[s] !== 0) s = (s + 1) & mask
+    this.slots[s] = e + 1
+  }
+
+  private grow(): void {
+    const n = this.a.length * 2
+    const names = Buffer.alloc(n * NAME_BYTES)
+    this.names.copy(names)
+    this.names = names
+    const a = new Float64Array(n)
+    a.set(this.a)
+    this.a = a
+    const b = new Float64Array(n)
+    b.set(this.b)
+    this.b = b
+    this.slots = new Int32Array(n * 2)
+    for (let e = 0; e < this.count; e++) this.place(e)
+  }
+}

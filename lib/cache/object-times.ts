@@ -1,0 +1,138 @@
+// The local cache's object times (file `objects` in the cache directory): when this host last
+// saw each object exist with a fresh last-use time. An append-only log of blocks, each written
+// with one write(2) in O_APPEND mode, so that saves of this host running at once add to it
+// without a lock:
+//
+//   block  = magic "TSo1" (4 bytes) | count (u32 LE) | CRC-32 of the records (u32 LE) | records
+//   record = object name (32 bytes) | last-use time, ms since the epoch (float64 LE)
+//
+// Reading stops at the first block that is short or fails its check (a save that died while
+// writing, a disk that filled): what follows is lost, which costs only time. Later records of
+// a name win when they are newer. When the log holds more than twice the records it has names
+// (refreshes add a record each), the closing save writes it anew, one record per name, and
+// renames it into place; records another save appended in between are lost (a hint).
+import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync, constants } from 'node:fs'
+import { join } from 'node:path'
+import { crc32 } from 'node:zlib'
+import { NameIndex } from './name-index.js'
+
+export const OBJECTS_FILE = 'objects'
+const MAGIC = 0x54536f31 // "TSo1"
+const HEADER_BYTES = 12
+const RECORD_BYTES = 40
+/** Records gathered before they are appended as a block. */
+const BLOCK_RECORDS = 16384
+/** A log with fewer records than this is never rewritten. */
+const COMPACT_MIN = 8192
+
+export class ObjectTimes {
+  private readonly index = new NameIndex()
+  /** Records in the file (as read) and appended by this process since. */
+  private logged = 0
+  private pending: Buffer
+  private pendingCount = 0
+
+  private constructor(private readonly path: string) {
+    this.pending = Buffer.allocUnsafe(HEADER_BYTES + BLOCK_RECORDS * RECORD_BYTES)
+  }
+
+  /** Read the log in `dir` (none yet: empty). Throws only what reading the file throws, ENOENT aside. */
+  static open(dir: string): ObjectTimes {
+    const times = new ObjectTimes(join(dir, OBJECTS_FILE))
+    let bytes: Buffer
+    try {
+      bytes = readFileSync(times.path)
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return times
+      throw e
+    }
+    times.load(bytes)
+    return times
+  }
+
+  /** Remove the log in `dir`. */
+  static clear(dir: string): void {
+    rmSync(join(dir, OBJECTS_FILE), { force: true })
+  }
+
+  private load(bytes: Buffer): void {
+    let at = 0
+    while (at + HEADER_BYTES <= bytes.length) {
+      const count = bytes.readUInt32LE(at + 4)
+      const end = at + HEADER_BYTES + count * RECORD_BYTES
+      if (bytes.readUInt32BE(at) !== MAGIC || end > bytes.length) break
+      if (crc32(bytes.subarray(at + HEADER_BYTES, end)) !== bytes.readUInt32LE(at + 8)) break
+      for (let r = at + HEADER_BYTES; r < end; r += RECORD_BYTES) this.note(bytes, r, bytes.readDoubleLE(r + 32))
+      this.logged += count
+      at = end
+    }
+  }
+
+  private note(from: Buffer, at: number, when: number): void {
+    const e = this.index.find(from.toString('hex', at, at + 32))
+    if (e < 0 || this.index.first(e) < when) this.index.set(from, at, when)
+  }
+
+  /** When this host last saw the object exist with a fresh last-use time (ms), or undefined. */
+  touchedAt(hex: string): number | undefined {
+    const e = this.index.find(hex)
+    return e < 0 ? undefined : this.index.first(e)
+  }
+
+  /** Record that object `hex` had last-use time `when` (ms); appended in blocks. */
+  record(hex: string, when: number): void {
+    if (hex.length !== 64) return
+    const at = HEADER_BYTES + this.pendingCount * RECORD_BYTES
+    if (this.pending.write(hex, at, 32, 'hex') !== 32) return
+    this.pending.writeDoubleLE(when, at + 32)
+    this.note(this.pending, at, when)
+    if (++this.pendingCount === BLOCK_RECORDS) this.flush()
+  }
+
+  /** Append the records gathered so far as one block. */
+  flush(): void {
+    if (this.pendingCount === 0) return
+    const end = HEADER_BYTES + this.pendingCount * RECORD_BYTES
+    this.pending.writeUInt32BE(MAGIC, 0)
+    this.pending.writeUInt32LE(this.pendingCount, 4)
+    this.pending.writeUInt32LE(crc32(this.pending.subarray(HEADER_BYTES, end)), 8)
+    const fd = openSync(this.path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600)
+    try {
+      writeSync(fd, this.pending, 0, end)
+    } finally {
+      closeSync(fd)
+    }
+    this.logged += this.pendingCount
+    this.pendingCount = 0
+  }
+
+  /** Append what is gathered, and write the log anew when most of it is superseded records. */
+  close(): void {
+    this.flush()
+    if (this.logged < COMPACT_MIN || this.logged <= 2 * this.index.size) return
+    const tmp = `${this.path}.${process.pid}.tmp`
+    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600)
+    try {
+      const block = Buffer.allocUnsafe(HEADER_BYTES + BLOCK_RECORDS * RECORD_BYTES)
+      let n = 0
+      const put = (): void => {
+        const end = HEADER_BYTES + n * RECORD_BYTES
+        block.writeUInt32BE(MAGIC, 0)
+        block.writeUInt32LE(n, 4)
+        block.writeUInt32LE(crc32(block.subarray(HEADER_BYTES, end)), 8)
+        writeSync(fd, block, 0, end)
+        n = 0
+      }
+      for (const [name, when] of this.index.entries()) {
+        name.copy(block, HEADER_BYTES + n * RECORD_BYTES)
+        block.writeDoubleLE(when, HEADER_BYTES + n * RECORD_BYTES + 32)
+        if (++n === BLOCK_RECORDS) put()
+      }
+      if (n > 0) put()
+    } finally {
+      closeSync(fd)
+    }
+    renameSync(tmp, this.path)
+    this.logged = this.index.size
+  }
+}
