@@ -3,7 +3,7 @@
 // loader resolves, reads, compiles and links each of the ~100 modules of a save on its own
 // (each read a disk seek when the page cache is cold); one file each cut an unchanged save of a
 // few large files from 0.35 to 0.29 s warm and 0.47 to 0.39 s cold (doc/performance.md). Packages stay external,
-// loaded from node_modules as before: lmdb, zstd-napi and lzma-native find their native
+// loaded from node_modules as before: zstd-napi and lzma-native find their native
 // binaries from their own directories. The bundles sit at the same depth as the modules they
 // replace (dist/lib/<dir>/), so that the paths the code builds from import.meta.url (the
 // addon in build/Release, package.json, ./store-worker.js) resolve the same.
