@@ -22,6 +22,36 @@ export interface RepoConfig {
   inlineLimit: number
   /** A directory inlines at most this many bytes in total. */
   inlineDirLimit: number
+  /**
+   * How a directory's tree is split into parts (doc/format.md §5.5); absent in savedirs made
+   * before session 15, which split as `defaultTreeParts` says.
+   */
+  treeParts?: TreeParts
+}
+
+/** The tree split rule's parameters: encoded bytes of a part, and the name-hash mask. */
+export interface TreeParts {
+  /** A part is closed at a content-defined point only once it holds this many bytes. */
+  min: number
+  /** A directory encoded in more than this is split; no part is longer (but for one huge entry). */
+  max: number
+  /** A part may end after an entry whose name's FNV-1a hash has these bits all 0. */
+  mask: number
+}
+
+/**
+ * The split of new savedirs, and of those without `treeParts`: parts of a quarter to all of the
+ * largest chunk, a split point every 64 names. Smaller parts make a changed small file rewrite
+ * less of its directory's tree, and cost first saves and restores more objects
+ * (doc/performance.md, "Tree parts").
+ */
+export function defaultTreeParts(chunkerMax: number): TreeParts {
+  return { min: Math.floor(chunkerMax / 4), max: chunkerMax, mask: 0x3f }
+}
+
+/** The split rule a savedir's trees are written with. */
+export function treePartsOf(config: RepoConfig): TreeParts {
+  return config.treeParts ?? defaultTreeParts(config.chunker.max)
 }
 
 function notASavedir(dir: string, why?: string): TarshiftError {
@@ -56,6 +86,11 @@ export function readConfig(savedir: string): RepoConfig {
   if (!ch || !(ch.min > 0 && ch.avg > ch.min && ch.max > ch.avg) || typeof ch.seed !== 'number' ||
       typeof c.id !== 'string' || typeof c.inlineLimit !== 'number' || typeof c.inlineDirLimit !== 'number') {
     throw new TarshiftError('TARSHIFT_BAD_CONFIG', `savedir ${savedir}: ${CONFIG_FILE} is incomplete or invalid`, { path: savedir })
+  }
+  const tp = c.treeParts
+  if (tp !== undefined && !(Number.isInteger(tp.min) && Number.isInteger(tp.max) && Number.isInteger(tp.mask) &&
+      tp.min >= 0 && tp.max >= 1024 && tp.min <= tp.max && tp.mask >= 0 && tp.mask <= 0xffff)) {
+    throw new TarshiftError('TARSHIFT_BAD_CONFIG', `savedir ${savedir}: ${CONFIG_FILE} has an invalid treeParts`, { path: savedir })
   }
   setFanoutDigits(savedir, fanoutDigitsOfVersion(c.version))
   return c as RepoConfig

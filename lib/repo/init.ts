@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { TarshiftError, isSystemError, savedirIoError } from '../errors.js'
 import { writeFileAtomic } from './atomic-write.js'
 import { CHUNKS_DIR, CONFIG_FILE, FANOUT_DIGITS, LOCKS_DIR, SAVESETS_DIR, fanoutNames, setFanoutDigits } from './layout.js'
-import { FORMAT_NAME, FORMAT_VERSION, type RepoConfig } from './config.js'
+import { FORMAT_NAME, FORMAT_VERSION, defaultTreeParts, type RepoConfig } from './config.js'
 import { DEFAULT_CHUNKER } from '../chunker/fastcdc.js'
 import type { CodecName } from '../codec/codec.js'
 
@@ -56,6 +56,7 @@ export function initSavedir(savedir: string, opts: InitOptions = {}): RepoConfig
     compression: opts.compression ?? 'zstd',
     inlineLimit: opts.inlineLimit ?? DEFAULT_INLINE_LIMIT,
     inlineDirLimit: DEFAULT_INLINE_DIR_LIMIT,
+    treeParts: defaultTreeParts(avg * 4),
   }
   try {
     mkdirSync(savedir, { recursive: true, mode: 0o700 })

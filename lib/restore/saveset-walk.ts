@@ -1,10 +1,11 @@
 // Traversal of a saveset's trees: look up a saved path, and walk a subtree in tar order
 // (a directory before its contents, names in byte order), reading only the trees on the
 // path and below it, and reading trees ahead (tree-prefetch.ts). Memory: per level of the
-// current path, one part of its directory's tree and the next part (read ahead), and what
+// current path, one part of its directory's tree and the next ~2 MiB of parts (read ahead), and what
 // the prefetch holds (at most PREFETCH_TREES trees, about PREFETCH_BYTES).
 import { TarshiftError } from '../errors.js'
 import type { ObjectStore } from '../repo/object-store.js'
+import { treePartsOf } from '../repo/config.js'
 import { EntryType, type Entry } from '../tree/entry.js'
 import { findEntry, readPart, readTree, type OpenedTree } from '../tree/tree-store.js'
 import { TreePrefetch } from '../tree/tree-prefetch.js'
@@ -45,15 +46,24 @@ export function joinRel(parent: Buffer, name: Buffer): Buffer {
 /** Trees read ahead of a walk: enough to keep the store workers busy on a cold savedir. */
 const PREFETCH_TREES = 256
 
-/** A directory being walked: the part of its tree in hand, the next part being read. */
+/**
+ * Parts of a directory's tree read ahead of the one in hand: about 2 MiB of encoded entries
+ * (one part of savedirs without treeParts, whose parts are up to 2 MiB; eight of 256 KiB).
+ * One at a time, a restore of /usr/share with parts of 64-256 KiB waited for each (1.90
+ * against 1.66 s cold).
+ */
+const PARTS_AHEAD_BYTES = 2 * 1024 * 1024
+
+/** A directory being walked: the part of its tree in hand, the next parts being read. */
 interface Level {
   opened: OpenedTree
   prefix: Buffer
-  /** Index of the part in hand (0 for a single tree). */
-  part: number
   entries: Entry[]
   at: number
-  next: Promise<Entry[]> | null
+  /** Index of the next part to start reading. */
+  nextPart: number
+  /** Parts being read, in order. */
+  ahead: Array<Promise<Entry[]>>
 }
 
 /**
@@ -63,20 +73,23 @@ interface Level {
  * entries, 8 deep).
  */
 export async function* walkTree(store: ObjectStore, tree: Buffer, prefix: Buffer, prefetch = new TreePrefetch(store, PREFETCH_TREES)): AsyncGenerator<WalkItem> {
-  // A part at a time, the next one read meanwhile: a directory's tree with its small files
-  // inline can be many parts of up to chunker.max bytes each.
+  // A part at a time, the next ones read meanwhile: a directory's tree with its small files
+  // inline can be many parts (of up to treeParts.max bytes each).
+  const partsAhead = Math.max(1, Math.floor(PARTS_AHEAD_BYTES / treePartsOf(store.config).max))
   const enter = (level: Level, entries: Entry[]): void => {
     level.entries = entries
     level.at = 0
-    const after = level.opened.parts[level.part + 1]
-    level.next = after === undefined ? null : readPart(store, after)
-    // Failures are reported when the walk gets there.
-    level.next?.catch(() => undefined)
+    while (level.ahead.length < partsAhead && level.nextPart < level.opened.parts.length) {
+      const read = readPart(store, level.opened.parts[level.nextPart++] as Buffer)
+      // Failures are reported when the walk gets there.
+      read.catch(() => undefined)
+      level.ahead.push(read)
+    }
     prefetch.hint([entries])
   }
   const open = async (t: Buffer, p: Buffer): Promise<Level> => {
     const opened = await prefetch.open(t)
-    const level: Level = { opened, prefix: p, part: 0, entries: [], at: 0, next: null }
+    const level: Level = { opened, prefix: p, entries: [], at: 0, nextPart: 1, ahead: [] }
     enter(level, opened.first)
     return level
   }
@@ -84,12 +97,9 @@ export async function* walkTree(store: ObjectStore, tree: Buffer, prefix: Buffer
   while (stack.length > 0) {
     const top = stack[stack.length - 1] as Level
     if (top.at === top.entries.length) {
-      if (top.next === null) {
-        stack.pop()
-      } else {
-        top.part++
-        enter(top, await top.next)
-      }
+      const next = top.ahead.shift()
+      if (next === undefined) stack.pop()
+      else enter(top, await next)
       continue
     }
     const e = top.entries[top.at++] as Entry

@@ -12,17 +12,18 @@
 // part is written and let go.
 import { ObjectKind } from '../codec/object-header.js'
 import type { ObjectStore } from '../repo/object-store.js'
+import { treePartsOf } from '../repo/config.js'
 import type { Entry } from './entry.js'
 import { withRealData } from './inline-placeholder.js'
 import type { TreeObserver } from './tree-store.js'
 import { encodeEntry, encodeTreeIndexTransient, encodeTreeTransient, entryLengthBound, treeFromEncodedEntriesTransient, treeHeaderLength } from './tree-codec.js'
 
 /** Content-defined split points keep parts stable when entries are added elsewhere. */
-function splitHere(name: Buffer, partBytes: number, min: number): boolean {
+function splitHere(name: Buffer, partBytes: number, min: number, mask: number): boolean {
   if (partBytes < min) return false
   let h = 0x811c9dc5
   for (const b of name) h = Math.imul(h ^ b, 0x01000193)
-  return (h & 0x3f) === 0
+  return (h & mask) === 0
 }
 
 /** The stored tree of a directory, and what it consists of. */
@@ -35,6 +36,7 @@ export interface WrittenTree {
 export class TreeWriter {
   private readonly max: number
   private readonly min: number
+  private readonly mask: number
   /** Phase one: the entries as given, with the sum of their entryLengthBound. */
   private objects: Entry[] | null = []
   private bound = 16
@@ -51,8 +53,10 @@ export class TreeWriter {
 
   /** @param observe told of each tree object written (the save records its summary) */
   constructor(private readonly store: ObjectStore, private readonly observe?: TreeObserver) {
-    this.max = store.config.chunker.max
-    this.min = Math.floor(this.max / 4)
+    const rule = treePartsOf(store.config)
+    this.max = rule.max
+    this.min = rule.min
+    this.mask = rule.mask
   }
 
   /** Entries added so far. */
@@ -130,7 +134,7 @@ export class TreeWriter {
     this.currentBytes += b.length
     this.count++
     this.bytes += b.length
-    if (splitHere(e.name, this.currentBytes, this.min)) await this.closePart()
+    if (splitHere(e.name, this.currentBytes, this.min, this.mask)) await this.closePart()
     if (this.closed.length > 0 && this.splitting()) {
       const closed = this.closed
       this.closed = []

@@ -9,6 +9,21 @@ import { EntryType, type Entry } from '../../lib/tree/entry.js'
 import { decodeTree, encodeEntry, encodeTree, encodeTreeIndex, treeFromEncodedEntries } from '../../lib/tree/tree-codec.js'
 import { TreeWriter, writeTree } from '../../lib/tree/tree-writer.js'
 import { readTree, treeObjects } from '../../lib/tree/tree-store.js'
+import { treePartsOf, type TreeParts } from '../../lib/repo/config.js'
+import { CONFIG_FILE } from '../../lib/repo/layout.js'
+import fs from 'node:fs'
+import path from 'node:path'
+
+/** A savedir with its config's treeParts replaced (undefined: none, as before session 15). */
+function savedirWithParts(t: Parameters<typeof newSavedir>[0], args: string[], parts: TreeParts | undefined): string {
+  const savedir = newSavedir(t, args)
+  const file = path.join(savedir, CONFIG_FILE)
+  const config = JSON.parse(fs.readFileSync(file, 'utf8')) as { treeParts?: unknown }
+  if (parts === undefined) delete config.treeParts
+  else config.treeParts = parts
+  fs.writeFileSync(file, JSON.stringify(config, null, 2) + '\n')
+  return savedir
+}
 
 function entry(i: number, extra = 0): Entry {
   const e: Entry = {
@@ -34,10 +49,9 @@ function entry(i: number, extra = 0): Entry {
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
 /** doc/format.md §5.5, written from the document: the object names of the whole list's tree. */
-function expected(entries: Entry[], max: number): { hash: string; parts: string[] } {
+function expected(entries: Entry[], { min, max, mask }: TreeParts): { hash: string; parts: string[] } {
   const whole = encodeTree(entries)
   if (whole.length <= max) return { hash: sha(whole), parts: [] }
-  const min = Math.floor(max / 4)
   const fnv = (b: Buffer): number => {
     let h = 0x811c9dc5
     for (const x of b) h = Math.imul(h ^ x, 0x01000193) >>> 0
@@ -54,7 +68,7 @@ function expected(entries: Entry[], max: number): { hash: string; parts: string[
       bytes = 0
     }
     bytes += size
-    if (bytes >= min && (fnv(e.name) & 0x3f) === 0) {
+    if (bytes >= min && (fnv(e.name) & mask) === 0) {
       parts.push(entries.slice(start, i + 1))
       start = i + 1
       bytes = 0
@@ -72,36 +86,43 @@ t.test('treeFromEncodedEntries is encodeTree, at every array header size', async
   }
 })
 
-t.test('streamed trees equal the split rule applied to the whole list', async t => {
-  // 64 KiB average chunks: the maximum is 256 KiB, so a few thousand entries make parts.
-  const savedir = newSavedir(t, ['--chunk-size', '64K'])
-  await withStore(savedir, async store => {
-    const max = store.config.chunker.max
-    t.equal(max, 256 * 1024)
-    for (const n of [0, 1, 100, 2000, 2300, 3000, 12_000]) {
-      const entries = Array.from({ length: n }, (_, i) => entry(i))
-      const want = expected(entries, max)
-      const w = new TreeWriter(store)
-      let held = 0
-      for (const e of entries) {
-        await w.add(e)
-        held = Math.max(held, w.heldBytes)
+const custom: TreeParts = { min: 16 * 1024, max: 128 * 1024, mask: 0x0f }
+for (const kind of ['default', 'none in the config', 'custom'] as const) {
+  t.test(`streamed trees equal the split rule applied to the whole list (${kind})`, async t => {
+    // 64 KiB average chunks: parts of 64-256 KiB with mask 0x3f, from the config or, without
+    // treeParts there, from the chunker's maximum; or another rule written into the config.
+    // A few thousand entries make parts.
+    const args = ['--chunk-size', '64K']
+    const savedir = kind === 'default' ? newSavedir(t, args) : savedirWithParts(t, args, kind === 'custom' ? custom : undefined)
+    await withStore(savedir, async store => {
+      const rule = treePartsOf(store.config)
+      t.same(rule, kind === 'custom' ? custom : { min: 64 * 1024, max: 256 * 1024, mask: 0x3f }, 'the rule of the savedir')
+      const max = rule.max
+      for (const n of [0, 1, 100, 2000, 2300, 3000, 12_000]) {
+        const entries = Array.from({ length: n }, (_, i) => entry(i))
+        const want = expected(entries, rule)
+        const w = new TreeWriter(store)
+        let held = 0
+        for (const e of entries) {
+          await w.add(e)
+          held = Math.max(held, w.heldBytes)
+        }
+        const got = await w.finish()
+        t.equal(got.hash.toString('hex'), want.hash, `${n} entries: the same tree`)
+        t.same(got.parts.map(p => p.toString('hex')), want.parts, `${n} entries: the same parts (${want.parts.length})`)
+        t.ok(held <= max, `${n} entries: held at most the maximum encoded (${held})`)
+        t.equal(w.length, n)
       }
-      const got = await w.finish()
-      t.equal(got.hash.toString('hex'), want.hash, `${n} entries: the same tree`)
-      t.same(got.parts.map(p => p.toString('hex')), want.parts, `${n} entries: the same parts (${want.parts.length})`)
-      t.ok(held <= max, `${n} entries: held at most the maximum encoded (${held})`)
-      t.equal(w.length, n)
-    }
-    await store.flush()
-    // What was written reads back as the list.
-    const entries = Array.from({ length: 12_000 }, (_, i) => entry(i))
-    const hash = await writeTree(store, entries)
-    await store.flush()
-    t.ok((await treeObjects(store, hash)).parts.length >= 4, 'a tree index')
-    t.same(await readTree(store, hash), entries.map(e => decodeTree(encodeTree([e]))[0]), 'reads back whole')
+      await store.flush()
+      // What was written reads back as the list.
+      const entries = Array.from({ length: 12_000 }, (_, i) => entry(i))
+      const hash = await writeTree(store, entries)
+      await store.flush()
+      t.ok((await treeObjects(store, hash)).parts.length >= 4, 'a tree index')
+      t.same(await readTree(store, hash), entries.map(e => decodeTree(encodeTree([e]))[0]), 'reads back whole')
+    })
   })
-})
+}
 
 t.test('one entry larger than the maximum is a part of its own', async t => {
   const savedir = newSavedir(t, ['--chunk-size', '64K'])
@@ -110,23 +131,23 @@ t.test('one entry larger than the maximum is a part of its own', async t => {
     const w = new TreeWriter(store)
     for (const e of entries) await w.add(e)
     const got = await w.finish()
-    t.equal(got.hash.toString('hex'), expected(entries, store.config.chunker.max).hash)
+    t.equal(got.hash.toString('hex'), expected(entries, treePartsOf(store.config)).hash)
   })
 })
 
 t.test('snapshot: the tree of the entries so far and some more, the writer unchanged', async t => {
   const savedir = newSavedir(t, ['--chunk-size', '64K'])
   await withStore(savedir, async store => {
-    const max = store.config.chunker.max
+    const rule = treePartsOf(store.config)
     for (const [n, cut] of [[50, 20], [3000, 10], [3000, 1500], [9000, 8000]] as const) {
       const entries = Array.from({ length: n }, (_, i) => entry(i))
       const w = new TreeWriter(store)
       for (const e of entries.slice(0, cut)) await w.add(e)
       const extra = [entry(n + 1), entry(n + 2)]
       const snap = await w.snapshot(extra)
-      t.equal(snap.hash.toString('hex'), expected([...entries.slice(0, cut), ...extra], max).hash, `${n}/${cut}: snapshot`)
+      t.equal(snap.hash.toString('hex'), expected([...entries.slice(0, cut), ...extra], rule).hash, `${n}/${cut}: snapshot`)
       for (const e of entries.slice(cut)) await w.add(e)
-      t.equal((await w.finish()).hash.toString('hex'), expected(entries, max).hash, `${n}/${cut}: the writer goes on as before`)
+      t.equal((await w.finish()).hash.toString('hex'), expected(entries, rule).hash, `${n}/${cut}: the writer goes on as before`)
     }
   })
 })
