@@ -18,8 +18,11 @@ import { snapshotTree } from '../helpers/tree-snapshot.js'
 import { listSummaries, type SavesetSummary } from '../../lib/repo/saveset.js'
 import {
   assertRestoresTo, dataObjects, digestDiff, reachablePerSaveset, savedirDigest, setSavesetTimes, sleep, tarshiftBackground,
-  union, verifyAllObjects, waitFor,
+  union, verifyAllObjects, waitFor, expireCacheHome,
 } from '../helpers/run-cli-expire.js'
+import { readConfig } from '../../lib/repo/config.js'
+import { ObjectTimes } from '../../lib/cache/object-times.js'
+import { SummaryFile } from '../../lib/cache/summary-file.js'
 import { runUntil } from '../helpers/run-in-slices.js'
 
 const KiB = 1024
@@ -96,6 +99,15 @@ t.test('two saves of different subsets at the same time both complete and restor
   await assertRestoresTo(t, savedir, sb.id, b, snapB)
   const v = await verifyAllObjects(savedir)
   t.same(v.bad, [], `all ${v.count} objects verify`)
+  // Both saves wrote the host's local cache at once (doc/format.md §10): it knows every object
+  // either wrote or refreshed, and each tree's summary reads back under its own name.
+  const cache = path.join(expireCacheHome(), 'tarshift', readConfig(savedir).id)
+  const times = ObjectTimes.open(cache)
+  const unknown = [...dataObjects(savedir).keys()].filter(h => times.touchedAt(h) === undefined)
+  t.same(unknown, [], 'the cache knows every object of the savedir')
+  const summaries = SummaryFile.open(cache, 1 << 30)
+  t.ok(summaries.has(sa.root as string) && summaries.has(sb.root as string), 'and has the summaries of both root trees')
+  summaries.close()
 })
 
 t.test('expire during a running save: exit 11 and nothing deleted; with --wait it runs after the save', async t => {
