@@ -48,8 +48,13 @@ function readState(dir: string): CacheState {
 
 function writeState(dir: string, state: CacheState): void {
   const tmp = join(dir, `${STATE_FILE}.${process.pid}.tmp`)
-  writeFileSync(tmp, JSON.stringify(state) + '\n', { mode: 0o600 })
-  renameSync(tmp, join(dir, STATE_FILE))
+  try {
+    writeFileSync(tmp, JSON.stringify(state) + '\n', { mode: 0o600 })
+    renameSync(tmp, join(dir, STATE_FILE))
+  } catch (e) {
+    rmSync(tmp, { force: true })
+    throw e
+  }
 }
 
 export class ObjectCache implements LastUseCache, SummaryCache {

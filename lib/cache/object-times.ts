@@ -112,6 +112,7 @@ export class ObjectTimes {
     if (this.logged < COMPACT_MIN || this.logged <= 2 * this.index.size) return
     const tmp = `${this.path}.${process.pid}.tmp`
     const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600)
+    let written = false
     try {
       const block = Buffer.allocUnsafe(HEADER_BYTES + BLOCK_RECORDS * RECORD_BYTES)
       let n = 0
@@ -129,8 +130,10 @@ export class ObjectTimes {
         if (++n === BLOCK_RECORDS) put()
       }
       if (n > 0) put()
+      written = true
     } finally {
       closeSync(fd)
+      if (!written) rmSync(tmp, { force: true })
     }
     renameSync(tmp, this.path)
     this.logged = this.index.size

@@ -144,3 +144,34 @@ t.test('a save that runs out of space: exit 2, one line, nothing half-written, t
   t.same(v.bad, [])
   t.ok(dataObjects(savedir).size > 0)
 })
+
+t.test('a local cache whose disk is full: the save succeeds with one note, and the next one too', async t => {
+  // The cache is a hint (doc/format.md §10): a full home must not fail a save.
+  const mnt = tmpfsMount(t, '1m')
+  const dir = tmpDirFor(t, 'tarshift-enospc-cache-')
+  const savedir = path.join(dir, 'sd')
+  t.equal(tarshift(['init', '-r', savedir]).status, 0)
+  const src = path.join(dir, 'src')
+  // ~3,000 small files in 60 directories: more summaries than a nearly full 1 MiB can take.
+  const children: Record<string, FixtureNode> = {}
+  for (let d = 0; d < 60; d++) {
+    const files: Record<string, FixtureNode> = {}
+    for (let i = 0; i < 50; i++) files[`f${i}`] = { type: 'file', size: 300 + ((i * 97) % 900), seed: d * 100 + i }
+    children[`d${d}`] = { type: 'dir', children: files }
+  }
+  buildTree(src, { type: 'dir', children })
+  const snap = snapshotTree(src)
+  fs.writeFileSync(path.join(mnt, 'filler'), Buffer.alloc(freeBytes(mnt) - 16 * KiB))
+  const env = { XDG_CACHE_HOME: mnt }
+  for (const round of ['first', 'second']) {
+    const r = tarshift(['save', '-r', savedir, '--subset', 'c', '--progress', 'none', src], { env })
+    t.equal(r.status, 0, `${round} save: exit 0 (${showRun(r)})`)
+    const notes = r.stderr.toString().split('\n').filter(l => l.includes('local cache'))
+    t.ok(notes.length <= 1, `${round} save: at most one note about the cache (${notes.join(' | ')})`)
+    if (round === 'first') t.match(notes[0] ?? '', /local cache (not updated|unavailable).*(ENOSPC|no space)/i, 'the first says the cache could not be written')
+  }
+  t.same(fs.readdirSync(path.join(mnt, 'tarshift')).flatMap(d => fs.readdirSync(path.join(mnt, 'tarshift', d))).filter(f => f.endsWith('.tmp')), [], 'no temporary left in the cache')
+  const ids = listSummaries(savedir).map(s => s.id)
+  t.equal(ids.length, 2)
+  await assertRestoresTo(t, savedir, ids[1] as string, src, snap)
+})
