@@ -10,12 +10,27 @@ const INITIAL_CAPACITY = 1024
 
 export class NameIndex {
   /** Entry number + 1 per slot; 0 = empty. Its length is a power of two, at least twice the count. */
-  private slots = new Int32Array(INITIAL_CAPACITY * 2)
+  private slots: Int32Array
   /** The names, 32 bytes each, by entry number. */
-  private names = Buffer.alloc(INITIAL_CAPACITY * NAME_BYTES)
-  private a = new Float64Array(INITIAL_CAPACITY)
-  private b = new Float64Array(INITIAL_CAPACITY)
+  private names: Buffer
+  private a: Float64Array
+  /** The second numbers; empty when the index was made with one number an entry. */
+  private b: Float64Array
   private count = 0
+
+  /**
+   * @param expected entries to make room for at once (a file's records), so that loading it
+   *   does not grow the arrays step by step, holding the old and the new ones each time
+   * @param numbers 1 when entries need only their first number (object times)
+   */
+  constructor(expected = 0, private readonly numbers: 1 | 2 = 2) {
+    let capacity = INITIAL_CAPACITY
+    while (capacity < expected) capacity *= 2
+    this.slots = new Int32Array(capacity * 2)
+    this.names = Buffer.alloc(capacity * NAME_BYTES)
+    this.a = new Float64Array(capacity)
+    this.b = new Float64Array(numbers === 2 ? capacity : 0)
+  }
 
   get size(): number {
     return this.count
@@ -41,13 +56,28 @@ export class NameIndex {
     return this.a[e] as number
   }
 
-  /** The second number of entry `e` (from find). */
+  /** The second number of entry `e` (from find); 0 in an index of one number an entry. */
   second(e: number): number {
-    return this.b[e] as number
+    return this.b[e] ?? 0
   }
 
   /** Set the numbers of `name` (32 bytes at `at` of `from`), adding it if new; its entry number. */
   set(from: Buffer, at: number, first: number, second = 0): number {
+    const e = this.entryOf(from, at)
+    this.a[e] = first
+    if (this.numbers === 2) this.b[e] = second
+    return e
+  }
+
+  /** Set the first number of `name` to `first` unless it has a larger one already (one lookup). */
+  setMax(from: Buffer, at: number, first: number): void {
+    const known = this.count
+    const e = this.entryOf(from, at)
+    if (e >= known || (this.a[e] as number) < first) this.a[e] = first
+  }
+
+  /** The entry number of `name`, added (numbers 0) if new. */
+  private entryOf(from: Buffer, at: number): number {
     let e = this.findBytes(from, at)
     if (e < 0) {
       if (this.count === this.a.length) this.grow()
@@ -55,14 +85,12 @@ export class NameIndex {
       from.copy(this.names, e * NAME_BYTES, at, at + NAME_BYTES)
       this.place(e)
     }
-    this.a[e] = first
-    this.b[e] = second
     return e
   }
 
   /** Every entry: its name (32 bytes, a view valid until the next set) and numbers. */
   *entries(): Generator<[Buffer, number, number]> {
-    for (let e = 0; e < this.count; e++) yield [this.names.subarray(e * NAME_BYTES, (e + 1) * NAME_BYTES), this.a[e] as number, this.b[e] as number]
+    for (let e = 0; e < this.count; e++) yield [this.names.subarray(e * NAME_BYTES, (e + 1) * NAME_BYTES), this.a[e] as number, this.b[e] ?? 0]
   }
 
   private findBytes(from: Buffer, at: number): number {
@@ -89,9 +117,11 @@ export class NameIndex {
     const a = new Float64Array(n)
     a.set(this.a)
     this.a = a
-    const b = new Float64Array(n)
-    b.set(this.b)
-    this.b = b
+    if (this.numbers === 2) {
+      const b = new Float64Array(n)
+      b.set(this.b)
+      this.b = b
+    }
     this.slots = new Int32Array(n * 2)
     for (let e = 0; e < this.count; e++) this.place(e)
   }

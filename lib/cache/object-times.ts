@@ -11,7 +11,7 @@
 // a name win when they are newer. When the log holds more than twice the records it has names
 // (refreshes add a record each), the closing save writes it anew, one record per name, and
 // renames it into place; records another save appended in between are lost (a hint).
-import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync, constants } from 'node:fs'
+import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync, constants } from 'node:fs'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { NameIndex } from './name-index.js'
@@ -26,28 +26,37 @@ const BLOCK_RECORDS = 16384
 const COMPACT_MIN = 8192
 
 export class ObjectTimes {
-  private readonly index = new NameIndex()
+  private readonly index: NameIndex
   /** Records in the file (as read) and appended by this process since. */
   private logged = 0
   private pending: Buffer
   private pendingCount = 0
 
-  private constructor(private readonly path: string) {
+  private constructor(private readonly path: string, expected: number) {
+    this.index = new NameIndex(expected, 1)
     this.pending = Buffer.allocUnsafe(HEADER_BYTES + BLOCK_RECORDS * RECORD_BYTES)
   }
 
   /** Read the log in `dir` (none yet: empty). Throws only what reading the file throws, ENOENT aside. */
   static open(dir: string): ObjectTimes {
-    const times = new ObjectTimes(join(dir, OBJECTS_FILE))
-    let bytes: Buffer
+    const path = join(dir, OBJECTS_FILE)
+    let fd: number
     try {
-      bytes = readFileSync(times.path)
+      fd = openSync(path, constants.O_RDONLY)
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return times
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new ObjectTimes(path, 0)
       throw e
     }
-    times.load(bytes)
-    return times
+    try {
+      const size = fstatSync(fd).size
+      // Room for every record at once: a log written anew has one a name, and a longer one
+      // was about to be.
+      const times = new ObjectTimes(path, Math.floor(size / RECORD_BYTES))
+      times.load(fd, size)
+      return times
+    } finally {
+      closeSync(fd)
+    }
   }
 
   /** Remove the log in `dir`. */
@@ -55,22 +64,25 @@ export class ObjectTimes {
     rmSync(join(dir, OBJECTS_FILE), { force: true })
   }
 
-  private load(bytes: Buffer): void {
-    let at = 0
-    while (at + HEADER_BYTES <= bytes.length) {
-      const count = bytes.readUInt32LE(at + 4)
-      const end = at + HEADER_BYTES + count * RECORD_BYTES
-      if (bytes.readUInt32BE(at) !== MAGIC || end > bytes.length) break
-      if (crc32(bytes.subarray(at + HEADER_BYTES, end)) !== bytes.readUInt32LE(at + 8)) break
-      for (let r = at + HEADER_BYTES; r < end; r += RECORD_BYTES) this.note(bytes, r, bytes.readDoubleLE(r + 32))
+  /**
+   * Read the log a block at a time into one buffer (the size of the largest block), not whole:
+   * a log of a million objects is 40 MB.
+   */
+  private load(fd: number, size: number): void {
+    const header = Buffer.alloc(HEADER_BYTES)
+    let block = Buffer.allocUnsafe(0)
+    for (let at = 0; at + HEADER_BYTES <= size;) {
+      if (readSync(fd, header, 0, HEADER_BYTES, at) !== HEADER_BYTES || header.readUInt32BE(0) !== MAGIC) break
+      const count = header.readUInt32LE(4)
+      const bytes = count * RECORD_BYTES
+      if (count > BLOCK_RECORDS || at + HEADER_BYTES + bytes > size) break
+      if (block.length < bytes) block = Buffer.allocUnsafe(BLOCK_RECORDS * RECORD_BYTES)
+      const records = block.subarray(0, bytes)
+      if (readSync(fd, records, 0, bytes, at + HEADER_BYTES) !== bytes || crc32(records) !== header.readUInt32LE(8)) break
+      for (let r = 0; r < bytes; r += RECORD_BYTES) this.index.setMax(records, r, records.readDoubleLE(r + 32))
       this.logged += count
-      at = end
+      at += HEADER_BYTES + bytes
     }
-  }
-
-  private note(from: Buffer, at: number, when: number): void {
-    const e = this.index.find(from.toString('hex', at, at + 32))
-    if (e < 0 || this.index.first(e) < when) this.index.set(from, at, when)
   }
 
   /** When this host last saw the object exist with a fresh last-use time (ms), or undefined. */
@@ -85,7 +97,7 @@ export class ObjectTimes {
     const at = HEADER_BYTES + this.pendingCount * RECORD_BYTES
     if (this.pending.write(hex, at, 32, 'hex') !== 32) return
     this.pending.writeDoubleLE(when, at + 32)
-    this.note(this.pending, at, when)
+    this.index.setMax(this.pending, at, when)
     if (++this.pendingCount === BLOCK_RECORDS) this.flush()
   }
 

@@ -67,6 +67,7 @@ export class SummaryFile {
   }
 
   private load(index: Buffer): void {
+    this.index = new NameIndex(Math.floor(index.length / INDEX_RECORD_BYTES))
     for (let at = 0; at + INDEX_RECORD_BYTES <= index.length; at += INDEX_RECORD_BYTES) {
       if (crc32(index.subarray(at, at + 44)) !== index.readUInt32LE(at + 44)) continue
       this.index.set(index, at, index.readDoubleLE(at + 32), index.readUInt32LE(at + 40))
