@@ -13,7 +13,7 @@
 // renames it into place; records another save appended in between are lost (a hint).
 import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync, constants } from 'node:fs'
 import { join } from 'node:path'
-import { crc32 } from 'node:zlib'
+import { crc32 } from './crc32.js'
 import { NameIndex } from './name-index.js'
 
 export const OBJECTS_FILE = 'objects'

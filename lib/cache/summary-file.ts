@@ -14,7 +14,7 @@
 // with pread, not through a memory map: LMDB's map left every page it read or wrote resident.
 import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, rmSync, writeSync, constants } from 'node:fs'
 import { join } from 'node:path'
-import { crc32 } from 'node:zlib'
+import { crc32 } from './crc32.js'
 import { native } from '../fs/native.js'
 import { NameIndex } from './name-index.js'
 

@@ -9,6 +9,8 @@ interface NativeFs {
   getpwuid(uid: number): string | null
   getgrgid(gid: number): string | null
   syncfs(fd: number): void
+  /** zlib's CRC-32 of the bytes (the local cache's checks: lib/cache/crc32.ts). */
+  crc32(bytes: Uint8Array): number
   /** flock(fd, LOCK_EX) when `exclusive`, else flock(fd, LOCK_UN); waits for the lock. */
   flock(fd: number, exclusive: boolean): void
   /** sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE): start writing the file's dirty pages, not waiting (a hint). */
