@@ -6,12 +6,13 @@
 // started in it (put back from an older copy). Three files of tarshift's own in
 // $XDG_CACHE_HOME/tarshift/<repository id>/: state.json, objects (object-times.ts), summaries
 // and summaries.index (summary-file.ts); doc/format.md §10 says why not LMDB any more.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import type { LastUseCache } from '../repo/object-store.js'
 import type { SummaryCache } from '../tree/tree-summary.js'
 import { summaryPath } from '../repo/saveset.js'
+import { writeFileAtomic } from '../repo/atomic-write.js'
 import { ObjectTimes, OBJECTS_FILE } from './object-times.js'
 import { SummaryFile, SUMMARIES_FILE, SUMMARIES_INDEX_FILE } from './summary-file.js'
 import { native } from '../fs/native.js'
@@ -47,14 +48,7 @@ function readState(dir: string): CacheState {
 }
 
 function writeState(dir: string, state: CacheState): void {
-  const tmp = join(dir, `${STATE_FILE}.${process.pid}.tmp`)
-  try {
-    writeFileSync(tmp, JSON.stringify(state) + '\n', { mode: 0o600 })
-    renameSync(tmp, join(dir, STATE_FILE))
-  } catch (e) {
-    rmSync(tmp, { force: true })
-    throw e
-  }
+  writeFileAtomic(join(dir, STATE_FILE), [Buffer.from(JSON.stringify(state) + '\n')])
 }
 
 export class ObjectCache implements LastUseCache, SummaryCache {

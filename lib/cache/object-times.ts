@@ -11,10 +11,11 @@
 // a name win when they are newer. When the log holds more than twice the records it has names
 // (refreshes add a record each), the closing save writes it anew, one record per name, and
 // renames it into place; records another save appended in between are lost (a hint).
-import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync, constants } from 'node:fs'
+import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, constants } from 'node:fs'
 import { join } from 'node:path'
 import { crc32 } from './crc32.js'
 import { NameIndex } from './name-index.js'
+import { writeAll } from '../repo/atomic-write.js'
 
 export const OBJECTS_FILE = 'objects'
 const MAGIC = 0x54536f31 // "TSo1"
@@ -104,13 +105,10 @@ export class ObjectTimes {
   /** Append the records gathered so far as one block. */
   flush(): void {
     if (this.pendingCount === 0) return
-    const end = HEADER_BYTES + this.pendingCount * RECORD_BYTES
-    this.pending.writeUInt32BE(MAGIC, 0)
-    this.pending.writeUInt32LE(this.pendingCount, 4)
-    this.pending.writeUInt32LE(crc32(this.pending.subarray(HEADER_BYTES, end)), 8)
+    const block = sealBlock(this.pending, this.pendingCount)
     const fd = openSync(this.path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600)
     try {
-      writeSync(fd, this.pending, 0, end)
+      writeAll(fd, [block])
     } finally {
       closeSync(fd)
     }
@@ -129,11 +127,7 @@ export class ObjectTimes {
       const block = Buffer.allocUnsafe(HEADER_BYTES + BLOCK_RECORDS * RECORD_BYTES)
       let n = 0
       const put = (): void => {
-        const end = HEADER_BYTES + n * RECORD_BYTES
-        block.writeUInt32BE(MAGIC, 0)
-        block.writeUInt32LE(n, 4)
-        block.writeUInt32LE(crc32(block.subarray(HEADER_BYTES, end)), 8)
-        writeSync(fd, block, 0, end)
+        writeAll(fd, [sealBlock(block, n)])
         n = 0
       }
       for (const [name, when] of this.index.entries()) {
@@ -150,4 +144,13 @@ export class ObjectTimes {
     renameSync(tmp, this.path)
     this.logged = this.index.size
   }
+}
+
+/** Fill in the header of a block of `n` records at the start of `buf`; the block's bytes. */
+function sealBlock(buf: Buffer, n: number): Buffer {
+  const end = HEADER_BYTES + n * RECORD_BYTES
+  buf.writeUInt32BE(MAGIC, 0)
+  buf.writeUInt32LE(n, 4)
+  buf.writeUInt32LE(crc32(buf.subarray(HEADER_BYTES, end)), 8)
+  return buf.subarray(0, end)
 }

@@ -12,11 +12,12 @@
 // each summary with pread, checking magic, length, CRC and name; a summary that fails (a batch
 // cut short, a file cleared by another save since) is missing, which costs only time. Read
 // with pread, not through a memory map: LMDB's map left every page it read or wrote resident.
-import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, rmSync, writeSync, constants } from 'node:fs'
+import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, rmSync, constants } from 'node:fs'
 import { join } from 'node:path'
 import { crc32 } from './crc32.js'
 import { native } from '../fs/native.js'
 import { NameIndex } from './name-index.js'
+import { writeAll } from '../repo/atomic-write.js'
 
 export const SUMMARIES_FILE = 'summaries'
 export const SUMMARIES_INDEX_FILE = 'summaries.index'
@@ -142,10 +143,10 @@ export class SummaryFile {
         at = end
         i += INDEX_RECORD_BYTES
       }
-      writeAll(this.fd, data)
+      writeAll(this.fd, [data])
       const ifd = openSync(join(this.dir, SUMMARIES_INDEX_FILE), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600)
       try {
-        writeAll(ifd, index)
+        writeAll(ifd, [index])
       } finally {
         closeSync(ifd)
       }
@@ -191,9 +192,4 @@ export class SummaryFile {
       closeSync(this.fd)
     }
   }
-}
-
-/** write(2) until every byte is written (a regular file takes it in one call but for errors). */
-function writeAll(fd: number, b: Buffer): void {
-  for (let at = 0; at < b.length;) at += writeSync(fd, b, at, b.length - at)
 }

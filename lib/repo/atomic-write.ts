@@ -50,7 +50,8 @@ export function isTempName(name: string): boolean {
   return name.startsWith('.') && name.endsWith('.tmp')
 }
 
-function writeAll(fd: number, parts: Buffer[]): void {
+/** write(2) (writev) until every byte of `parts` is written: a regular file can take less. */
+export function writeAll(fd: number, parts: Buffer[]): void {
   let pending = parts.filter(p => p.length > 0)
   while (pending.length > 0) {
     let n = writevSync(fd, pending)
