@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "object-files.h"
 #include "read-ahead.h"
@@ -39,6 +42,16 @@ void ctx_pool_give(ctx_pool_t *pool, void *item) {
   link->next = pool->free;
   pool->free = link;
   pthread_mutex_unlock(&pool->lock);
+}
+
+int write_out(int fd, const char **syscall) {
+  int r;
+  do r = sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+  while (r != 0 && errno == EINTR);
+  if (r == 0) return 0;
+  if (errno != EINVAL && errno != ENOSYS && errno != ESPIPE) { *syscall = "sync_file_range"; return -1; }
+  *syscall = "fsync";
+  return fsync(fd);
 }
 
 void hash_hex(const unsigned char *md, char *out) {

@@ -26,6 +26,11 @@ typedef struct { pthread_mutex_t lock; pool_link_t *free; } ctx_pool_t;
 void *ctx_pool_take(ctx_pool_t *pool);
 void ctx_pool_give(ctx_pool_t *pool, void *item);
 
+/* Write the file's dirty pages out and wait for them: sync_file_range(WAIT_BEFORE | WRITE |
+ * WAIT_AFTER), or fsync where that is not supported (EINVAL, ENOSYS, ESPIPE). 0; or -1 with
+ * errno set and *syscall the call that failed. */
+int write_out(int fd, const char **syscall);
+
 /* A SHA-256 digest (32 bytes) as the 64 lowercase hex digits of an object's name, NUL-terminated. */
 void hash_hex(const unsigned char *md, char *out);
 

@@ -1,7 +1,7 @@
 /*
  * putObjects(chunksDir: Buffer, fanoutDigits: number, bytes: Uint8Array, items: Uint32Array,
  *            codecId: 0 | 1, level: number, dryRun: boolean, refreshMs: number,
- *            tempTag: string): Promise<Array<PutResult | Error>>
+ *            tempTag: string, durability: 0 | 1 | 2): Promise<Array<PutResult | Error>>
  *
  * The object store's puts for the codecs that need no JavaScript (none, zstd), off the
  * JavaScript threads: hash (SHA-256, OpenSSL's, which node exports), look for the object,
@@ -21,14 +21,18 @@
  * kind, codec id, 0, uncompressed length big-endian), then the payload: zstd's frame of the
  * bytes, or the bytes themselves when compressing does not make them smaller. A new object is
  * written to `.<hash>.data.<tempTag>.<8 hex>.tmp` in its fan-out directory (O_EXCL; a name
- * taken is drawn again), its writeback started (sync_file_range), then renamed into place;
- * durability is the caller's, in batches (syncFiles below, or one syncfs).
+ * taken is drawn again), its data made durable before the rename as `durability` says
+ * (lib/repo/object-durability.ts: 0 ordered, the writeback started; 1 writeOut, written out and
+ * waited for; 2 fsync), then renamed into place. A crash may lose the name, never leave it naming a short file. The
+ * names are made durable by the caller, in batches (syncFiles below, or one syncfs). An
+ * existing .data shorter than an object's header (16 bytes: an empty file left by a crash on a
+ * file system that broke the order) is not trusted: the object is written again over it.
  *
  * refreshObjects(chunksDir: Buffer, fanoutDigits: number, hashes: string, refreshMs: number,
  *                dryRun: boolean): Promise<Float64Array>
  *   A saveset is about to use these existing objects: each one's last use made no older than
  *   refreshMs, as a put of an existing object does (a dry run touches nothing), and reported:
- *   one number per hash (ms), -1 for an object whose .data is missing. Rejects on the first
+ *   one number per hash (ms), -1 for an object whose .data is missing or shorter than a header. Rejects on the first
  *   failure (code, errno, syscall, path, what).
  *
  * syncFiles(files: Buffer of NUL-terminated paths, dirs: same): Promise<void>
@@ -120,6 +124,7 @@ typedef struct {
   int dry_run;
   double refresh_ms;
   char *tag;
+  int durability;     /* 0 ordered, 1 writeOut, 2 fsync */
   result_t *results;
   int job_err;        /* a failure of the whole call (bad lengths, no memory) */
   char *hashes;       /* refreshObjects: the n names, 64 hex characters each (no bytes, no items) */
@@ -218,7 +223,14 @@ static int write_object(put_job_t *j, result_t *r, const char *path, size_t dirl
     fail(r, e, "write", "writing an object", path);
     return -1;
   }
-  (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+  const char *syscall = "fsync";
+  if (j->durability == 0) (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+  else if (j->durability == 1 ? write_out(fd, &syscall) != 0 : fsync(fd) != 0) {
+    int e = errno;
+    close(fd); unlink(tmp); free(tmp);
+    fail(r, e, syscall, "writing an object", path);
+    return -1;
+  }
   if (close(fd) != 0) {
     int e = errno;
     unlink(tmp); free(tmp);
@@ -243,14 +255,13 @@ static void put_one(put_job_t *j, result_t *r, const uint8_t *data, size_t len, 
   size_t suffix_at = object_path(path, dirlen0, r->hash, j->digits);
   size_t dirlen = dirlen0 + 1 + (size_t)j->digits;
   struct stat st;
-  if (stat(path, &st) == 0) {
+  if (stat(path, &st) != 0) {
+    if (errno != ENOENT) { fail(r, errno, "stat", "stat of an object", path); return; }
+  } else if (st.st_size >= HEADER_SIZE) {
     if (j->dry_run) return;
     int done = refresh(j, r, path, suffix_at, mtime_ms(&st));
     if (done != 0) return;
-  } else if (errno != ENOENT) {
-    fail(r, errno, "stat", "stat of an object", path);
-    return;
-  }
+  } /* else: shorter than a header, damaged: written again over it */
   uint8_t header[HEADER_SIZE] = {'T', 'S', 'O', 'B', 1, (uint8_t)kind, 0, 0};
   uint64_t l = len;
   for (int i = 0; i < 8; i++) header[8 + i] = (uint8_t)(l >> (56 - 8 * i));
@@ -327,6 +338,7 @@ static void refresh_execute(napi_env env, void *data) {
       if (errno != ENOENT) { fail(r, errno, "stat", "stat of an object", path); break; }
       continue;
     }
+    if (st.st_size < HEADER_SIZE) continue; /* damaged: missing, for the caller to write again */
     if (!j->dry_run) {
       if (refresh(j, r, path, suffix_at, mtime_ms(&st)) < 0) break;
       continue;
@@ -435,19 +447,20 @@ static napi_value refresh_objects_js(napi_env env, napi_callback_info info) {
 }
 
 static napi_value put_objects_js(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value argv[9];
+  size_t argc = 10;
+  napi_value argv[10];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   void *dirdata = NULL; size_t dirlen = 0; bool isbuf = false;
   int32_t digits = 0, codec = -1, level = 0;
   bool dry = false;
+  int32_t durability = -1;
   double refresh = 0;
   napi_typedarray_type bt, it;
   size_t blen = 0, ilen = 0, taglen = 0;
   void *bdata = NULL, *idata = NULL;
   napi_value ab;
   size_t off;
-  if (argc < 9 || napi_is_buffer(env, argv[0], &isbuf) != napi_ok || !isbuf ||
+  if (argc < 10 || napi_is_buffer(env, argv[0], &isbuf) != napi_ok || !isbuf ||
       napi_get_buffer_info(env, argv[0], &dirdata, &dirlen) != napi_ok ||
       napi_get_value_int32(env, argv[1], &digits) != napi_ok || digits < 1 || digits > 8 ||
       napi_get_typedarray_info(env, argv[2], &bt, &blen, &bdata, &ab, &off) != napi_ok || bt != napi_uint8_array ||
@@ -457,8 +470,9 @@ static napi_value put_objects_js(napi_env env, napi_callback_info info) {
       napi_get_value_bool(env, argv[6], &dry) != napi_ok ||
       napi_get_value_double(env, argv[7], &refresh) != napi_ok ||
       napi_get_value_string_utf8(env, argv[8], NULL, 0, &taglen) != napi_ok || taglen == 0 || taglen > 200 ||
+      napi_get_value_int32(env, argv[9], &durability) != napi_ok || durability < 0 || durability > 2 ||
       dirlen == 0 || dirlen > 4000 || memchr(dirdata, 0, dirlen) != NULL) {
-    napi_throw_type_error(env, NULL, "putObjects(chunksDir: Buffer, fanoutDigits: 1..8, bytes: Uint8Array, items: Uint32Array of (length, kind) pairs, codecId: 0 | 1, level, dryRun, refreshMs, tempTag)");
+    napi_throw_type_error(env, NULL, "putObjects(chunksDir: Buffer, fanoutDigits: 1..8, bytes: Uint8Array, items: Uint32Array of (length, kind) pairs, codecId: 0 | 1, level, dryRun, refreshMs, tempTag, durability: 0 | 1 | 2)");
     return NULL;
   }
   uint32_t n = (uint32_t)(ilen / 2);
@@ -490,6 +504,7 @@ static napi_value put_objects_js(napi_env env, napi_callback_info info) {
   j->level = level;
   j->dry_run = dry;
   j->refresh_ms = refresh;
+  j->durability = durability;
   napi_create_reference(env, argv[2], 1, &j->bytes_ref);
   napi_value promise = queue_promise_work(env, "tarshift:putObjects", put_execute, put_complete, j, &j->work, &j->deferred);
   if (!promise) {

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #ifdef __GLIBC__
 #include <malloc.h>
+#include "object-files.h"
 #endif
 #include <string.h>
 #include <sys/stat.h>
@@ -222,12 +223,30 @@ static napi_value flock_js(napi_env env, napi_callback_info info) {
 }
 
 /* startWriteback(fd): have the kernel start writing the file's dirty pages now
- * (sync_file_range SYNC_FILE_RANGE_WRITE), without waiting for them: the syncfs that makes a
- * batch durable then finds most of them written. A hint: failures are ignored. */
+ * (sync_file_range SYNC_FILE_RANGE_WRITE), without waiting for them. On ext3/4 with ordered data
+ * this allocates the blocks in the running transaction, whose commit then waits for the data
+ * (lib/repo/object-durability.ts). Failures are ignored: the syncfs that follows reports them. */
 static napi_value start_writeback_js(napi_env env, napi_callback_info info) {
   size_t argc = 1; napi_value argv[1]; int32_t fd = -1;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc >= 1 && napi_get_value_int32(env, argv[0], &fd) == napi_ok && fd >= 0) (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+  return NULL;
+}
+
+/* writeOut(fd): write the file's dirty pages out and wait for them (sync_file_range
+ * WAIT_BEFORE | WRITE | WAIT_AFTER): no cache flush and no metadata, but on a journaling file
+ * system a rename committed after it comes with the data (lib/repo/object-durability.ts). Where
+ * sync_file_range is not supported (EINVAL, ENOSYS, ESPIPE), an fsync instead. Throws (code,
+ * errno, syscall) on a failure: a write error the file's close would not report. */
+static napi_value write_out_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1]; int32_t fd = -1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
+    napi_throw_type_error(env, NULL, "writeOut(fd: number)");
+    return NULL;
+  }
+  const char *syscall = NULL;
+  if (write_out(fd, &syscall) != 0) return throw_errno(env, errno, syscall);
   return NULL;
 }
 
@@ -517,6 +536,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"flock", 0, flock_js, 0, 0, 0, napi_default, 0},
     {"crc32", 0, crc32_js, 0, 0, 0, napi_default, 0},
     {"startWriteback", 0, start_writeback_js, 0, 0, 0, napi_default, 0},
+    {"writeOut", 0, write_out_js, 0, 0, 0, napi_default, 0},
     {"statvfs", 0, statvfs_js, 0, 0, 0, napi_default, 0},
     {"mallocTrim", 0, malloc_trim_js, 0, 0, 0, napi_default, 0},
     {"mallocMmapThreshold", 0, malloc_mmap_threshold_js, 0, 0, 0, napi_default, 0},

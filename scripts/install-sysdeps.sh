@@ -13,6 +13,7 @@ command -v setfacl >/dev/null || need+=(acl)
 command -v sshfs >/dev/null || need+=(sshfs)
 command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v fincore >/dev/null || need+=(util-linux-extra)
+command -v strace >/dev/null || need+=(strace)
 command -v mkfs.ext4 >/dev/null || [ -x /sbin/mkfs.ext4 ] || need+=(e2fsprogs)
 fi
 if [ ${#need[@]} -gt 0 ]; then

@@ -13,8 +13,13 @@ interface NativeFs {
   crc32(bytes: Uint8Array): number
   /** flock(fd, LOCK_EX) when `exclusive`, else flock(fd, LOCK_UN); waits for the lock. */
   flock(fd: number, exclusive: boolean): void
-  /** sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE): start writing the file's dirty pages, not waiting (a hint). */
+  /** sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE): start writing the file's dirty pages, not waiting. */
   startWriteback(fd: number): void
+  /**
+   * Write the file's dirty pages out and wait for them (sync_file_range WAIT_BEFORE | WRITE |
+   * WAIT_AFTER; an fsync where that is not supported). Throws (code, errno, syscall).
+   */
+  writeOut(fd: number): void
   statvfs(path: Buffer): { bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number }
   /** glibc's malloc_trim(0): give freed heap pages back to the kernel (false elsewhere). */
   mallocTrim(): boolean
@@ -42,7 +47,7 @@ interface NativeFs {
    * (zstd at `level`). One result per object: its PutReply, or an Error with code, errno,
    * syscall, path and `what` (what was being done).
    */
-  putObjects(chunksDir: Buffer, fanoutDigits: number, bytes: Uint8Array, items: Uint32Array, codecId: number, level: number, dryRun: boolean, refreshMs: number, tempTag: string): Promise<Array<{ hash: string; isNew: boolean; storedBytes: number; lastUse: number | null } | (Error & { path?: string; what?: string })>>
+  putObjects(chunksDir: Buffer, fanoutDigits: number, bytes: Uint8Array, items: Uint32Array, codecId: number, level: number, dryRun: boolean, refreshMs: number, tempTag: string, durability: 0 | 1 | 2): Promise<Array<{ hash: string; isNew: boolean; storedBytes: number; lastUse: number | null } | (Error & { path?: string; what?: string })>>
   /**
    * The object store's reads in C (native/get-objects.c, lib/repo/native-gets.ts) of the
    * objects named one after another in `hashes`: each into a Buffer of its own ({kind, data}),

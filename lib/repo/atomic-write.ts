@@ -1,12 +1,14 @@
 // Atomic file creation: write to a unique temporary name in the target directory, close,
-// rename. A reader never sees a half-written file. Durability is the caller's choice:
-// objects are made durable in batches (durability.ts), summaries one by one (fsync: true).
+// rename. A reader never sees a half-written file. Durability is the caller's choice: an
+// object's data before its rename, its name in a batch (object-durability.ts); summaries one by
+// one (fsync: true).
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writevSync, constants } from 'node:fs'
 import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import { basename, dirname, join } from 'node:path'
 import { isSystemError } from '../errors.js'
 import { native } from '../fs/native.js'
+import type { ObjectDurability } from './object-durability.js'
 
 const HOST = hostname().replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 32)
 
@@ -67,12 +69,13 @@ export function writeAll(fd: number, parts: Buffer[]): void {
 
 export interface AtomicWriteOptions {
   mode?: number
+  /** fsync the file before the rename and its directory after: durable when this returns. */
   fsync?: boolean
   /**
-   * Have the kernel start writing the file out as soon as it is written, not waiting for it
-   * (objects: the syncfs that makes a batch durable then waits for less; doc/performance.md).
+   * An object's data made durable before the rename (`writeOut` or `fsync`, by the file
+   * system: object-durability.ts); its name is made durable later, with a batch.
    */
-  startWriteback?: boolean
+  durability?: ObjectDurability
 }
 
 /**
@@ -83,8 +86,9 @@ export function writeFileAtomic(target: string, parts: Buffer[], opts: AtomicWri
   const { tmp, fd } = openTemp(target, opts.mode ?? 0o600)
   try {
     writeAll(fd, parts)
-    if (opts.fsync) fsyncSync(fd)
-    else if (opts.startWriteback) native.startWriteback(fd)
+    if (opts.fsync || opts.durability === 'fsync') fsyncSync(fd)
+    else if (opts.durability === 'writeOut') native.writeOut(fd)
+    else if (opts.durability === 'ordered') native.startWriteback(fd)
   } catch (e) {
     closeSync(fd)
     removeQuietly(tmp)

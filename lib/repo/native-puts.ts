@@ -10,6 +10,7 @@ import type { ObjectKind } from '../codec/object-header.js'
 import { native } from '../fs/native.js'
 import { tempTag } from './atomic-write.js'
 import { CHUNKS_DIR, dataPath, fanoutDigits } from './layout.js'
+import { DURABILITY_ID, objectDurability } from './object-durability.js'
 import type { PutReply } from './store-worker.js'
 
 /** The codecs putObjects() handles (ids of lib/codec): none and zstd. */
@@ -39,9 +40,11 @@ export class NativePuts {
   private readonly chunksDir: Buffer
   private readonly digits: number
   private readonly tag = tempTag()
+  /** How each object's data is made durable before its rename (object-durability.ts). */
+  private readonly durability: 0 | 1 | 2
   private running = 0
   private readonly waiting: Array<() => void> = []
-  /** New objects not yet made durable (for a file system without syncfs). */
+  /** New objects whose names are not yet durable (for a file system without syncfs, their directories). */
   private written: string[] = []
   /** Calls not settled yet: close() waits for them (idle()). */
   private readonly inFlight = new Set<Promise<unknown>>()
@@ -63,6 +66,7 @@ export class NativePuts {
     if (!putsNatively(codecId)) throw new Error(`internal: codec ${codecId} is not put natively`)
     this.chunksDir = Buffer.from(join(savedir, CHUNKS_DIR))
     this.digits = fanoutDigits(savedir)
+    this.durability = DURABILITY_ID[objectDurability(savedir)]
   }
 
   /**
@@ -86,7 +90,7 @@ export class NativePuts {
     else this.running++
     let results: Array<PutReply | NativeError>
     try {
-      results = await native.putObjects(this.chunksDir, this.digits, bytes, pairs, this.codecId, ZSTD_LEVEL, this.dryRun, this.refreshMs, this.tag)
+      results = await native.putObjects(this.chunksDir, this.digits, bytes, pairs, this.codecId, ZSTD_LEVEL, this.dryRun, this.refreshMs, this.tag, this.durability)
     } catch (e) {
       throw savedirError(e, 'writing objects', this.chunksDir.toString())
     } finally {
@@ -140,8 +144,9 @@ export class NativePuts {
   }
 
   /**
-   * Make the objects written so far durable: fsync each (in parallel) and its directory. `skip`: they are
-   * durable already (a syncfs of the whole file system); only forget them.
+   * Make the names of the objects written so far durable: each object was fsynced before its
+   * rename, so an fsync of each directory written into. `skip`: they are durable already (a
+   * syncfs of the whole file system); only forget them.
    */
   async sync(skip = false): Promise<number> {
     const files = this.written
@@ -149,13 +154,12 @@ export class NativePuts {
     if (skip || files.length === 0) return files.length
     const dirs = [...new Set(files.map(f => dirname(f)))]
     const list = (paths: string[]): Buffer => Buffer.from(paths.map(p => `${p}\0`).join(''))
-    // The files in parallel (DESIGN.md §2: each fsync is a round trip over NFS or sshfs), as
-    // many calls as puts may run at once; then their directories.
-    const calls = Math.min(this.concurrency, files.length)
-    const shares = Array.from({ length: calls }, (_, c) => files.filter((_, i) => i % calls === c))
+    // In parallel (each fsync is a round trip over NFS or sshfs), as many calls as puts may
+    // run at once.
+    const calls = Math.min(this.concurrency, dirs.length)
+    const shares = Array.from({ length: calls }, (_, c) => dirs.filter((_, i) => i % calls === c))
     try {
-      await Promise.all(shares.map(share => native.syncFiles(list(share), list([]))))
-      await native.syncFiles(list([]), list(dirs))
+      await Promise.all(shares.map(share => native.syncFiles(list([]), list(share))))
     } catch (e) {
       throw savedirError(e, 'making objects durable', this.savedir)
     }

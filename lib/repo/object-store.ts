@@ -1,7 +1,7 @@
 // The object store: content-addressed objects in chunks/abc/<sha256>.data, written once,
 // never modified; .time files record a later use (DESIGN.md §2, §4). Work runs in a pool of
 // worker threads; this class is the main-thread face of it.
-import { existsSync, closeSync, openSync, statfsSync, constants } from 'node:fs'
+import { existsSync, closeSync, openSync, constants } from 'node:fs'
 import { join } from 'node:path'
 import { CorruptObjectError, MissingObjectError, TarshiftError, savedirIoError, type ErrorCode } from '../errors.js'
 import { codecByName } from '../codec/codec.js'
@@ -15,6 +15,7 @@ import { revive, startStoreWorkers } from './store-workers.js'
 import { TurnBatch } from './turn-batch.js'
 import { NativePuts, putsNatively, storeWorksInC, type PutSettled } from './native-puts.js'
 import { NativeGets } from './native-gets.js'
+import { objectDurability, syncfsServes } from './object-durability.js'
 import type { GetManyIntoReply, GetManyReply, GotObject, PutManyReply, PutReply } from './store-worker.js'
 
 /**
@@ -95,9 +96,6 @@ function asBuffer(r: GotObject): { kind: ObjectKind; data: Buffer } {
 
 /** Objects taken on the cache's word are checked to exist in batches of this many. */
 const CLAIM_BATCH = 8192
-
-/** Local filesystems on which one syncfs() makes everything written durable. */
-const SYNCFS_TYPES = new Set([0xef53 /* ext2/3/4 */, 0x58465342 /* xfs */, 0x9123683e /* btrfs */, 0x01021994 /* tmpfs */, 0x2fc12fc1 /* zfs */, 0xf2f52010 /* f2fs */])
 
 export class ObjectStore {
   readonly stats: StoreStats = { objectsNew: 0, bytesNew: 0, rawBytesNew: 0, syncs: 0 }
@@ -566,8 +564,9 @@ export class ObjectStore {
   }
 
   /**
-   * Make every object written so far durable: one syncfs on a local filesystem, else an
-   * fsync of each new object and its directory, in the workers, in parallel.
+   * Make every object written so far durable. Each one's data was before its rename
+   * (object-durability.ts); their names now: one syncfs on a local file system, else an fsync
+   * of each directory written into, in parallel.
    */
   async flush(): Promise<void> {
     await this.settle()
@@ -594,13 +593,7 @@ export class ObjectStore {
     if (!this.unsynced) return
     this.unsynced = false
     this.stats.syncs++
-    let local = false
-    try {
-      local = SYNCFS_TYPES.has(statfsSync(this.savedir).type)
-    } catch (e) {
-      throw savedirIoError(e, 'statfs', this.savedir)
-    }
-    if (local) {
+    if (syncfsServes(objectDurability(this.savedir))) {
       const fd = openSync(this.savedir, constants.O_RDONLY | constants.O_DIRECTORY)
       try {
         native.syncfs(fd)

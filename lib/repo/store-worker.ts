@@ -2,14 +2,15 @@
 // reads and verifies them. Synchronous file calls here are deliberate: per-object promise
 // overhead on the main thread is what makes small-object stores slow (DESIGN.md §9).
 import { parentPort, workerData } from 'node:worker_threads'
-import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, statSync, utimesSync, constants } from 'node:fs'
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync, utimesSync, constants } from 'node:fs'
 import { dirname } from 'node:path'
 import { codecById } from '../codec/codec.js'
 import { frameObject, frameObjectNow, sha256hex, unframeObject, unframeObjectInto } from '../codec/object-frame.js'
-import type { ObjectKind } from '../codec/object-header.js'
+import { HEADER_SIZE, type ObjectKind } from '../codec/object-header.js'
 import { CorruptObjectError, MissingObjectError, isSystemError, savedirIoError } from '../errors.js'
 import { writeFileAtomic, fsyncDir } from './atomic-write.js'
 import { dataPath, setFanoutDigits, timePath } from './layout.js'
+import { objectDurability } from './object-durability.js'
 import { WORKER_READY, ownsItsMemory, serializeError, type SerializedError } from './worker-pool.js'
 
 /**
@@ -66,19 +67,20 @@ function putBytes(req: PutBytes): Buffer {
   return ringSlot(req.at, req.length)
 }
 setFanoutDigits(savedir, (workerData as { fanoutDigits: number }).fanoutDigits)
-/** Files written since the last sync, and their directories: made durable in one batch. */
+/** Objects written since the last sync: their names (directories) made durable in one batch. */
 let unsynced: string[] = []
 
 async function put(req: Extract<StoreRequest, { op: 'put' }>): Promise<PutReply> {
   const data = putBytes(req)
   const hash = sha256hex(data)
   const target = dataPath(savedir, hash)
-  // An existing object is reused and refreshed; one that vanished between the two looks (a
-  // concurrent expire) is written again below.
-  if (existsSync(target)) {
-    if (req.dryRun) return { hash, isNew: false, storedBytes: 0, lastUse: null }
-    const lastUse = refresh(hash, req.refreshMs)
-    if (lastUse !== null) return { hash, isNew: false, storedBytes: 0, lastUse }
+  // An existing object is reused and refreshed. One missing (or vanished meanwhile: a
+  // concurrent expire) or shorter than a header (damaged) is written below.
+  if (req.dryRun) {
+    if (lastUse(hash) !== null) return { hash, isNew: false, storedBytes: 0, lastUse: null }
+  } else {
+    const last = refresh(hash, req.refreshMs)
+    if (last !== null) return { hash, isNew: false, storedBytes: 0, lastUse: last }
   }
   const codec = codecById(req.codecId)
   if (!codec) throw new Error(`unknown codec id ${req.codecId}`)
@@ -89,7 +91,8 @@ async function put(req: Extract<StoreRequest, { op: 'put' }>): Promise<PutReply>
   const storedBytes = parts.reduce((n, p) => n + p.length, 0)
   if (req.dryRun) return { hash, isNew: true, storedBytes, lastUse: null }
   try {
-    writeFileAtomic(target, parts, { mode: 0o600, startWriteback: true })
+    // Its data made durable before the rename, as the file system needs (object-durability.ts).
+    writeFileAtomic(target, parts, { mode: 0o600, durability: objectDurability(savedir) })
   } catch (e) {
     throw savedirIoError(e, 'writing an object', target)
   }
@@ -101,14 +104,17 @@ async function put(req: Extract<StoreRequest, { op: 'put' }>): Promise<PutReply>
  * A new saveset uses an existing object: make sure its last-use time (the newer of the .data
  * and .time mtimes) is no older than `refreshMs`, touching .time only when it is stale
  * (DESIGN.md §4). Returns the last-use time (ms) it ends with, null when the .data is gone
- * (expired by someone else).
+ * (expired by someone else) or shorter than an object's header (damaged: a crash on a file
+ * system that broke the order of object-durability.ts).
  */
 function refresh(hash: string, refreshMs: number): number | null {
   const now = Date.now()
   const d = dataPath(savedir, hash)
   let last: number
   try {
-    last = statSync(d).mtimeMs
+    const st = statSync(d)
+    if (st.size < HEADER_SIZE) return null
+    last = st.mtimeMs
   } catch (e) {
     if (isSystemError(e, 'ENOENT')) return null
     throw savedirIoError(e, 'stat of an object', d)
@@ -132,13 +138,13 @@ function refresh(hash: string, refreshMs: number): number | null {
   return existsSync(d) ? now : null
 }
 
-/** Last-use time (ms) without touching anything (dry run); null when the .data is missing. */
+/** Last-use time (ms) without touching anything (dry run); null when the .data is missing or damaged. */
 function lastUse(hash: string): number | null {
   const d = dataPath(savedir, hash)
   const t = timePath(savedir, hash)
   try {
     const data = statSync(d, { throwIfNoEntry: false })
-    if (!data) return null
+    if (!data || data.size < HEADER_SIZE) return null
     return Math.max(data.mtimeMs, statSync(t, { throwIfNoEntry: false })?.mtimeMs ?? 0)
   } catch (e) {
     throw savedirIoError(e, 'stat of an object', d)
@@ -212,16 +218,8 @@ function getInto(hash: string, dst: Buffer): Promise<ObjectKind> {
 
 function sync(skip: boolean): number {
   if (skip) { const n = unsynced.length; unsynced = []; return n }
-  const dirs = new Set<string>()
-  for (const f of unsynced) {
-    try {
-      const fd = openSync(f, constants.O_RDONLY)
-      try { fsyncSync(fd) } finally { closeSync(fd) }
-    } catch (e) {
-      throw savedirIoError(e, 'making an object durable', f)
-    }
-    dirs.add(dirname(f))
-  }
+  // Each object's data was made durable before its rename: their directories now.
+  const dirs = new Set(unsynced.map(f => dirname(f)))
   for (const d of dirs) {
     try { fsyncDir(d) } catch (e) { throw savedirIoError(e, 'making a directory durable', d) }
   }

@@ -40,7 +40,20 @@ t.test('which codecs are put in C', async t => {
   t.throws(() => new NativePuts('/nonexistent', 2, false, DAY, 1), /not put natively/)
 })
 
-t.test('objects written in the documented format: header, codec, payload; each reads back exact', async t => {
+/** Run `fn` with TARSHIFT_OBJECT_DURABILITY set to `mode` (objects made durable that way). */
+async function withDurability<T>(mode: string | undefined, fn: () => Promise<T>): Promise<T> {
+  const before = process.env.TARSHIFT_OBJECT_DURABILITY
+  if (mode === undefined) delete process.env.TARSHIFT_OBJECT_DURABILITY
+  else process.env.TARSHIFT_OBJECT_DURABILITY = mode
+  try {
+    return await fn()
+  } finally {
+    if (before === undefined) delete process.env.TARSHIFT_OBJECT_DURABILITY
+    else process.env.TARSHIFT_OBJECT_DURABILITY = before
+  }
+}
+
+for (const mode of ['ordered', 'writeOut', 'fsync']) t.test(`objects written in the documented format (durability ${mode}): header, codec, payload; each reads back exact`, async t => withDurability(mode, async () => {
   const dir = newSavedir(t)
   const objects: Array<[ObjectKind, Buffer]> = [
     [ObjectKind.Data, Buffer.alloc(100_000, 'compressible ')],
@@ -81,6 +94,30 @@ t.test('objects written in the documented format: header, codec, payload; each r
     t.equal(await puts.sync(), 0, 'and forgets them')
   }
   t.same(temporaries(dir), [], 'no temporaries left')
+}))
+
+t.test('an existing object shorter than a header (left empty or cut by a crash) is written again, not trusted', async t => {
+  const dir = newSavedir(t)
+  const puts = new NativePuts(dir, 1, false, DAY, 1)
+  const dry = new NativePuts(dir, 1, true, DAY, 1)
+  for (const [i, damaged] of [Buffer.alloc(0), Buffer.from('TSOB\x01\x00')].entries()) {
+    const data = Buffer.alloc(40_000 + i, `damaged ${i}`)
+    const h = sha256hex(data)
+    writeFileSync(dataPath(dir, h), damaged)
+    t.same(await puts.refresh([h]), [null], `${damaged.length} bytes: refresh reports it missing`)
+    const [d] = await dry.putMany(data, [{ kind: ObjectKind.Data, length: data.length }])
+    t.ok(d?.ok && d.value.isNew, 'a dry run would write it')
+    t.equal(statSync(dataPath(dir, h)).size, damaged.length, 'and does not')
+    const r = await puts.put(data, ObjectKind.Data)
+    t.ok(r.isNew, 'a put writes it again')
+    const back = await unframeObject(readFileSync(dataPath(dir, h)), h)
+    t.ok(back.data.equals(data), 'whole now')
+    t.notOk((await puts.put(data, ObjectKind.Data)).isNew, 'then reused')
+  }
+  const header = Buffer.alloc(HEADER_SIZE + 3, 1)
+  const h = sha256hex(Buffer.from('sixteen bytes or more'))
+  writeFileSync(dataPath(dir, h), header)
+  t.notOk((await puts.put(Buffer.from('sixteen bytes or more'), ObjectKind.Data)).isNew, 'a header long or more: reused (a check reads it)')
 })
 
 t.test('an existing object is reused: refreshed only when stale (.time), never rewritten', async t => {
@@ -155,25 +192,26 @@ t.test('a failure is the object\'s own savedir error, with its path and syscall;
   await t.rejects(puts.put(bad, ObjectKind.Data), { code: 'TARSHIFT_SAVEDIR_IO' }, 'put() rejects with it')
 })
 
-t.test('an object removed before sync fails the sync as a savedir error naming it', async t => {
+t.test('sync makes the names durable: the directories written into; one removed fails it as a savedir error naming it', async t => {
   const dir = newSavedir(t)
   const puts = new NativePuts(dir, 1, false, DAY, 1)
   const r = await puts.put(randomBytes(1000), ObjectKind.Data)
-  unlinkSync(dataPath(dir, r.hash))
-  await t.rejects(puts.sync(), { code: 'TARSHIFT_SAVEDIR_IO', path: dataPath(dir, r.hash), syscall: 'open' })
+  rmSync(dirname(dataPath(dir, r.hash)), { recursive: true })
+  await t.rejects(puts.sync(), { code: 'TARSHIFT_SAVEDIR_IO', path: dirname(dataPath(dir, r.hash)), syscall: 'open' })
 })
 
-t.test('sync of many objects, in parallel shares: each made durable once; one removed among them fails it, named', async t => {
+t.test('sync of many objects, directories in parallel shares: each object counted once; a directory removed among them fails it, named', async t => {
   const dir = newSavedir(t)
   const puts = new NativePuts(dir, 1, false, DAY, 3)
   const hashes = (await Promise.all(Array.from({ length: 10 }, (_, i) => puts.put(Buffer.alloc(2000, `sync ${i}`), ObjectKind.Data)))).map(r => r.hash)
   t.equal(await puts.sync(), 10, 'all ten')
   t.equal(await puts.sync(), 0, 'and forgotten')
   const more = (await Promise.all(Array.from({ length: 7 }, (_, i) => puts.put(Buffer.alloc(2000, `more ${i}`), ObjectKind.Data)))).map(r => r.hash)
-  const gone = more[4] as string
-  unlinkSync(dataPath(dir, gone))
-  await t.rejects(puts.sync(), { code: 'TARSHIFT_SAVEDIR_IO', path: dataPath(dir, gone), syscall: 'open' })
-  t.ok(hashes.every(h => existsSync(dataPath(dir, h))))
+  const gone = dirname(dataPath(dir, more[4] as string))
+  const kept = hashes.filter(h => dirname(dataPath(dir, h)) !== gone)
+  rmSync(gone, { recursive: true })
+  await t.rejects(puts.sync(), { code: 'TARSHIFT_SAVEDIR_IO', path: gone, syscall: 'open' })
+  t.ok(kept.length > 0 && kept.every(h => existsSync(dataPath(dir, h))))
 })
 
 t.test('more calls than may run at once: all complete, each with its own results', async t => {
@@ -188,7 +226,7 @@ t.test('more calls than may run at once: all complete, each with its own results
 
 t.test('putObjects checks its arguments', async t => {
   const dir = Buffer.from('/tmp')
-  const ok = [dir, 2, Buffer.alloc(4), new Uint32Array([4, 0]), 1, 3, false, DAY, 'tag'] as const
+  const ok = [dir, 2, Buffer.alloc(4), new Uint32Array([4, 0]), 1, 3, false, DAY, 'tag', 0] as const
   const call = (i: number, v: unknown): unknown => native.putObjects(...(ok.map((x, j) => (j === i ? v : x)) as unknown as Parameters<typeof native.putObjects>))
   t.throws(() => call(4, 2), TypeError, 'codec 2 (xz) is not done in C')
   t.throws(() => call(1, 0), TypeError, 'fan-out digits 1..8')
@@ -196,6 +234,8 @@ t.test('putObjects checks its arguments', async t => {
   t.throws(() => call(3, new Uint32Array([5, 0])), RangeError, 'items longer than the bytes')
   t.throws(() => call(3, new Uint32Array([4, 3])), RangeError, 'unknown kind')
   t.throws(() => call(8, ''), TypeError, 'an empty temp tag')
+  t.throws(() => call(9, 3), TypeError, 'durability 0..2')
+  t.throws(() => call(9, false), TypeError, 'durability is a number')
 })
 
 t.test('an ObjectStore with zstd puts in C: what it writes the workers read', async t => {

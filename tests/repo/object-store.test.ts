@@ -72,6 +72,36 @@ t.test('put, get, has; objects are 0600 in a 0700 savedir', async t => {
   })
 })
 
+for (const nativePuts of [true, false]) {
+  for (const mode of ['ordered', 'writeOut', 'fsync']) {
+    t.test(`puts ${nativePuts ? 'in C' : 'in the workers'}, durability ${mode}: objects exact, flushed; one shorter than a header is written again`, async t => {
+      const before = process.env.TARSHIFT_OBJECT_DURABILITY
+      process.env.TARSHIFT_OBJECT_DURABILITY = mode
+      t.teardown(() => {
+        if (before === undefined) delete process.env.TARSHIFT_OBJECT_DURABILITY
+        else process.env.TARSHIFT_OBJECT_DURABILITY = before
+      })
+      const inputs = Array.from({ length: 12 }, (_, i) => Buffer.alloc(20_000 + i, `durability ${mode} ${i}`))
+      const damaged = Buffer.alloc(30_000, `damaged ${mode}`)
+      const dir = await withNewStore(t, 1, async (store, dir) => {
+        const hashes = (await Promise.all(inputs.map(b => store.put(b, ObjectKind.Data)))).map(r => r.hash)
+        await store.flush()
+        t.equal(store.stats.syncs, 1, 'one flush')
+        for (const [i, h] of hashes.entries()) t.ok((await store.get(h)).data.equals(inputs[i] as Buffer), `object ${i} exact`)
+        const h = sha256hex(damaged)
+        writeFileSync(dataPath(dir, h), '')
+        t.equal(await store.ensureFresh([h]), false, 'an empty .data is not a usable object')
+        const r = await store.put(damaged, ObjectKind.Data)
+        t.ok(r.isNew, 'written again')
+        t.ok((await store.get(h)).data.equals(damaged), 'and whole')
+        t.equal(await store.ensureFresh([h]), true, 'usable now')
+        await store.flush()
+      }, nativePuts)
+      t.same(objectFiles(dir).temps, [], 'no temporaries left')
+    })
+  }
+}
+
 t.test('flush makes the savedir durable only when something was written or touched since the last one', async t => {
   await withNewStore(t, 1, async (store, dir) => {
     await store.flush()
