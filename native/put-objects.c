@@ -63,8 +63,10 @@ extern unsigned char *SHA256(const unsigned char *d, size_t n, unsigned char *md
 
 #define HEADER_SIZE 16
 
-/* Compression contexts and their output buffers, reused: one per put running, not per thread of
- * libuv's pool (the caller keeps a few puts running at most). */
+/* Compression contexts and their output buffers, reused: one per put compressing, not per thread
+ * of libuv's pool. At most ZCTX_MAX exist: over the network up to 32 puts run at once
+ * (lib/repo/native-puts.ts), mostly waiting on round trips; a context (~1.3 MB at level 3, and
+ * its output buffer) for each would cost memory and no speed on a few cores. */
 typedef struct {
   pool_link_t link;
   ZSTD_CCtx *cctx;
@@ -73,17 +75,36 @@ typedef struct {
   size_t cap;
 } zctx_t;
 static ctx_pool_t zctx_pool = CTX_POOL_INIT;
+#define ZCTX_MAX 6
+static pthread_mutex_t zctx_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t zctx_freed = PTHREAD_COND_INITIALIZER;
+static int zctx_taken; /* contexts out of the pool now */
 
 static zctx_t *zctx_take(void) {
+  pthread_mutex_lock(&zctx_lock);
+  while (zctx_taken >= ZCTX_MAX) pthread_cond_wait(&zctx_freed, &zctx_lock);
+  zctx_taken++;
+  pthread_mutex_unlock(&zctx_lock);
   zctx_t *z = ctx_pool_take(&zctx_pool);
-  if (z) return z;
-  z = calloc(1, sizeof *z);
-  if (z && !(z->cctx = ZSTD_createCCtx())) { free(z); z = NULL; }
+  if (!z) {
+    z = calloc(1, sizeof *z);
+    if (z && !(z->cctx = ZSTD_createCCtx())) { free(z); z = NULL; }
+  }
+  if (!z) {
+    pthread_mutex_lock(&zctx_lock);
+    zctx_taken--;
+    pthread_cond_signal(&zctx_freed);
+    pthread_mutex_unlock(&zctx_lock);
+  }
   return z;
 }
 
 static void zctx_give(zctx_t *z) {
   ctx_pool_give(&zctx_pool, z);
+  pthread_mutex_lock(&zctx_lock);
+  zctx_taken--;
+  pthread_cond_signal(&zctx_freed);
+  pthread_mutex_unlock(&zctx_lock);
 }
 
 /* The last part of temporary names: random where a thread starts, then counted up (as
@@ -300,7 +321,21 @@ static void put_one(put_job_t *j, result_t *r, const uint8_t *data, size_t len, 
   }
   r->stored = (double)(HEADER_SIZE + plen);
   r->is_new = 1;
+  /* Over the network the write waits on round trips: the context goes back first, the
+   * compressed bytes copied out of its buffer. */
+  uint8_t *own = NULL;
+  if (z && j->durability == 2 && !j->dry_run) {
+    if (payload == z->out) {
+      own = malloc(plen ? plen : 1);
+      if (!own) { zctx_give(z); fail(r, ENOMEM, "malloc", "writing an object", path); return; }
+      memcpy(own, payload, plen);
+      payload = own;
+    }
+    zctx_give(z);
+    z = NULL;
+  }
   int ok = j->dry_run ? 0 : write_object(j, r, path, dirlen, header, payload, plen);
+  free(own);
   if (z) zctx_give(z);
   if (ok == 0 && !j->dry_run) r->last_use = now_ms();
 }

@@ -10,12 +10,32 @@ import type { ObjectKind } from '../codec/object-header.js'
 import { native } from '../fs/native.js'
 import { tempTag } from './atomic-write.js'
 import { CHUNKS_DIR, dataPath, fanoutDigits } from './layout.js'
-import { DURABILITY_ID, objectDurability } from './object-durability.js'
+import { DURABILITY_ID, objectDurability, type ObjectDurability } from './object-durability.js'
 import type { PutReply } from './store-worker.js'
 
 /** The codecs putObjects() handles (ids of lib/codec): none and zstd. */
 export function putsNatively(codecId: number): boolean {
   return codecId === 0 || codecId === 1
+}
+
+/** The threads of libuv's pool: UV_THREADPOOL_SIZE as libuv reads it (1 to 1024), else its 4. */
+export function libuvPoolThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number.parseInt(env.UV_THREADPOOL_SIZE ?? '', 10)
+  return Number.isFinite(n) && n > 0 ? Math.min(n, 1024) : 4
+}
+
+/** Most put calls at once over the network: each holds a thread of libuv's pool while it waits. */
+const NETWORK_PUTS = 32
+
+/**
+ * How many put calls may run at once. On a local file system two more than the store's cores
+ * (see the constructor of NativePuts). Over the network (`fsync`) a call spends its time
+ * waiting on round trips, not on a core: as many as libuv's pool has threads (bin/tarshift
+ * gives a save 32), at most NETWORK_PUTS, at least the local number.
+ */
+export function putConcurrency(durability: ObjectDurability, cores: number, poolThreads = libuvPoolThreads()): number {
+  const local = cores + 2
+  return durability === 'fsync' ? Math.max(local, Math.min(NETWORK_PUTS, poolThreads)) : local
 }
 
 export type PutSettled = { ok: true; value: PutReply } | { ok: false; error: Error }

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { initSavedir } from '../../lib/repo/init.js'
 import { readConfig } from '../../lib/repo/config.js'
-import { NativePuts, putsNatively } from '../../lib/repo/native-puts.js'
+import { NativePuts, libuvPoolThreads, putConcurrency, putsNatively } from '../../lib/repo/native-puts.js'
 import { ObjectStore } from '../../lib/repo/object-store.js'
 import { RING_BYTES, startStoreWorkers } from '../../lib/repo/store-workers.js'
 import { ObjectKind, decodeHeader, HEADER_SIZE } from '../../lib/codec/object-header.js'
@@ -32,6 +32,20 @@ function temporaries(dir: string): string[] {
   for (const d of readdirSync(join(dir, 'chunks'))) for (const n of readdirSync(join(dir, 'chunks', d))) if (n.endsWith('.tmp')) out.push(n)
   return out
 }
+
+t.test('puts at once: two more than the cores locally; over the network as many as the pool has threads, at most 32', async t => {
+  t.equal(putConcurrency('ordered', 2, 32), 4)
+  t.equal(putConcurrency('writeOut', 4, 32), 6)
+  t.equal(putConcurrency('fsync', 2, 32), 32)
+  t.equal(putConcurrency('fsync', 2, 100), 32, 'at most 32')
+  t.equal(putConcurrency('fsync', 2, 4), 4, 'libuv\'s default pool: as locally')
+  t.equal(putConcurrency('fsync', 2, 2), 4, 'never fewer than locally')
+  t.equal(libuvPoolThreads({}), 4, 'libuv\'s default')
+  t.equal(libuvPoolThreads({ UV_THREADPOOL_SIZE: '32' }), 32)
+  t.equal(libuvPoolThreads({ UV_THREADPOOL_SIZE: '5000' }), 1024, 'libuv\'s cap')
+  t.equal(libuvPoolThreads({ UV_THREADPOOL_SIZE: 'x' }), 4)
+  t.equal(libuvPoolThreads({ UV_THREADPOOL_SIZE: '0' }), 4)
+})
 
 t.test('which codecs are put in C', async t => {
   t.ok(putsNatively(0), 'none')

@@ -377,6 +377,23 @@ t.test('two processes putting the same 10,000 objects at once: each present once
   t.equal(await verifyAll(dir, data), 10000, 'every object verifies')
 })
 
+t.test('over the network (durability fsync): 32 puts at once on a pool of 32 threads, batches of two; every object exact', async t => {
+  const dir = join(tmpDirFor(t), 'sd')
+  initSavedir(dir)
+  const env = { ...process.env, UV_THREADPOOL_SIZE: '32', TARSHIFT_OBJECT_DURABILITY: 'fsync', TARSHIFT_STORE: 'native' }
+  // Compressible objects, small (batched) and over the batch limit: more at once than the
+  // compression contexts allowed (6), so that puts wait for one.
+  for (const [count, size] of [[3000, 3000], [300, 100_000]] as const) {
+    const r = spawnSync(process.execPath, [child, dir, String(count), `net-${size}`, String(size), '1'], { encoding: 'utf8', env })
+    t.equal(r.status, 0, `child: ${r.stderr}`)
+    t.equal(JSON.parse(r.stdout).objectsNew, count, `${count} objects of ${size} bytes written`)
+  }
+  const { data, temps } = objectFiles(dir)
+  t.equal(data.length, 3300)
+  t.same(temps, [], 'no temporaries left')
+  t.equal(await verifyAll(dir, data), 3300, 'every object verifies')
+})
+
 t.test('a writer killed with SIGKILL leaves no partial .data visible', async t => {
   const dir = join(tmpDirFor(t), 'sd')
   initSavedir(dir)
