@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NPM ?= npm
 
-.PHONY: all build builddeps deps sysdeps test demo bench clean
+.PHONY: all build builddeps deps sysdeps test demo bench bench-sshfs clean
 
 all: build
 
@@ -33,6 +33,9 @@ demo: build
 
 bench: build
 	@bash benchmarks/compare.sh
+
+bench-sshfs: build
+	@BENCH_SAVEDIR=sshfs bash benchmarks/compare.sh
 
 clean:
 	rm -rf dist build node_modules/.installed

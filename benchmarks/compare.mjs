@@ -10,7 +10,9 @@
 // /usr/bin/time's %M (KiB, the largest process in the command). Medians over runs are reported.
 //
 // Environment: BENCH_RUNS, BENCH_QUICK=1, BENCH_TOOLS=tarshift,restic,borg, BENCH_CORPORA=A,B,C,
-// BENCH_CACHE=auto|cold|warm, BENCH_DOC=0|1 (write doc/performance.md; default 1 unless quick).
+// BENCH_CACHE=auto|cold|warm, BENCH_DOC=0|1 (write doc/performance.md; default 1 unless quick),
+// BENCH_REPO_ROOT=DIR (the repositories under DIR, e.g. an sshfs mount: compare.sh with
+// BENCH_SAVEDIR=sshfs; its own section of the doc).
 //
 // Re-render the tables of an earlier run without measuring (BENCH_DOC=1 to write the doc too):
 //   node benchmarks/compare.mjs --report benchmarks/work/full/results-<date>.json
@@ -33,6 +35,9 @@ const TOOLS = saved?.tools ?? (process.env.BENCH_TOOLS ?? 'tarshift,restic,borg'
 const CORPORA = saved?.corpora ?? (process.env.BENCH_CORPORA ?? 'A,B,C').split(',').filter(Boolean)
 const WRITE_DOC = (process.env.BENCH_DOC ?? (QUICK ? '0' : '1')) === '1'
 const TARSHIFT = process.env.BENCH_TARSHIFT ?? join(ROOT, 'bin', 'tarshift')
+const REPO_ROOT = saved ? saved.repoRoot ?? null : process.env.BENCH_REPO_ROOT ?? null
+const REMOTE = REPO_ROOT !== null
+const SECTION = REMOTE ? '## Comparison with restic and borg, savedir over sshfs' : '## Comparison with restic and borg'
 const SNAP = dirname(dirname(TARSHIFT))
 const MiB = 1024 * 1024
 
@@ -246,7 +251,8 @@ function benchCorpus(c, run) {
     rmSync(home, { recursive: true, force: true })
     for (const d of ['cache', 'config', 'tmp']) mkdirSync(join(home, d), { recursive: true })
     const env = toolEnv(tool, home)
-    const repo = join(home, 'repo')
+    const repo = REMOTE ? join(REPO_ROOT, `${c.name}-${tool}`) : join(home, 'repo')
+    rmSync(repo, { recursive: true, force: true })
     sh(COMMANDS[tool].init({ repo }), { env })
     ctx[tool] = { home, env, repo }
   }
@@ -297,7 +303,10 @@ function benchCorpus(c, run) {
     log(`  ${x.seconds.toFixed(2)} s`)
     discard(tmp)
   }
-  for (const tool of order) discard(ctx[tool].home)
+  for (const tool of order) {
+    discard(ctx[tool].home)
+    if (REMOTE) rmSync(ctx[tool].repo, { recursive: true, force: true })
+  }
 }
 
 // ---------------------------------------------------------------- report
@@ -431,6 +440,7 @@ function machine() {
     ramGiB: totalmem() / 1024 ** 3,
     kernel: sh('uname -r'),
     fs: sh(`df -T ${q(WORK)} | awk 'NR==2 {print $2}'`, { allowFail: true }),
+    repoFs: REMOTE ? sh(`df -T ${q(REPO_ROOT)} | awk 'NR==2 {print $2}'`, { allowFail: true }) : null,
   }
 }
 
@@ -439,7 +449,7 @@ function report(meta) {
   const { m, v, infos, started, finished, loadStart, loadEnd } = meta
   out.push(`Measured ${started.slice(0, 10)} (${started.slice(11, 16)}–${finished.slice(11, 16)} UTC) by \`make bench\` (\`benchmarks/compare.sh\`)${QUICK ? ', **BENCH_QUICK=1 (small corpora)**' : ''}, median of ${RUNS} run${RUNS > 1 ? 's' : ''}. The ratio columns are the median of the per-run ratios (each run measures the three tools back to back, in an order rotated from run to run), which cancels much of the load changes between runs; the cells are the medians of the times.`)
   out.push('')
-  out.push(`- Machine: ${m.nproc} cores (${m.cpu}), ${m.ramGiB.toFixed(0)} GiB RAM, Linux ${m.kernel}, repositories and corpora on ${m.fs}. Shared with other engineers running test suites: load average ${loadStart.map(x => x.toFixed(1)).join(' ')} at the start, ${loadEnd.map(x => x.toFixed(1)).join(' ')} at the end. The numbers are noisy; compare the tools within this table, not across days.`)
+  out.push(`- Machine: ${m.nproc} cores (${m.cpu}), ${m.ramGiB.toFixed(0)} GiB RAM, Linux ${m.kernel}, ${REMOTE ? `corpora and local caches on ${m.fs}, **repositories on ${m.repoFs ?? 'sshfs'}**: a directory of the same disk served by sshd on 127.0.0.1 (\`scripts/sshfs-setup.sh\`) and mounted with sshfs's defaults; the page cache dropped before each command is the client's and the server's (one machine), and sshd and sshfs share the 2 cores with the tools` : `repositories and corpora on ${m.fs}`}. Shared with other engineers running test suites: load average ${loadStart.map(x => x.toFixed(1)).join(' ')} at the start, ${loadEnd.map(x => x.toFixed(1)).join(' ')} at the end. The numbers are noisy; compare the tools within this table, not across days.`)
   out.push(`- Versions: Node ${v.node}; ${v.tarshift} (commit ${v.commit}${v.dirty ? ', with uncommitted lib/ changes in the working tree' : ''}); ${v.restic ?? 'restic not run'}; ${v.borg ?? 'borg not run'}; ${v.tar}.`)
   out.push(`- Page cache: ${COLD ? '**cold** — `sync; echo 3 > /proc/sys/vm/drop_caches` before every timed command, so saves read the corpus from disk and restores read the repository from disk' : '**warm** — the page cache could not be dropped (or BENCH_CACHE=warm); the corpus was read once before the saves, and restores read a repository that was just written'}.`)
   out.push('- Settings: tarshift defaults (zstd level 3, FastCDC 128 KiB / 512 KiB / 2 MiB). restic: repository format 2, default compression `auto` (zstd "fastest"), chunker 512 KiB / 1 MiB / 8 MiB, **always encrypted** (AES-256-CTR + Poly1305, `RESTIC_PASSWORD` fixed) — restic has no unencrypted mode, so it pays for encryption and MACs the others do not. borg: `borg init -e none`, `borg create --compression zstd,3`, default chunker (buzhash 512 KiB / 2 MiB / 8 MiB). Each tool has its own empty local cache per run (`XDG_CACHE_HOME`, `RESTIC_CACHE_DIR`, `BORG_BASE_DIR`); the cache is not counted in the repository size.')
@@ -482,9 +492,9 @@ files). The last column says whether the median met them (the RSS target: every 
 function writeDoc(body, spreadBody) {
   const docPath = join(ROOT, 'doc', 'performance.md')
   const doc = readFileSync(docPath, 'utf8')
-  const section = `## Comparison with restic and borg\n\n\`make bench\` (\`bash benchmarks/compare.sh\`; \`BENCH_RUNS=N\`, \`BENCH_QUICK=1\` for a small trial, see the\nscript's header). ${TARGETS_TEXT}\n\n${body}\nRun-to-run spread (min–max of the ${RUNS} runs):\n\n${spreadBody}`
+  const section = `${SECTION}\n\n${REMOTE ? '`BENCH_SAVEDIR=sshfs bash benchmarks/compare.sh`: the same benchmark with every repository on an sshfs mount. ' : ''}\`make bench\` (\`bash benchmarks/compare.sh\`; \`BENCH_RUNS=N\`, \`BENCH_QUICK=1\` for a small trial, see the\nscript's header). ${TARGETS_TEXT}\n\n${body}\nRun-to-run spread (min–max of the ${RUNS} runs):\n\n${spreadBody}`
   const parts = doc.split(/^(?=## )/m)
-  const i = parts.findIndex(p => p.startsWith('## Comparison with restic and borg'))
+  const i = parts.findIndex(p => p.split('\n', 1)[0] === SECTION)
   if (i >= 0) parts[i] = section.trimEnd() + '\n\n'
   else {
     const j = parts.findIndex(p => p.startsWith('## Where the time goes'))
@@ -539,7 +549,7 @@ const body = report(meta)
 const spreadBody = spreads(infos)
 console.log(`\n${TARGETS_TEXT}\n\n${body}\n${spreadBody}`)
 const stamp = started.replace(/[:.]/g, '-')
-const rawFile = join(WORK, `results-${stamp}.json`)
-writeFileSync(rawFile, JSON.stringify({ meta, results, extra, loads, changeNotes, cold: COLD, runs: RUNS, quick: QUICK, tools: TOOLS, corpora: CORPORA }, null, 1))
+const rawFile = join(WORK, `results-${REMOTE ? 'sshfs-' : ''}${stamp}.json`)
+writeFileSync(rawFile, JSON.stringify({ repoRoot: REPO_ROOT, meta, results, extra, loads, changeNotes, cold: COLD, runs: RUNS, quick: QUICK, tools: TOOLS, corpora: CORPORA }, null, 1))
 log(`raw results: ${rawFile} (re-render: node benchmarks/compare.mjs --report ${rawFile})`)
 if (WRITE_DOC && RUNS > 0) writeDoc(body, spreadBody)

@@ -13,6 +13,10 @@
 #                         cold, warm
 #   BENCH_DOC=0|1         replace "## Comparison with restic and borg" in doc/performance.md
 #                         (default 1, 0 with BENCH_QUICK=1)
+#   BENCH_SAVEDIR=sshfs   the repositories on an sshfs mount of a local directory, served by an
+#                         sshd on 127.0.0.1 (scripts/sshfs-setup.sh; root); caches and corpora
+#                         stay local. Writes "## Comparison with restic and borg, savedir over
+#                         sshfs" instead. Default corpora then: A.
 #
 # Installs restic, borgbackup and GNU time from Debian when missing (needs root). Corpora and
 # repositories live under benchmarks/work/ (gitignored); corpora are built once and reused.
@@ -114,6 +118,26 @@ if [[ ! -f $WORK/corpus-c.done ]]; then
 fi
 say "corpus C: $C ($(cat "$WORK/corpus-c.done"))"
 
-# ---- measure
+# ---- the repositories over sshfs (BENCH_SAVEDIR=sshfs)
 export BENCH_QUICK=${BENCH_QUICK:-0}
+if [[ ${BENCH_SAVEDIR:-local} == sshfs ]]; then
+  bash scripts/install-sysdeps.sh
+  SSHFS_WORK=$WORK/sshfs-server
+  SSHFS_REMOTE=$WORK/sshfs-remote
+  SSHFS_MNT=$WORK/sshfs-mnt
+  bash scripts/sshfs-teardown.sh "$SSHFS_WORK" "$SSHFS_MNT" >/dev/null 2>&1 || true
+  rm -rf "$SSHFS_REMOTE"
+  mkdir -p "$SSHFS_REMOTE"
+  trap 'bash scripts/sshfs-teardown.sh "$SSHFS_WORK" "$SSHFS_MNT" >/dev/null 2>&1; rm -rf "$SSHFS_REMOTE"' EXIT
+  bash scripts/sshfs-setup.sh "$SSHFS_WORK" "$SSHFS_REMOTE" "$SSHFS_MNT" >/dev/null
+  say "repositories on sshfs: $SSHFS_MNT (served from $SSHFS_REMOTE by sshd on 127.0.0.1)"
+  export BENCH_REPO_ROOT=$SSHFS_MNT BENCH_CORPORA=${BENCH_CORPORA:-A}
+  node benchmarks/compare.mjs
+  exit
+elif [[ ${BENCH_SAVEDIR:-local} != local ]]; then
+  say "BENCH_SAVEDIR must be local or sshfs, not $BENCH_SAVEDIR"
+  exit 2
+fi
+
+# ---- measure
 exec node benchmarks/compare.mjs
