@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { isatty } from 'node:tty'
 import type { Command } from './main.js'
 import { checkName, parse, savedirFrom } from './options.js'
 import { readConfig } from '../repo/config.js'
@@ -60,12 +61,29 @@ exit codes: 0 done, 1 done with warnings (unreadable or vanished source files), 
 function readList(from: string, nul: boolean): Buffer[] {
   let bytes: Buffer
   try {
-    bytes = readFileSync(from === '-' ? 0 : from)
+    bytes = readFileSync(from === '-' ? 0 : from) // --exclude-from -: process.stdin not touched, fd 0 blocking
   } catch (e) {
     if (isSystemError(e)) throw new TarshiftError('TARSHIFT_SOURCE_LIST', `cannot read --files-from ${from}: ${e.code}`, { path: from, ...(e.syscall ? { syscall: e.syscall } : {}) })
     throw e
   }
   return splitList(bytes, nul)
+}
+
+/**
+ * The list on stdin (`--files-from -`), read to its end through process.stdin, which waits for
+ * a pipe's writer: `find / -print0 | tarshift save ...` pauses whenever find does. Reading fd 0
+ * with readFileSync failed with EAGAIN at the first pause once the pipe was non-blocking (node
+ * makes it so when process.stdin is touched; a parent may have too).
+ */
+async function readStdinList(nul: boolean): Promise<Buffer[]> {
+  const chunks: Buffer[] = []
+  try {
+    for await (const c of process.stdin) chunks.push(c as Buffer)
+  } catch (e) {
+    if (isSystemError(e)) throw new TarshiftError('TARSHIFT_SOURCE_LIST', `cannot read --files-from -: ${e.code}`, { path: '-', ...(e.syscall ? { syscall: e.syscall } : {}) })
+    throw e
+  }
+  return splitList(Buffer.concat(chunks), nul)
 }
 
 /** Used bytes of the file systems holding the paths: the progress total (backshift's TODO). */
@@ -127,7 +145,8 @@ const command: Command = {
     const from = values['files-from'] as string | undefined
     if (from !== undefined && positionals.length > 0) throw new UsageError('give PATH arguments or --files-from, not both')
     if (from === undefined && positionals.length === 0) throw new UsageError('nothing to save: give PATH arguments or --files-from FILE')
-    if (from === '-' && process.stdin.isTTY) throw new UsageError('--files-from - reads the list from stdin, which is a terminal; pipe find into it')
+    // isatty, not process.stdin.isTTY: that would set up process.stdin (a non-blocking pipe) now.
+    if (from === '-' && isatty(0)) throw new UsageError('--files-from - reads the list from stdin, which is a terminal; pipe find into it')
     const exclude = [...((values.exclude as string[] | undefined) ?? [])]
     if (values['exclude-from'] !== undefined) {
       for (const l of readList(values['exclude-from'] as string, false)) exclude.push(l.toString())
@@ -182,7 +201,8 @@ interface SaveArgs {
 async function saveWith(pool: WorkerPool, readAhead: ReadAhead, a: SaveArgs): Promise<number> {
   const { values, positionals, from, mode, savedir, config, subset, hostName, references, exclude, oneFileSystem, forceRead, compression } = a
   const [{ save, SaveInterrupted }, { ObjectCache }] = await Promise.all([import('../save/save.js'), import('../cache/object-cache.js')])
-  const paths = from !== undefined ? readList(from, values.null === true) : positionals.map(p => Buffer.from(p))
+  const nul = values.null === true
+  const paths = from === '-' ? await readStdinList(nul) : from !== undefined ? readList(from, nul) : positionals.map(p => Buffer.from(p))
   const selection = buildSelection(paths, from === undefined, process.cwd())
   const quiet = values.quiet === true
   const reporter = new WarningReporter(quiet)

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process'
 import { buildTree, fullFixture } from '../helpers/fixture-tree.js'
 import { snapshotTree } from '../helpers/tree-snapshot.js'
 import { compareTrees } from '../helpers/compare-trees.js'
-import { newSavedir, objectNames, saveOk, stableTmpDir, summaryOf } from '../helpers/cli.js'
+import { TARSHIFT_BIN, newSavedir, objectNames, saveOk, stableTmpDir, summaryOf } from '../helpers/cli.js'
 import { splitList } from '../../lib/save/source-paths.js'
 
 function find(dir: string, sep: '-print0' | '-print'): Buffer {
@@ -73,4 +73,18 @@ t.test('a newline-separated --files-from FILE saves the same tree as save DIR', 
   t.equal(byList.objectsNew, 0, 'the list save stored no new object')
   t.not(rootOf(whole.id), rootOf(byArg.id), 'with the excluded file the tree differs (the comparison can fail)')
   t.equal(whole.files, byArg.files + 1, 'by exactly that file')
+})
+
+t.test('a list from a writer that pauses (find on a slow disk) is read to its end: --files-from - waits for the pipe', async t => {
+  const base = stableTmpDir(t, 'tarshift-files-from-slow')
+  const src = path.join(base, 'src')
+  buildTree(src, { type: 'dir', children: { a: { type: 'file', content: 'first\n' }, b: { type: 'file', content: 'second\n' }, c: { type: 'file', content: 'third\n' } } })
+  const savedir = newSavedir(t)
+  // A real shell pipe: the list comes in three pieces, 0.4 s apart. The save reading stdin while
+  // the pipe is empty used to fail with EAGAIN.
+  const cmd = `{ printf '%s\\0' "$SRC" "$SRC/a"; sleep 0.4; printf '%s\\0' "$SRC/b"; sleep 0.4; printf '%s\\0' "$SRC/c"; } | env -u NODE_OPTIONS "$NODE" "$BIN" save -r "$SD" --subset slow --null --files-from - --json --progress none`
+  const r = spawnSync('bash', ['-c', cmd], { env: { ...process.env, SRC: src, SD: savedir, NODE: process.execPath, BIN: TARSHIFT_BIN, XDG_CACHE_HOME: path.join(base, 'cache') }, encoding: 'utf8' })
+  t.equal(r.status, 0, `exit 0: ${r.stderr}`)
+  const out = JSON.parse(r.stdout) as { files: number }
+  t.equal(out.files, 3, 'all three files, the last listed 0.8 s after the first')
 })
