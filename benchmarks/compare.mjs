@@ -492,7 +492,7 @@ files). The last column says whether the median met them (the RSS target: every 
 function writeDoc(body, spreadBody) {
   const docPath = join(ROOT, 'doc', 'performance.md')
   const doc = readFileSync(docPath, 'utf8')
-  const section = `${SECTION}\n\n${REMOTE ? '`BENCH_SAVEDIR=sshfs bash benchmarks/compare.sh`: the same benchmark with every repository on an sshfs mount. ' : ''}\`make bench\` (\`bash benchmarks/compare.sh\`; \`BENCH_RUNS=N\`, \`BENCH_QUICK=1\` for a small trial, see the\nscript's header). ${TARGETS_TEXT}\n\n${body}\nRun-to-run spread (min–max of the ${RUNS} runs):\n\n${spreadBody}`
+  const section = `${SECTION}\n\n${REMOTE ? '`make bench-sshfs` (`BENCH_SAVEDIR=sshfs bash benchmarks/compare.sh`): the same benchmark with every repository on an sshfs mount. The issue\'s targets are for the local benchmark above; the last column applies them here for comparison only. ' : ''}\`make bench\` (\`bash benchmarks/compare.sh\`; \`BENCH_RUNS=N\`, \`BENCH_QUICK=1\` for a small trial, see the\nscript's header). ${TARGETS_TEXT}\n\n${body}\nRun-to-run spread (min–max of the ${RUNS} runs):\n\n${spreadBody}`
   const parts = doc.split(/^(?=## )/m)
   const i = parts.findIndex(p => p.split('\n', 1)[0] === SECTION)
   if (i >= 0) parts[i] = section.trimEnd() + '\n\n'
