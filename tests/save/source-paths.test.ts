@@ -88,6 +88,10 @@ t.test('references: most recent, most recent finished with > 1 file, most files;
   t.same(chooseReferences(all, 'h', 's').map(r => r.id), ['partial', 'ok', 'big'])
   t.same(chooseReferences(all.slice(0, 2), 'h', 's').map(r => r.id), ['ok', 'big'])
   t.same(chooseReferences(all, 'h', 'other-subset'), [])
+  // Savesets with as many files: the latest of them, often the most recent already (one reference).
+  const same = [sum('first', '2026-03-01T00:00:00.000Z', 50, true), sum('second', '2026-03-02T00:00:00.000Z', 50, true)]
+  t.same(chooseReferences(same, 'h', 's').map(r => r.id), ['second'], 'a tie on files: the latest')
+  t.same(chooseReferences([...same, sum('cut', '2026-03-03T00:00:00.000Z', 10, false)], 'h', 's').map(r => r.id), ['cut', 'second'])
   const noRoot = { ...sum('x', '2026-02-01T00:00:00.000Z', 5, false), root: null }
   t.same(chooseReferences([noRoot], 'h', 's'), [], 'a saveset without any checkpoint is no reference')
 })
