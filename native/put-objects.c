@@ -23,17 +23,18 @@
  * written to `.<hash>.data.<tempTag>.<8 hex>.tmp` in its fan-out directory (O_EXCL; a name
  * taken is drawn again), its data made durable before the rename as `durability` says
  * (lib/repo/object-durability.ts: 0 ordered, the writeback started; 1 writeOut, written out and
- * waited for; 2 fsync), then renamed into place. A crash may lose the name, never leave it naming a short file. The
- * names are made durable by the caller, in batches (syncFiles below, or one syncfs). An
- * existing .data shorter than an object's header (16 bytes: an empty file left by a crash on a
- * file system that broke the order) is not trusted: the object is written again over it.
+ * waited for; 2 fsync), then renamed into place. A crash may lose the name, never leave it
+ * naming a short file. The names are made durable by the caller, in batches (syncFiles below,
+ * or one syncfs). An existing .data shorter than an object's header (16 bytes: an empty file
+ * left by a crash on a file system that broke the order) is not trusted: the object is written
+ * again over it.
  *
  * refreshObjects(chunksDir: Buffer, fanoutDigits: number, hashes: string, refreshMs: number,
  *                dryRun: boolean): Promise<Float64Array>
  *   A saveset is about to use these existing objects: each one's last use made no older than
  *   refreshMs, as a put of an existing object does (a dry run touches nothing), and reported:
- *   one number per hash (ms), -1 for an object whose .data is missing or shorter than a header. Rejects on the first
- *   failure (code, errno, syscall, path, what).
+ *   one number per hash (ms), -1 for an object whose .data is missing or shorter than a
+ *   header. Rejects on the first failure (code, errno, syscall, path, what).
  *
  * syncFiles(files: Buffer of NUL-terminated paths, dirs: same): Promise<void>
  *   fsync each file (opened read-only), then each directory (EINVAL, ENOTSUP, ENOSYS and EPERM
