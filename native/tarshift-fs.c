@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #ifdef __GLIBC__
 #include <malloc.h>
-#include "object-files.h"
 #endif
 #include <string.h>
 #include <sys/stat.h>
@@ -35,6 +34,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "object-files.h"
 #include "read-ahead.h"
 
 const char *errno_name(int e) {
