@@ -9,13 +9,14 @@
 // Reading stops at the first block that is short or fails its check (a save that died while
 // writing, a disk that filled): what follows is lost, which costs only time. Later records of
 // a name win when they are newer. When the log holds more than twice the records it has names
-// (refreshes add a record each), the closing save writes it anew, one record per name, and
-// renames it into place; records another save appended in between are lost (a hint).
-import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, constants } from 'node:fs'
+// (refreshes add a record each), the closing save writes it anew, one record per name, to a
+// temporary renamed into place (atomic-write.ts); records another save appended in between are
+// lost (a hint).
+import { closeSync, fstatSync, openSync, readSync, rmSync, constants } from 'node:fs'
 import { join } from 'node:path'
 import { crc32 } from './crc32.js'
 import { NameIndex } from './name-index.js'
-import { writeAll } from '../repo/atomic-write.js'
+import { writeAll, writeFileAtomicWith } from '../repo/atomic-write.js'
 
 export const OBJECTS_FILE = 'objects'
 const MAGIC = 0x54536f31 // "TSo1"
@@ -120,10 +121,7 @@ export class ObjectTimes {
   close(): void {
     this.flush()
     if (this.logged < COMPACT_MIN || this.logged <= 2 * this.index.size) return
-    const tmp = `${this.path}.${process.pid}.tmp`
-    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600)
-    let written = false
-    try {
+    writeFileAtomicWith(this.path, fd => {
       const block = Buffer.allocUnsafe(HEADER_BYTES + BLOCK_RECORDS * RECORD_BYTES)
       let n = 0
       const put = (): void => {
@@ -136,12 +134,7 @@ export class ObjectTimes {
         if (++n === BLOCK_RECORDS) put()
       }
       if (n > 0) put()
-      written = true
-    } finally {
-      closeSync(fd)
-      if (!written) rmSync(tmp, { force: true })
-    }
-    renameSync(tmp, this.path)
+    })
     this.logged = this.index.size
   }
 }

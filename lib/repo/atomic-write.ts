@@ -83,9 +83,17 @@ export interface AtomicWriteOptions {
  * rethrown (with its syscall and path); the target is untouched.
  */
 export function writeFileAtomic(target: string, parts: Buffer[], opts: AtomicWriteOptions = {}): void {
+  writeFileAtomicWith(target, fd => writeAll(fd, parts), opts)
+}
+
+/**
+ * writeFileAtomic for contents written piece by piece: `write` writes them to the temporary's
+ * descriptor (the local cache's object log, written anew without holding all of it at once).
+ */
+export function writeFileAtomicWith(target: string, write: (fd: number) => void, opts: AtomicWriteOptions = {}): void {
   const { tmp, fd } = openTemp(target, opts.mode ?? 0o600)
   try {
-    writeAll(fd, parts)
+    write(fd)
     if (opts.fsync || opts.durability === 'fsync') fsyncSync(fd)
     else if (opts.durability === 'writeOut') native.writeOut(fd)
     else if (opts.durability === 'ordered') native.startWriteback(fd)
