@@ -58,13 +58,18 @@ exit codes: 0 done, 1 done with warnings (unreadable or vanished source files), 
             3 interrupted by SIGINT/SIGTERM after writing a checkpoint
 `
 
+/** A failure to read a list of paths (`from`, - for stdin) as the error to report. */
+function listError(from: string, e: unknown): unknown {
+  if (!isSystemError(e)) return e
+  return new TarshiftError('TARSHIFT_SOURCE_LIST', `cannot read --files-from ${from}: ${e.code}`, { path: from, ...(e.syscall ? { syscall: e.syscall } : {}) })
+}
+
 function readList(from: string, nul: boolean): Buffer[] {
   let bytes: Buffer
   try {
     bytes = readFileSync(from === '-' ? 0 : from) // --exclude-from -: process.stdin not touched, fd 0 blocking
   } catch (e) {
-    if (isSystemError(e)) throw new TarshiftError('TARSHIFT_SOURCE_LIST', `cannot read --files-from ${from}: ${e.code}`, { path: from, ...(e.syscall ? { syscall: e.syscall } : {}) })
-    throw e
+    throw listError(from, e)
   }
   return splitList(bytes, nul)
 }
@@ -80,8 +85,7 @@ async function readStdinList(nul: boolean): Promise<Buffer[]> {
   try {
     for await (const c of process.stdin) chunks.push(c as Buffer)
   } catch (e) {
-    if (isSystemError(e)) throw new TarshiftError('TARSHIFT_SOURCE_LIST', `cannot read --files-from -: ${e.code}`, { path: '-', ...(e.syscall ? { syscall: e.syscall } : {}) })
-    throw e
+    throw listError('-', e)
   }
   return splitList(Buffer.concat(chunks), nul)
 }
