@@ -10,7 +10,7 @@ import { HEADER_SIZE, type ObjectKind } from '../codec/object-header.js'
 import { CorruptObjectError, MissingObjectError, isSystemError, savedirIoError } from '../errors.js'
 import { writeFileAtomic, fsyncDir } from './atomic-write.js'
 import { dataPath, setFanoutDigits, timePath } from './layout.js'
-import { objectDurability } from './object-durability.js'
+import { objectDurability, type ObjectDurability } from './object-durability.js'
 import { WORKER_READY, ownsItsMemory, serializeError, type SerializedError } from './worker-pool.js'
 
 /**
@@ -69,6 +69,8 @@ function putBytes(req: PutBytes): Buffer {
 setFanoutDigits(savedir, (workerData as { fanoutDigits: number }).fanoutDigits)
 /** Objects written since the last sync: their names (directories) made durable in one batch. */
 let unsynced: string[] = []
+/** How a new object's data is made durable before its rename (object-durability.ts); found at the first put. */
+let durability: ObjectDurability | null = null
 
 async function put(req: Extract<StoreRequest, { op: 'put' }>): Promise<PutReply> {
   const data = putBytes(req)
@@ -92,7 +94,8 @@ async function put(req: Extract<StoreRequest, { op: 'put' }>): Promise<PutReply>
   if (req.dryRun) return { hash, isNew: true, storedBytes, lastUse: null }
   try {
     // Its data made durable before the rename, as the file system needs (object-durability.ts).
-    writeFileAtomic(target, parts, { mode: 0o600, durability: objectDurability(savedir) })
+    durability ??= objectDurability(savedir)
+    writeFileAtomic(target, parts, { mode: 0o600, durability })
   } catch (e) {
     throw savedirIoError(e, 'writing an object', target)
   }
