@@ -87,7 +87,9 @@ export async function check(savedir: string, store: ObjectStore, opts: CheckOpti
     const users = describeChunkUsers(walk, m.hash)
     errors.push({
       level: 'error', kind: 'chunk-length', object: m.hash, ...users.fields,
-      message: `chunk ${m.hash} holds ${m.got} bytes, but the entries that use it say ${m.want} (wrong trees: a tarshift bug, please report it)${users.text}`,
+      message: m.slice
+        ? `object ${m.hash} holds ${m.got} bytes, but the slices of it that entries use need ${m.want} (wrong trees: a tarshift bug, please report it)${users.text}`
+        : `chunk ${m.hash} holds ${m.got} bytes, but the entries that use it say ${m.want} (wrong trees: a tarshift bug, please report it)${users.text}`,
     })
   }
 
@@ -125,7 +127,10 @@ async function readBack(store: ObjectStore, walk: WalkResult, warnings: string[]
   const missing = new Set(walk.missingChunks)
   const pool = [...walk.chunks.hashes()].filter(h => !missing.has(h)).sort()
   const chosen = opts.readData === 'subset' ? pickSubset(pool, opts.percent ?? 100, opts.random) : pool
-  const r = await readData(store, chosen, 'chunk', h => walk.chunks.get(h)?.length, opts.onReadProgress)
+  const r = await readData(store, chosen, 'chunk', h => {
+    const use = walk.chunks.get(h)
+    return use && { exact: use.length, atLeast: use.atLeast }
+  }, opts.onReadProgress)
   const w = await readData(store, warnings, 'warnings', () => undefined)
   return { read: r.read, bytes: r.bytes, problems: [...r.problems, ...w.problems], lengths: r.lengths }
 }

@@ -1,15 +1,20 @@
-// The distinct data chunks the savesets reference, each with its length (as the entries say)
+// The distinct data chunks the savesets reference, each with its length (as the entries say;
+// for an object only sliced, the bytes its slices need at least)
 // and the first few (tree, entry name) pairs that use it: enough to name the files and
 // savesets a damaged chunk costs without keeping every reference (an appended log shares its
 // first chunks with every earlier version of itself). A chunk with more users than kept is
 // marked, and the check looks its users up again, once, only if it turns out damaged.
 // Names are latin1 strings of the name bytes; tree names are interned by the caller.
 
+import type { ChunkRef } from '../tree/entry.js'
+
 export const USERS_KEPT = 4
 
 export interface ChunkUse {
-  /** Length in bytes as the first entry that uses it says. */
-  length: number
+  /** Length in bytes as the first entry that uses it whole says; undefined when only sliced. */
+  length: number | undefined
+  /** Bytes the slices of it need (the largest offset + length), 0 when none. */
+  atLeast: number
   /** Flattened pairs: tree hex, entry name (latin1), tree hex, entry name, ... */
   users: string[]
   /** More users exist than `users` holds. */
@@ -24,12 +29,16 @@ export class ChunkUsers {
   }
 
   /** Record a use; returns true when the chunk was not known before. */
-  add(hash: string, length: number, tree: string, name: string): boolean {
+  add(hash: string, ref: ChunkRef, tree: string, name: string): boolean {
+    const whole = ref.offset === undefined ? ref.length : undefined
+    const needs = ref.offset === undefined ? 0 : ref.offset + ref.length
     const cur = this.map.get(hash)
     if (cur === undefined) {
-      this.map.set(hash, { length, users: [tree, name], overflow: false })
+      this.map.set(hash, { length: whole, atLeast: needs, users: [tree, name], overflow: false })
       return true
     }
+    cur.length ??= whole
+    if (needs > cur.atLeast) cur.atLeast = needs
     const n = cur.users.length
     // A file repeating a chunk (zeros) lists it many times: one user.
     if (cur.users[n - 2] === tree && cur.users[n - 1] === name) return false

@@ -1,6 +1,6 @@
 // --read-data: read back data chunks, decompress them and verify each one's SHA-256 against
 // its name (the object store's get does both, in its worker threads), and compare its length
-// with what the entries say. Up to 8 reads are in flight, so every worker stays busy while
+// with what the entries say (the exact length of a whole chunk; at least the end of every slice of it). Up to 8 reads are in flight, so every worker stays busy while
 // memory stays at a few chunks. --read-data-subset P: a random P% of the distinct chunks.
 import { CorruptObjectError, MissingObjectError } from '../errors.js'
 import type { ObjectStore } from '../repo/object-store.js'
@@ -14,8 +14,15 @@ export interface LengthMismatch {
   hash: string
   /** Bytes the object holds. */
   got: number
-  /** Bytes the entries that use it say. */
+  /** Bytes the entries that use it say (slice: the bytes their slices need at least). */
   want: number
+  slice: boolean
+}
+
+/** What the entries say of an object's length: exactly (used whole), at least (sliced). */
+export interface ExpectedLength {
+  exact: number | undefined
+  atLeast: number
 }
 
 export interface ReadDataResult {
@@ -56,7 +63,7 @@ export function pickSubset<T>(items: readonly T[], percent: number, random: () =
  * the length its users say, or undefined when nobody says one.
  */
 export async function readData(store: ObjectStore, hashes: readonly string[], what: 'chunk' | 'warnings',
-  expectLength: (hash: string) => number | undefined, onProgress?: (p: ReadDataProgress) => void): Promise<ReadDataResult> {
+  expectLength: (hash: string) => ExpectedLength | undefined, onProgress?: (p: ReadDataProgress) => void): Promise<ReadDataResult> {
   const r: ReadDataResult = { read: 0, bytes: 0, problems: [], lengths: [] }
   let i = 0
   await pump(() => (i < hashes.length ? hashes[i++] : undefined), async hash => {
@@ -64,7 +71,8 @@ export async function readData(store: ObjectStore, hashes: readonly string[], wh
       const { data } = await store.get(hash)
       r.bytes += data.length
       const want = expectLength(hash)
-      if (want !== undefined && want !== data.length) r.lengths.push({ hash, got: data.length, want })
+      if (want?.exact !== undefined && want.exact !== data.length) r.lengths.push({ hash, got: data.length, want: want.exact, slice: false })
+      else if (want !== undefined && want.atLeast > data.length) r.lengths.push({ hash, got: data.length, want: want.atLeast, slice: true })
     } catch (e) {
       if (e instanceof MissingObjectError) r.problems.push({ hash, what, state: 'missing', why: 'no such object' })
       else if (e instanceof CorruptObjectError) r.problems.push({ hash, what, state: 'corrupt', why: corruptWhy(e) })

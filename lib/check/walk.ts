@@ -123,7 +123,7 @@ export async function walkSavesets(store: ObjectStore, roots: readonly WalkRoot[
         const name = e.name.toString('latin1')
         for (const c of e.chunks) {
           const h = c.hash.toString('hex')
-          if (chunks.add(h, c.length, hex, name) && !store.has(h)) missingChunks.push(h)
+          if (chunks.add(h, c, hex, name) && !store.has(h)) missingChunks.push(h)
         }
       }
       if (e.type === EntryType.Dir && e.tree) {
@@ -143,6 +143,8 @@ function badReference(entries: readonly Entry[]): string | null {
   for (const e of entries) {
     for (const c of e.chunks ?? []) {
       if (c.hash.length !== 32) return `entry "${e.name.toString('latin1')}" names a chunk of ${c.hash.length} bytes`
+      if (!Number.isSafeInteger(c.length) || c.length < 0) return `entry "${e.name.toString('latin1')}" gives a chunk length of ${c.length}`
+      if (c.offset !== undefined && (!Number.isSafeInteger(c.offset) || c.offset < 0)) return `entry "${e.name.toString('latin1')}" gives a slice offset of ${c.offset}`
     }
     if (e.type === EntryType.Dir && e.tree && e.tree.length !== 32) return `entry "${e.name.toString('latin1')}" names a tree of ${e.tree.length} bytes`
   }

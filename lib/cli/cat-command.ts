@@ -3,10 +3,12 @@ import { parse, savedirFrom } from './options.js'
 import { filterFrom, readerOptions } from './reader-options.js'
 import { withLock } from './with-lock.js'
 import type { OptionSpec } from './options.js'
-import { TarshiftError, UsageError } from '../errors.js'
+import { CorruptObjectError, TarshiftError, UsageError } from '../errors.js'
 import { openSaveset } from '../restore/open-saveset.js'
 import { lookup, savedComponents } from '../restore/saveset-walk.js'
-import { EntryType } from '../tree/entry.js'
+import { EntryType, type ChunkRef } from '../tree/entry.js'
+import { pieceBytes } from '../tree/piece.js'
+import { dataPath } from '../repo/layout.js'
 import { OutputSink } from '../restore/output-sink.js'
 import { showPath } from '../restore/show-path.js'
 
@@ -43,18 +45,23 @@ async function runLocked(argv: string[]): Promise<number> {
     const out = new OutputSink(process.stdout)
     if (e.data) await out.write(e.data)
     const chunks = e.chunks ?? []
-    const fetch = (h: Buffer): Promise<{ data: Buffer }> => {
-      const p = s.store.get(h.toString('hex'))
+    const fetch = (c: ChunkRef): Promise<Buffer> => {
+      const hex = c.hash.toString('hex')
+      const p = s.store.get(hex).then(({ data }) => {
+        const piece = pieceBytes(data, c)
+        if (typeof piece === 'string') throw new CorruptObjectError(hex, dataPath(s.store.savedir, hex), piece)
+        return piece
+      })
       p.catch(() => undefined) // awaited in order below
       return p
     }
-    const pending = chunks.slice(0, READ_AHEAD).map(c => fetch(c.hash))
+    const pending = chunks.slice(0, READ_AHEAD).map(fetch)
     for (let i = 0; i < chunks.length; i++) {
       const next = chunks[i + READ_AHEAD]
-      if (next) pending.push(fetch(next.hash))
-      const p = pending[i] as Promise<{ data: Buffer }>
+      if (next) pending.push(fetch(next))
+      const p = pending[i] as Promise<Buffer>
       pending[i] = undefined as never
-      await out.write((await p).data)
+      await out.write(await p)
     }
     await out.end()
     return 0

@@ -1,5 +1,5 @@
 // Marking: every object reachable from the savesets that stay — their trees (each distinct
-// tree read once, tree index parts included), file chunks and warning lists. Any tree that
+// tree read once, tree index parts included), file chunks, slices' objects and warning lists. Any tree that
 // cannot be read aborts: never sweep on incomplete knowledge (DESIGN.md §4).
 import { ObjectKind } from '../codec/object-header.js'
 import { TarshiftError } from '../errors.js'
@@ -15,6 +15,12 @@ export interface MarkResult {
 
 export async function markReachable(store: ObjectStore, keep: readonly SavesetSummary[]): Promise<MarkResult> {
   const marked = new Set<string>()
+  /**
+   * Trees whose entries have been marked: apart from `marked`, because an object can be both
+   * a saveset's tree and the source of another saveset's slices (an earlier tree part that
+   * holds a file's bytes). Marked as a slice's object first, its subtrees must still be.
+   */
+  const visited = new Set<string>()
   let trees = 0
 
   async function treeEntries(hex: string, from: string) {
@@ -37,7 +43,8 @@ export async function markReachable(store: ObjectStore, keep: readonly SavesetSu
   }
 
   async function visit(hex: string, from: string): Promise<void> {
-    if (marked.has(hex)) return
+    if (visited.has(hex)) return
+    visited.add(hex)
     marked.add(hex)
     trees++
     for (const e of await treeEntries(hex, from)) {

@@ -7,8 +7,17 @@ import { CONFIG_FILE, fanoutDigitsOfVersion, setFanoutDigits } from './layout.js
 import type { CodecName } from '../codec/codec.js'
 
 export const FORMAT_NAME = 'tarshift-savedir'
-/** 2: 256 fan-out directories (version 1 had 4,096; both are read). */
-export const FORMAT_VERSION = 2
+/**
+ * 3: trees may hold slices (file bytes given as a range of an earlier object: doc/format.md
+ * §5.6). 2: 256 fan-out directories (version 1 had 4,096). All three are read; a save writes
+ * slices only into a savedir of version 3, which an older tarshift refuses to open.
+ */
+export const FORMAT_VERSION = 3
+
+/** Whether a save may write slices into this savedir (format version 3 and later). */
+export function slicesAllowed(config: RepoConfig): boolean {
+  return config.version >= 3
+}
 
 export interface RepoConfig {
   format: typeof FORMAT_NAME

@@ -5,7 +5,9 @@
 // ones are link members to it (DESIGN.md §2). Damaged data is never silent (DESIGN.md §7).
 import { CorruptObjectError, MissingObjectError, TarshiftError } from '../errors.js'
 import type { ObjectStore } from '../repo/object-store.js'
-import { EntryType, type ChunkRef, type Entry } from '../tree/entry.js'
+import { EntryType, isSlice, type ChunkRef, type Entry } from '../tree/entry.js'
+import { pieceBytes } from '../tree/piece.js'
+import { dataPath } from '../repo/layout.js'
 import { encodeMember, END_OF_ARCHIVE, formatLosses, paddingFor, TarFormatError, type TarFormat, type TarMember } from './tar-header.js'
 import { entryToMember } from './entry-to-member.js'
 import type { OutputSink } from './output-sink.js'
@@ -41,6 +43,12 @@ export interface TarStreamResult {
 export const DEFAULT_READ_AHEAD_BYTES = 16 * 1024 * 1024
 /** Chunks up to this size are fetched in batches (ObjectStore.getBatched); larger ones alone. */
 const BATCHED_GET_MAX = 256 * 1024
+/**
+ * Objects read for slices and held at once, at most (beyond those the member being written
+ * needs). A changed directory's unchanged small files are slices of one earlier tree part
+ * each: one read serves them all.
+ */
+const SLICE_SOURCES_MAX = 8
 const WRITTEN: Promise<Buffer> = Promise.resolve(Buffer.alloc(0))
 
 interface Job {
@@ -82,12 +90,47 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
   /** The job being written; it comes before every queued job in fetch order. */
   let current: Job | null = null
 
+  /** Objects read for slices, each with the number of slices started and not yet written. */
+  const sources = new Map<string, { data: Promise<Buffer>; users: number }>()
+
+  function sliceFetch(c: ChunkRef, hex: string): Promise<Buffer> {
+    let source = sources.get(hex)
+    if (source === undefined) {
+      source = { data: store.getBatched(hex).then(r => r.data), users: 0 }
+      source.data.catch(() => undefined)
+      sources.set(hex, source)
+    }
+    source.users++
+    return source.data.then(data => {
+      const piece = pieceBytes(data, c)
+      if (typeof piece === 'string') throw new CorruptObjectError(hex, dataPath(store.savedir, hex), piece)
+      return piece
+    })
+  }
+
+  /** A started fetch is written or dropped: a slice's object is let go after its last user. */
+  function fetchDone(c: ChunkRef): void {
+    if (!isSlice(c)) return
+    const hex = c.hash.toString('hex')
+    const source = sources.get(hex)
+    if (source !== undefined && --source.users === 0) sources.delete(hex)
+  }
+
   function startFetches(job: Job, force = false): void {
     const refs = job.refs
     if (!refs) return
     while (job.chunks.length < refs.length && (ahead < READ_AHEAD_BYTES || force)) {
       const c = refs[job.chunks.length] as ChunkRef
       const hex = c.hash.toString('hex')
+      if (isSlice(c)) {
+        if (!force && sources.size >= SLICE_SOURCES_MAX && !sources.has(hex)) return
+        const p = sliceFetch(c, hex)
+        p.catch(() => undefined) // awaited in order by the writer
+        job.chunks.push(p)
+        ahead += c.length
+        force = false
+        continue
+      }
       // Into a slot of the ring shared with the store workers when it has room (no buffer
       // allocated, transferred and collected per chunk); given back once written.
       const p = store.getInto(hex, c.length, c.length <= BATCHED_GET_MAX) ?? (c.length <= BATCHED_GET_MAX ? store.getBatched(hex) : store.get(hex)).then(r => r.data)
@@ -178,7 +221,10 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
   /** Forget the started fetches from chunk `i` on (their bytes leave the window). */
   async function dropFrom(job: Job, i: number): Promise<void> {
     const refs = job.refs ?? []
-    for (let k = i; k < job.chunks.length; k++) ahead -= (refs[k] as ChunkRef).length
+    for (let k = i; k < job.chunks.length; k++) {
+      ahead -= (refs[k] as ChunkRef).length
+      fetchDone(refs[k] as ChunkRef)
+    }
     for (const r of await Promise.allSettled(job.chunks.slice(i))) if (r.status === 'fulfilled') store.releaseChunk(r.value)
     job.refs = null
     job.chunks = []
@@ -262,6 +308,7 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
           break
         }
         ahead -= ref.length
+        fetchDone(e.chunks[i] as ChunkRef)
         job.chunks[i] = WRITTEN // let the bytes go once written, not when the member ends
         pump()
         await sink.write(data, () => store.releaseChunk(data))

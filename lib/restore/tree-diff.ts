@@ -1,7 +1,8 @@
 // Differences between two savesets: added, removed and modified paths (content or which
 // metadata), walking only the subtrees whose tree hashes differ (Merkle trees).
 import type { ObjectStore } from '../repo/object-store.js'
-import { EntryType, type Entry } from '../tree/entry.js'
+import { EntryType, isSlice, type Entry } from '../tree/entry.js'
+import { fileBytes } from '../tree/piece.js'
 import { readTree } from '../tree/tree-store.js'
 import { joinRel } from './saveset-walk.js'
 
@@ -12,22 +13,36 @@ export interface DiffItem {
   what: string[]
 }
 
-function sameContent(a: Entry, b: Entry): boolean {
+/**
+ * Whether two files hold the same bytes, told from their trees alone where it can be: two
+ * inline contents, or two lists of whole chunks. The same bytes can be stored in two forms
+ * (inline in one saveset, a slice of an earlier tree part in the next, or chunks where the
+ * directory's inline budget ran out): null then, and the bytes are compared (sameBytes).
+ */
+function sameContent(a: Entry, b: Entry): boolean | null {
   if (a.size !== b.size) return false
-  if (a.data || b.data) return !!a.data && !!b.data && a.data.equals(b.data)
+  if (a.size === 0) return true
+  if (a.data && b.data) return a.data.equals(b.data)
   const ca = a.chunks ?? []
   const cb = b.chunks ?? []
+  if (a.data || b.data || ca.some(isSlice) || cb.some(isSlice)) return null
   return ca.length === cb.length && ca.every((c, i) => c.hash.equals((cb[i] as { hash: Buffer }).hash))
+}
+
+/** Compare two files' bytes, read from the savedir (verified) where they are not inline. */
+async function sameBytes(store: ObjectStore, a: Entry, b: Entry): Promise<boolean> {
+  const [x, y] = await Promise.all([fileBytes(store, a), fileBytes(store, b)])
+  return x.equals(y)
 }
 
 function xattrKey(e: Entry): string {
   return (e.xattrs ?? []).map(([k, v]) => `${k.toString('hex')}=${v.toString('hex')}`).join(',')
 }
 
-export function entryDifferences(a: Entry, b: Entry): string[] {
+export async function entryDifferences(store: ObjectStore, a: Entry, b: Entry): Promise<string[]> {
   if (a.type !== b.type) return ['type']
   const what: string[] = []
-  if (a.type === EntryType.File && !sameContent(a, b)) what.push('content')
+  if (a.type === EntryType.File && !(sameContent(a, b) ?? await sameBytes(store, a, b))) what.push('content')
   if (a.mode !== b.mode) what.push('mode')
   if (a.uid !== b.uid || a.gid !== b.gid || a.uname !== b.uname || a.gname !== b.gname) what.push('owner')
   if (a.mtime[0] !== b.mtime[0] || a.mtime[1] !== b.mtime[1]) what.push('mtime')
@@ -63,7 +78,7 @@ export async function* diffTrees(store: ObjectStore, a: Buffer | null, b: Buffer
       j++
     } else if (x && y) {
       const p = joinRel(path, x.name)
-      const what = entryDifferences(x, y)
+      const what = await entryDifferences(store, x, y)
       if (what[0] === 'type') {
         yield* allBelow(store, x, p, 'removed')
         yield* allBelow(store, y, p, 'added')
@@ -82,7 +97,7 @@ export async function* diffEntries(store: ObjectStore, a: Entry | null, b: Entry
   if (a && !b) return yield* allBelow(store, a, path, 'removed')
   if (b && !a) return yield* allBelow(store, b, path, 'added')
   if (!a || !b) return
-  const what = entryDifferences(a, b)
+  const what = await entryDifferences(store, a, b)
   if (what[0] === 'type') {
     yield* allBelow(store, a, path, 'removed')
     yield* allBelow(store, b, path, 'added')

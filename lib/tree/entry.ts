@@ -24,10 +24,22 @@ export const ENTRY_TYPE_NAMES = {
 /** A time as whole seconds (may be negative) and nanoseconds 0..999,999,999. */
 export type Timespec = [sec: number, nsec: number]
 
-/** One stored chunk of a file: its object name (SHA-256 of the plain bytes) and length. */
+/**
+ * One stored piece of a file: an object's name (SHA-256 of its plain bytes) and the length of
+ * the piece. Without `offset`, the piece is the whole object (a chunk), exactly `length` bytes.
+ * With it, the piece is a slice: bytes [offset, offset + length) of the object's plain bytes,
+ * whatever the object's kind (a save refers so to inline data kept in an earlier tree part:
+ * doc/format.md, "Slices").
+ */
 export interface ChunkRef {
   hash: Buffer
   length: number
+  offset?: number
+}
+
+/** Whether a piece is a slice of a larger object rather than a whole chunk. */
+export function isSlice(c: ChunkRef): c is ChunkRef & { offset: number } {
+  return c.offset !== undefined
 }
 
 export interface Entry {

@@ -20,6 +20,8 @@ export interface PlaceholderOrigin {
   index: number
   /** The entry's name: the real entry at `index` must have it. */
   name: Buffer
+  /** Where the real data starts in the tree object's plain bytes (it is the entry's size long). */
+  offset: number
   source: PlaceholderSource
 }
 

@@ -30,7 +30,7 @@ function toWire(e: Entry): Wire {
     if (placeholderOrigin(e.data) !== undefined) throw new Error(`internal: the data of ${e.name.toString('latin1')} is a placeholder, not its bytes`)
     w.d = e.data
   }
-  if (e.chunks) w.c = e.chunks.map(c => [c.hash, c.length])
+  if (e.chunks) w.c = e.chunks.map(c => (c.offset === undefined ? [c.hash, c.length] : [c.hash, c.length, c.offset]))
   if (e.tree) w.h = e.tree
   if (e.racy) w.r = true
   return w
@@ -85,7 +85,12 @@ function fromWire(w: Wire): Entry {
   if (w.d !== undefined) e.data = buf(w.d, 'inline data')
   if (w.c !== undefined) {
     if (!Array.isArray(w.c)) bad('chunk list')
-    e.chunks = (w.c as unknown[][]).map((c): ChunkRef => ({ hash: buf(c[0], 'chunk hash'), length: num(c[1], 'chunk length') }))
+    e.chunks = (w.c as unknown[][]).map((c): ChunkRef => {
+      if (!Array.isArray(c) || (c.length !== 2 && c.length !== 3)) bad('chunk reference')
+      const ref: ChunkRef = { hash: buf(c[0], 'chunk hash'), length: num(c[1], 'chunk length') }
+      if (c.length === 3) ref.offset = num(c[2], 'slice offset')
+      return ref
+    })
   }
   if (w.h !== undefined) e.tree = buf(w.h, 'tree hash')
   if (w.r === true) e.racy = true
@@ -176,7 +181,7 @@ function sameChunks(a: ChunkRef[] | undefined, b: ChunkRef[] | undefined): boole
   for (let i = 0; i < a.length; i++) {
     const p = a[i] as ChunkRef
     const q = b[i] as ChunkRef
-    if (p.length !== q.length || !p.hash.equals(q.hash)) return false
+    if (p.length !== q.length || p.offset !== q.offset || !p.hash.equals(q.hash)) return false
   }
   return true
 }
@@ -300,7 +305,7 @@ export function entryLengthBound(e: Entry): number {
   if (e.link) n += e.link.length
   if (e.data) n += e.data.length
   if (e.xattrs) for (const [k, v] of e.xattrs) n += 12 + k.length + v.length
-  if (e.chunks) n += 5 + 48 * e.chunks.length
+  if (e.chunks) n += 5 + 57 * e.chunks.length
   if (e.tree) n += e.tree.length
   return n
 }

@@ -40,7 +40,21 @@ export function decodeTreeFast(b: Buffer): Entry[] | null {
  */
 export function inlineDataRanges(b: Buffer, over: number): Array<[number, number, number]> | null {
   try {
-    return new Reader(b).dataRanges(over)
+    return new Reader(b).dataRanges(over, false)
+  } catch (e) {
+    if (e === NOT_FAST) return null
+    throw e
+  }
+}
+
+/**
+ * In a tree summary's bytes (after its first byte), the same ranges for the digests that stand
+ * for data longer than `over` bytes: inline data 32 bytes long in an entry whose size is over
+ * `over` (data that long is never a digest). Null when this reader does not take the encoding.
+ */
+export function digestRanges(b: Buffer, over: number): Array<[number, number, number]> | null {
+  try {
+    return new Reader(b).dataRanges(over, true)
   } catch (e) {
     if (e === NOT_FAST) return null
     throw e
@@ -63,7 +77,7 @@ class Reader {
     return out
   }
 
-  dataRanges(over: number): Array<[number, number, number]> {
+  dataRanges(over: number, digests: boolean): Array<[number, number, number]> {
     const b = this.b
     if (b.length < HEADER.length + 1) throw NOT_FAST
     for (let i = 0; i < HEADER.length; i++) if (b[i] !== HEADER[i]) throw NOT_FAST
@@ -86,7 +100,7 @@ class Reader {
         if (len < 0) throw NOT_FAST
         const bytes = this.p
         this.p += len
-        if (len > over && len === size) out.push([start, bytes, this.p])
+        if (digests ? len === 32 && size > over : len > over && len === size) out.push([start, bytes, this.p])
       }
     }
     if (this.p !== b.length) throw NOT_FAST
@@ -283,9 +297,11 @@ class Reader {
         case K_C: {
           const list: ChunkRef[] = []
           for (let i = this.arrayLength(); i > 0; i--) {
-            if (this.byte() !== 0x92) throw NOT_FAST
+            const t = this.byte()
+            if (t !== 0x92 && t !== 0x93) throw NOT_FAST
             const hash = this.bin()
-            list.push({ hash, length: this.num() })
+            const length = this.num()
+            list.push(t === 0x92 ? { hash, length } : { hash, length, offset: this.num() })
           }
           chunks = list
           break

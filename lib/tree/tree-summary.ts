@@ -18,7 +18,7 @@ import type { ObjectStore } from '../repo/object-store.js'
 import type { Entry } from './entry.js'
 import { DIGEST_BYTES, inlineDigest, placeholder, type PlaceholderOrigin, type PlaceholderSource } from './inline-placeholder.js'
 import { decodeTreeIndex } from './tree-codec.js'
-import { decodeTreeFast, inlineDataRanges } from './tree-decode.js'
+import { decodeTreeFast, digestRanges, inlineDataRanges } from './tree-decode.js'
 import { openTree, readPart, type OpenedTree, type TreeObserver, type TreeReader } from './tree-store.js'
 
 /** Inline data longer than this is cut out of a summary; shorter data stays (it costs little). */
@@ -47,11 +47,45 @@ export function summarize(kind: ObjectKind, bytes: Buffer): Buffer | null {
   const pieces: Buffer[] = [Buffer.from([SUMMARY_TREE])]
   let at = 0
   for (const [start, data, end] of ranges) {
+    // Where the data was is found again from the summary (realOffsets) by the smallest header
+    // of each length, as tarshift writes them: a tree written otherwise has no summary.
+    if (data - start !== binHeaderLength(end - data)) return null
     pieces.push(bytes.subarray(at, start), DIGEST_BIN, inlineDigest(bytes.subarray(data, end)))
     at = end
   }
   pieces.push(bytes.subarray(at))
   return Buffer.concat(pieces)
+}
+
+/** The length of MessagePack's smallest bin header for `n` bytes. */
+function binHeaderLength(n: number): number {
+  return n < 0x100 ? 2 : n < 0x10000 ? 3 : 5
+}
+
+/**
+ * Where each placeholder's real data lies in the tree's plain bytes, in entry order: from
+ * where its digest lies in the summary, and the real lengths (the entries' sizes) of those
+ * before it. Null when the summary does not decode so.
+ */
+function realOffsets(body: Buffer, entries: readonly Entry[]): number[] | null {
+  const digests = digestRanges(body, SUMMARY_DATA_OVER)
+  if (digests === null) return null
+  const out: number[] = []
+  let shift = 0
+  let k = 0
+  for (const e of entries) {
+    if (!isPlaceholderShaped(e)) continue
+    const r = digests[k++]
+    if (r === undefined) return null
+    out.push(r[0] + shift + binHeaderLength(e.size))
+    shift += binHeaderLength(e.size) + e.size - (r[2] - r[0])
+  }
+  return k === digests.length ? out : null
+}
+
+/** An entry decoded from a summary whose data is a digest standing for longer data. */
+function isPlaceholderShaped(e: Entry): boolean {
+  return e.data !== undefined && e.data.length === DIGEST_BYTES && e.size > SUMMARY_DATA_OVER
 }
 
 /** Record the summary of a tree object this host wrote or read, unless it has one already. */
@@ -126,12 +160,16 @@ export class SummaryTreeReader implements TreeReader, PlaceholderSource {
    * is longer than SUMMARY_DATA_OVER: data that long is never a digest); null if undecodable.
    */
   private fromSummary(part: Buffer, s: Buffer): Entry[] | null {
-    const entries = decodeTreeFast(s.subarray(1))
+    const body = s.subarray(1)
+    const entries = decodeTreeFast(body)
     if (entries === null) return null
+    const offsets = realOffsets(body, entries)
+    if (offsets === null) return null
     this.stats.summaries++
+    let k = 0
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i] as Entry
-      if (e.data !== undefined && e.data.length === DIGEST_BYTES && e.size > SUMMARY_DATA_OVER) placeholder(e.data, { part, index: i, name: e.name, source: this })
+      if (isPlaceholderShaped(e)) placeholder(e.data as Buffer, { part, index: i, name: e.name, offset: offsets[k++] as number, source: this })
     }
     return entries
   }

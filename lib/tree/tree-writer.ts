@@ -12,9 +12,12 @@
 // part is written and let go.
 import { ObjectKind } from '../codec/object-header.js'
 import type { ObjectStore } from '../repo/object-store.js'
-import { treePartsOf } from '../repo/config.js'
-import type { Entry } from './entry.js'
-import { withRealData } from './inline-placeholder.js'
+import { slicesAllowed, treePartsOf } from '../repo/config.js'
+import { isSlice, type Entry } from './entry.js'
+import { placeholderOrigin, withRealData } from './inline-placeholder.js'
+import { pieceBytes } from './piece.js'
+import { CorruptObjectError } from '../errors.js'
+import { dataPath } from '../repo/layout.js'
 import type { TreeObserver } from './tree-store.js'
 import { encodeEntry, encodeTreeIndexTransient, encodeTreeTransient, entryLengthBound, treeFromEncodedEntriesTransient, treeHeaderLength } from './tree-codec.js'
 
@@ -25,6 +28,14 @@ function splitHere(name: Buffer, partBytes: number, min: number, mask: number): 
   for (const b of name) h = Math.imul(h ^ b, 0x01000193)
   return (h & mask) === 0
 }
+
+/**
+ * Objects one part's slices may point into (doc/format.md §5.6). Past that, a file's bytes
+ * taken over from an older tree as a slice of an object not yet among them are read and put
+ * inline again: a directory whose files changed at many different times does not keep that
+ * many old parts alive, nor make a restore read them all.
+ */
+export const SLICE_SOURCES_MAX = 16
 
 /** The stored tree of a directory, and what it consists of. */
 export interface WrittenTree {
@@ -50,6 +61,13 @@ export class TreeWriter {
   private bytes = 0
   /** Written parts (once the directory is known to need them). */
   private readonly written: Buffer[] = []
+  /** Whether this savedir takes slices; the objects the part being filled has slices of. */
+  private readonly slices: boolean
+  private sources = new Set<string>()
+  /** Objects looked for as sources of new slices: whether each exists (its last use refreshed). */
+  private readonly found = new Map<string, boolean | Promise<boolean>>()
+  /** Objects read to put sliced bytes inline again (inlineAgain). */
+  private readonly read = new Map<string, Promise<Buffer>>()
 
   /** @param observe told of each tree object written (the save records its summary) */
   constructor(private readonly store: ObjectStore, private readonly observe?: TreeObserver) {
@@ -57,6 +75,7 @@ export class TreeWriter {
     this.max = rule.max
     this.min = rule.min
     this.mask = rule.mask
+    this.slices = slicesAllowed(store.config)
   }
 
   /** Entries added so far. */
@@ -71,10 +90,12 @@ export class TreeWriter {
 
   /**
    * Add the next entry (names strictly increasing). May write a part. An entry from a tree
-   * summary has its real inline data put in first (read from its tree: inline-placeholder.ts).
+   * summary has a placeholder for its inline data (inline-placeholder.ts): it becomes a slice of
+   * the tree part that holds the data, or, in a savedir without slices, the data is read from
+   * there and put in.
    */
   async add(entry: Entry): Promise<void> {
-    const real = withRealData(entry)
+    const real = this.slices ? this.withSlices(entry) : withRealData(entry)
     const e = real === entry ? entry : await real
     if (this.objects) {
       this.objects.push(e)
@@ -117,8 +138,72 @@ export class TreeWriter {
     copy.count = this.count
     copy.bytes = this.bytes
     copy.written.push(...this.written)
+    copy.sources = new Set(this.sources)
     for (const e of extra) await copy.add(e)
     return copy.finish()
+  }
+
+  /** `e` as it is written in a savedir with slices (see add). */
+  private withSlices(e: Entry): Entry | Promise<Entry> {
+    const origin = e.data === undefined ? undefined : placeholderOrigin(e.data)
+    if (origin !== undefined) return this.sliceOf(e, origin.part, origin.offset)
+    if (e.chunks === undefined || !e.chunks.some(isSlice)) return e
+    const fresh = e.chunks.filter(isSlice).map(c => c.hash.toString('hex')).filter(h => !this.sources.has(h))
+    if (this.sources.size + new Set(fresh).size <= SLICE_SOURCES_MAX) {
+      for (const h of fresh) this.sources.add(h)
+      return e
+    }
+    return this.inlineAgain(e)
+  }
+
+  /** A placeholder's entry as a slice of the object holding its data, if that exists. */
+  private async sliceOf(e: Entry, part: Buffer, offset: number): Promise<Entry> {
+    const hex = part.toString('hex')
+    let found = this.found.get(hex)
+    if (found === undefined) {
+      found = this.store.ensureFreshNow([hex])
+      this.found.set(hex, found)
+    }
+    // Gone (removed by hand): the real data is read from there, which fails and makes the
+    // save start over without summaries (tree-summary.ts, SummaryDataLost).
+    if (!await found) return withRealData(e)
+    this.sources.add(hex)
+    const { data: _placeholder, ...rest } = e
+    return { ...rest, chunks: [{ hash: part, length: e.size, offset }] }
+  }
+
+  /**
+   * A file whose slices would pass SLICE_SOURCES_MAX: its bytes inline again, read from their
+   * objects (verified). Only a file small enough to be inline; a larger one keeps its slices
+   * (tarshift slices only inline data, so that is a tree written otherwise).
+   */
+  private async inlineAgain(e: Entry): Promise<Entry> {
+    const chunks = e.chunks ?? []
+    if (e.size > this.store.config.inlineLimit) {
+      for (const c of chunks) if (isSlice(c)) this.sources.add(c.hash.toString('hex'))
+      return e
+    }
+    const pieces: Buffer[] = []
+    for (const c of chunks) {
+      const hex = c.hash.toString('hex')
+      const piece = pieceBytes(await this.objectData(hex), c)
+      if (typeof piece === 'string') throw new CorruptObjectError(hex, dataPath(this.store.savedir, hex), piece)
+      pieces.push(piece)
+    }
+    const { chunks: _slices, ...rest } = e
+    return { ...rest, data: Buffer.concat(pieces) }
+  }
+
+  /** An object's plain bytes; the last few read are kept (a directory's files share them). */
+  private objectData(hex: string): Promise<Buffer> {
+    let got = this.read.get(hex)
+    if (got === undefined) {
+      got = this.store.get(hex).then(r => r.data)
+      got.catch(() => this.read.delete(hex))
+      this.read.set(hex, got)
+      while (this.read.size > 4) this.read.delete(this.read.keys().next().value as string)
+    }
+    return got
   }
 
   /** Whether the whole encoding is over the maximum: the tree is then written in parts. */
@@ -146,6 +231,7 @@ export class TreeWriter {
     const part = this.current
     this.current = []
     this.currentBytes = 0
+    this.sources = new Set()
     if (this.splitting()) await this.writePart(part)
     else this.closed.push(part)
   }

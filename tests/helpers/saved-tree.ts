@@ -56,6 +56,12 @@ export async function savedContent(store: ObjectStore, e: Entry): Promise<Buffer
   const parts: Buffer[] = []
   for (const c of e.chunks) {
     const o = await store.get(c.hash.toString('hex'))
+    if (c.offset !== undefined) {
+      // A slice: any object's bytes (a save slices earlier tree parts), within them.
+      if (c.offset + c.length > o.data.length) throw new Error(`slice of ${c.hash.toString('hex')}: ${o.data.length} bytes, slice ends at ${c.offset + c.length}`)
+      parts.push(o.data.subarray(c.offset, c.offset + c.length))
+      continue
+    }
     if (o.kind !== ObjectKind.Data) throw new Error(`chunk ${c.hash.toString('hex')} is not a data object (kind ${o.kind})`)
     if (o.data.length !== c.length) throw new Error(`chunk ${c.hash.toString('hex')}: ${o.data.length} bytes, entry says ${c.length}`)
     parts.push(o.data)
@@ -85,4 +91,19 @@ export async function reachableObjects(store: ObjectStore, rootHex: string, warn
   }
   if (warningsRef) chunks.add(warningsRef)
   return { trees, chunks }
+}
+
+/**
+ * The saved subtree at `abs` as what a restore gives: each entry's fields, with its content as
+ * the SHA-256 of its bytes rather than how they are stored (inline, chunks, or slices of
+ * earlier tree parts: two saves of the same files may store them differently), and no tree names.
+ */
+export async function restoredView(store: ObjectStore, rootHex: string, abs: Buffer | string): Promise<Array<Record<string, unknown>>> {
+  const out: Array<Record<string, unknown>> = []
+  for (const it of await savedSubtree(store, rootHex, abs)) {
+    const { data: _d, chunks: _c, tree: _t, ...meta } = it.entry
+    const content = it.entry.type === EntryType.File ? sha256(await savedContent(store, it.entry)) : null
+    out.push({ rel: it.rel.toString('latin1'), ...meta, name: meta.name.toString('latin1'), content })
+  }
+  return out
 }

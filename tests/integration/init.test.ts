@@ -84,7 +84,7 @@ t.test('a savedir of a newer format: every command exits 2 and says to upgrade',
   const id = saveOk(savedir, 'v', [src]).id
   const configPath = path.join(savedir, 'tarshift.json')
   const config = JSON.parse(fs.readFileSync(configPath, 'utf8')) as { version: number }
-  t.equal(config.version, 2, 'this tarshift writes format version 2')
+  t.equal(config.version, 3, 'this tarshift writes format version 3')
   config.version = 99
   fs.writeFileSync(configPath, JSON.stringify(config, null, 2) + '\n')
   const before = dirState(savedir)

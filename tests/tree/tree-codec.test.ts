@@ -117,6 +117,8 @@ t.test('sameEntry: equal exactly when the encodings are equal (tree reuse depend
     ['empty chunk list', e => { e.chunks = [] }], ['no chunks', e => { delete e.chunks }],
     ['chunk length', e => { if (e.chunks?.[0]) e.chunks = [{ ...e.chunks[0], length: e.chunks[0].length + 1 }, ...e.chunks.slice(1)] }],
     ['one chunk less', e => { if (e.chunks) e.chunks = e.chunks.slice(1) }],
+    ['a slice', e => { if (e.chunks?.[0]) e.chunks = [{ ...e.chunks[0], offset: 0 }, ...e.chunks.slice(1)] }],
+    ['slice offset', e => { e.chunks = [{ hash: Buffer.alloc(32, 9), length: 1, offset: 7 }] }],
     ['racy false', e => { e.racy = false }], ['no racy', e => { delete e.racy }],
     ['no link', e => { delete e.link }], ['no tree', e => { delete e.tree }], ['name prefix', e => { e.name = e.name.subarray(0, 1) }],
   ]
@@ -157,4 +159,17 @@ t.test('transient encodings: the same bytes as the lasting ones, and never writt
   t.ok(hugeCopy.length > 4 * 1024 * 1024)
   t.ok(encodeTreeTransient(huge).equals(hugeCopy), 'a transient encoding past the buffer')
   t.ok(treeFromEncodedEntriesTransient(huge.map(e => Buffer.from(encodeEntry(e)))).equals(hugeCopy), 'entries past the buffer')
+})
+
+t.test('slices: a chunk reference of three elements, [object, length, offset] (doc/format.md §5.6)', async t => {
+  const hash = Buffer.alloc(32, 0xab)
+  const e: Entry = { name: Buffer.from('f'), type: EntryType.File, mode: 0o644, uid: 0, gid: 0, size: 300, mtime: [1, 0], ctime: [1, 0], ino: 2, chunks: [{ hash, length: 100 }, { hash, length: 200, offset: 70_000 }] }
+  const bytes = Buffer.from(encodeEntry(e))
+  // c: fixarray(2) of [bin8(32) hash, 100] and [bin8(32) hash, 200 (uint8), 70000 (uint32)]
+  const c = Buffer.concat([Buffer.from([0xa1, 0x63, 0x92, 0x92, 0xc4, 32]), hash, Buffer.from([100, 0x93, 0xc4, 32]), hash, Buffer.from([0xcc, 200, 0xce, 0x00, 0x01, 0x11, 0x70])])
+  t.ok(bytes.subarray(bytes.length - c.length).equals(c), 'the bytes as format.md gives them')
+  t.ok(entryLengthBound(e) >= bytes.length, 'entryLengthBound covers the offset')
+  const back = decodeTree(encodeTree([e]))
+  t.same(back[0]?.chunks, e.chunks, 'decoded with the offset, the whole chunk without one')
+  t.notOk(sameEntry(e, { ...e, chunks: [{ hash, length: 100 }, { hash, length: 200, offset: 70_001 }] }), 'another offset is another entry')
 })

@@ -5,7 +5,7 @@ import { Packr } from 'msgpackr'
 import { randomBytes } from 'node:crypto'
 import { decodeTreeFast } from '../../lib/tree/tree-decode.js'
 import { decodeTree, decodeTreeGeneric, encodeTree } from '../../lib/tree/tree-codec.js'
-import { EntryType, type Entry } from '../../lib/tree/entry.js'
+import { EntryType, type ChunkRef, type Entry } from '../../lib/tree/entry.js'
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true })
 
@@ -35,7 +35,14 @@ function randomEntry(i: number): Entry {
   if (rnd(3) === 0) e.xattrs = Array.from({ length: 1 + rnd(3) }, (_, k) => [Buffer.from(`user.k${k}`), bytes(pick([0, 3, 256, 70000]))] as [Buffer, Buffer])
   if (rnd(4) === 0) e.link = bytes(20)
   if (rnd(3) === 0) e.data = bytes(pick([0, 1, 31, 32, 255, 256, 65535, 65536, 100000]))
-  else if (rnd(2)) e.chunks = Array.from({ length: rnd(4) }, () => ({ hash: bytes(32), length: pick(NUMBERS.filter(n => n >= 0)) }))
+  else if (rnd(2)) {
+    e.chunks = Array.from({ length: rnd(4) }, () => {
+      const c: ChunkRef = { hash: bytes(32), length: pick(NUMBERS.filter(n => n >= 0)) }
+      // Slices: a range of an object's bytes (doc/format.md §5.6).
+      if (rnd(2)) c.offset = pick(NUMBERS.filter(n => n >= 0))
+      return c
+    })
+  }
   if (rnd(3) === 0) e.tree = bytes(32)
   if (rnd(4) === 0) e.racy = true
   return e

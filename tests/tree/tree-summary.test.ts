@@ -16,6 +16,7 @@ import { recordSummary, summarize, SummaryDataLost, SummaryTreeReader, SUMMARY_D
 import { ObjectKind } from '../../lib/codec/object-header.js'
 import { ObjectCache } from '../../lib/cache/object-cache.js'
 import { dataPath } from '../../lib/repo/layout.js'
+import { pieceBytes } from '../../lib/tree/piece.js'
 import { Packr } from 'msgpackr'
 import { createHash } from 'node:crypto'
 
@@ -77,8 +78,15 @@ t.test('a summary is the tree without its longer inline data, and decodes to pla
   t.equal(summarize(ObjectKind.Tree, other), null, 'an encoding this reader does not take has none')
 })
 
-t.test('entries from summaries: equal but for placeholders; the writer writes the same tree', async t => {
-  const savedir = newSavedir(t, ['--chunk-size', '64K'])
+/** A savedir of format version 2 (no slices), as made before version 3. */
+function asVersion2(savedir: string): string {
+  const f = path.join(savedir, 'tarshift.json')
+  fs.writeFileSync(f, JSON.stringify({ ...JSON.parse(fs.readFileSync(f, 'utf8')), version: 2 }))
+  return savedir
+}
+
+t.test('entries from summaries: equal but for placeholders; the writer writes the same tree (format version 2)', async t => {
+  const savedir = asVersion2(newSavedir(t, ['--chunk-size', '64K']))
   await withStore(savedir, async store => {
     for (const n of [60, 3000]) {
       const list = entries(n)
@@ -216,4 +224,49 @@ t.test('the local cache keeps summaries, drops them at a new generation or past 
   const off = await ObjectCache.open(savedir, 'repo1', 2, true)
   off.recordSummary(name('d'), s)
   t.equal(off.summary(name('d')), undefined, '--no-cache keeps none')
+})
+
+t.test('format version 3: the writer makes each placeholder a slice of its tree, exactly where its data is', async t => {
+  const savedir = newSavedir(t, ['--chunk-size', '64K'])
+  await withStore(savedir, async store => {
+    for (const n of [60, 3000]) {
+      const list = entries(n, 1)
+      const cache = new MapCache()
+      const hash = await writeTree(store, list, (hex, kind, data) => recordSummary(cache, hex, kind, data))
+      await store.flush()
+      const reader = new SummaryTreeReader(store, cache)
+      const first = await reader.open(hash)
+      const got = [...first.first]
+      for (const p of first.parts.slice(1)) got.push(...await reader.part(p))
+      const w = new TreeWriter(store)
+      for (const e of got) await w.add(e)
+      const written = await w.finish()
+      t.not(written.hash.toString('hex'), hash.toString('hex'), `${n}: another tree`)
+      t.equal(reader.stats.dataFetches, 0, `${n}: no tree read for its data`)
+      const back = await readTree(store, written.hash)
+      const parts = new Set([hash, ...first.parts].map(h => h.toString('hex')))
+      let slices = 0
+      let wrong = 0
+      for (let i = 0; i < back.length; i++) {
+        const b = back[i] as Entry
+        const w = list[i] as Entry
+        const long = (w.data?.length ?? 0) > SUMMARY_DATA_OVER
+        if (!long) {
+          if (!sameEntry(b, w)) wrong++
+          continue
+        }
+        const c = b.chunks?.[0]
+        if (b.data !== undefined || b.chunks?.length !== 1 || c?.offset === undefined || !parts.has(c.hash.toString('hex'))) {
+          wrong++
+          continue
+        }
+        slices++
+        const piece = pieceBytes((await store.get(c.hash.toString('hex'))).data, c)
+        if (!Buffer.isBuffer(piece) || !piece.equals(w.data as Buffer)) wrong++
+        if (!sameEntry({ ...b, chunks: undefined, data: w.data }, w)) wrong++
+      }
+      t.equal(wrong, 0, `${n}: the longer data are slices of the tree that held them, the bytes exact; the rest as it was`)
+      t.equal(slices, list.filter(e => (e.data?.length ?? 0) > SUMMARY_DATA_OVER).length, `${n}: ${slices} slices`)
+    }
+  })
 })

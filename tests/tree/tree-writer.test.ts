@@ -7,9 +7,10 @@ import { newSavedir } from '../helpers/cli.js'
 import { withStore } from '../helpers/saved-tree.js'
 import { EntryType, type Entry } from '../../lib/tree/entry.js'
 import { decodeTree, encodeEntry, encodeTree, encodeTreeIndex, treeFromEncodedEntries } from '../../lib/tree/tree-codec.js'
-import { TreeWriter, writeTree } from '../../lib/tree/tree-writer.js'
+import { SLICE_SOURCES_MAX, TreeWriter, writeTree } from '../../lib/tree/tree-writer.js'
+import { ObjectKind } from '../../lib/codec/object-header.js'
 import { readTree, treeObjects } from '../../lib/tree/tree-store.js'
-import { treePartsOf, type TreeParts } from '../../lib/repo/config.js'
+import { readConfig, slicesAllowed, treePartsOf, type TreeParts } from '../../lib/repo/config.js'
 import { CONFIG_FILE } from '../../lib/repo/layout.js'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -150,4 +151,40 @@ t.test('snapshot: the tree of the entries so far and some more, the writer uncha
       t.equal((await w.finish()).hash.toString('hex'), expected(entries, rule).hash, `${n}/${cut}: the writer goes on as before`)
     }
   })
+})
+
+t.test(`slices of more than ${SLICE_SOURCES_MAX} objects in one part: the later files' bytes go inline again, exact`, async t => {
+  const savedir = newSavedir(t)
+  await withStore(savedir, async store => {
+    // 24 objects, each holding the bytes of one file at an offset (as an earlier tree part would).
+    const sources: Array<{ hash: Buffer; bytes: Buffer }> = []
+    for (let k = 0; k < 24; k++) {
+      const bytes = Buffer.concat([Buffer.alloc(50 + k, 0xee), Buffer.from(`content of file ${k} `.repeat(10))])
+      const hex = await store.put(Buffer.concat([Buffer.from(`object ${k}:`), bytes]), ObjectKind.Tree).then(r => r.hash)
+      sources.push({ hash: Buffer.from(hex, 'hex'), bytes })
+    }
+    await store.flush()
+    const sliced = (k: number): Entry => {
+      const s = sources[k] as { hash: Buffer; bytes: Buffer }
+      const prefix = `object ${k}:`.length + 50 + k
+      return { ...entry(k), size: s.bytes.length - 50 - k, chunks: [{ hash: s.hash, length: s.bytes.length - 50 - k, offset: prefix }] }
+    }
+    const w = new TreeWriter(store)
+    for (let k = 0; k < 24; k++) await w.add(sliced(k))
+    const back = await readTree(store, (await w.finish()).hash)
+    t.equal(back.length, 24)
+    const kept = back.filter(e => e.chunks !== undefined)
+    t.equal(kept.length, SLICE_SOURCES_MAX, `the first ${SLICE_SOURCES_MAX} keep their slices`)
+    t.ok(kept.every((e, k) => e.chunks?.[0]?.hash.equals((sources[k] as { hash: Buffer }).hash)), 'unchanged')
+    const again = back.slice(SLICE_SOURCES_MAX)
+    t.ok(again.every((e, j) => e.data !== undefined && e.data.equals(Buffer.from(`content of file ${SLICE_SOURCES_MAX + j} `.repeat(10)))), 'the rest inline, their exact bytes')
+  })
+})
+
+t.test('a savedir of format version 2 gets no slices: placeholders are real data again (tree-summary.test.ts)', async t => {
+  const savedir = newSavedir(t)
+  const config = JSON.parse(fs.readFileSync(path.join(savedir, CONFIG_FILE), 'utf8')) as { version: number }
+  t.equal(config.version, 3, 'init writes format version 3')
+  t.equal(slicesAllowed({ ...readConfig(savedir), version: 2 }), false)
+  t.equal(slicesAllowed(readConfig(savedir)), true)
 })
