@@ -9,7 +9,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { buildTree, setMtimeNs, tmpDirFor, type FixtureNode } from '../helpers/fixture-tree.js'
 import { newSavedir, tarshift, tarshiftOk, showRun, stableTmpDir } from '../helpers/cli.js'
-import { restoredView, withStore } from '../helpers/saved-tree.js'
+import { restoredView, savedSubtree, withStore } from '../helpers/saved-tree.js'
+import { dataPath } from '../../lib/repo/layout.js'
 import { hoursAgoNs, incSave, assertRestores, summaryById } from '../helpers/run-cli-incremental.js'
 import { markReachable } from '../../lib/expire/mark.js'
 import { readTree } from '../../lib/tree/tree-store.js'
@@ -150,4 +151,24 @@ t.test('format version 2: no slices; the changed directory is written whole', as
     t.ok(view.length > FILES)
   })
   assertRestores(t, s.savedir, s2.id, s.src, s.out)
+})
+
+t.test("a slice's object gone: the files that need it are named and left out, check names the object", async t => {
+  const s = setup(t)
+  const s1 = incSave(s.savedir, 'c', [s.src], s.cache)
+  change(s.src, ['f0007'], 1)
+  const s2 = incSave(s.savedir, 'c', [s.src], s.cache)
+  const source = await withStore(s.savedir, async store => {
+    const items = await savedSubtree(store, summaryById(s.savedir, s2.id).root as string, path.join(s.src, 'small', 'f0008'))
+    return items[0]?.entry.chunks?.[0]
+  })
+  if (source?.offset === undefined) throw new Error('f0008 is no slice')
+  fs.rmSync(dataPath(s.savedir, source.hash.toString('hex')))
+  const r = tarshift(['restore', '-r', s.savedir, s2.id, path.join(s.src, 'small', 'f0008')])
+  t.not(r.status, 0, 'the restore fails')
+  t.match(r.stderr.toString(), new RegExp(`f0008: data object ${source.hash.toString('hex')} is missing; file not restored`), 'and names the file and the object')
+  const check = tarshift(['check', '-r', s.savedir])
+  t.not(check.status, 0, 'check finds it')
+  t.match(check.stdout.toString() + check.stderr.toString(), new RegExp(source.hash.toString('hex')), 'and names the object')
+  t.ok(s1.id)
 })

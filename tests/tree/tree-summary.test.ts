@@ -241,6 +241,7 @@ t.test('format version 3: the writer makes each placeholder a slice of its tree,
       const w = new TreeWriter(store)
       for (const e of got) await w.add(e)
       const written = await w.finish()
+      await store.flush()
       t.not(written.hash.toString('hex'), hash.toString('hex'), `${n}: another tree`)
       t.equal(reader.stats.dataFetches, 0, `${n}: no tree read for its data`)
       const back = await readTree(store, written.hash)

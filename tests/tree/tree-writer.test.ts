@@ -171,7 +171,9 @@ t.test(`slices of more than ${SLICE_SOURCES_MAX} objects in one part: the later 
     }
     const w = new TreeWriter(store)
     for (let k = 0; k < 24; k++) await w.add(sliced(k))
-    const back = await readTree(store, (await w.finish()).hash)
+    const written = await w.finish()
+    await store.flush()
+    const back = await readTree(store, written.hash)
     t.equal(back.length, 24)
     const kept = back.filter(e => e.chunks !== undefined)
     t.equal(kept.length, SLICE_SOURCES_MAX, `the first ${SLICE_SOURCES_MAX} keep their slices`)
