@@ -98,7 +98,7 @@ async function runLocked(argv: string[]): Promise<number> {
     // Resolve every PATH before the first byte goes out: an unknown path is an error (exit 2).
     const { lookup } = await import('../restore/saveset-walk.js')
     for (const c of comps) await lookup(s.store, s.root, c)
-    const walks = comps.length === 0 ? [walkPath(s.store, s.root, [])] : outermost(comps).map(c => walkPath(s.store, s.root, c))
+    const walks = comps.length === 0 ? [walkPath(s.store, s.root, [], true)] : outermost(comps).map(c => walkPath(s.store, s.root, c, true))
     const r = await writeTarStream(s.store, concatWalks(walks), new OutputSink(process.stdout), {
       format, stripComponents: strip, prefix, stopOnError: values['stop-on-error'] === true,
       ...readAhead,

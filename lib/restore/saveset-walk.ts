@@ -7,8 +7,8 @@ import { TarshiftError } from '../errors.js'
 import type { ObjectStore } from '../repo/object-store.js'
 import { treePartsOf } from '../repo/config.js'
 import { EntryType, type Entry } from '../tree/entry.js'
-import { findEntry, readPart, readTree, type OpenedTree } from '../tree/tree-store.js'
-import { TreePrefetch } from '../tree/tree-prefetch.js'
+import { findEntry, readPart, readTree, storeTreeReader, type OpenedTree } from '../tree/tree-store.js'
+import { PREFETCH_BYTES, TreePrefetch } from '../tree/tree-prefetch.js'
 import { pathComponents } from '../save/source-paths.js'
 import { showPath } from './show-path.js'
 
@@ -109,14 +109,18 @@ export async function* walkTree(store: ObjectStore, tree: Buffer, prefix: Buffer
   }
 }
 
-/** Walk a saved path (the entry itself, then everything below it). */
-export async function* walkPath(store: ObjectStore, root: Buffer, components: Buffer[]): AsyncGenerator<WalkItem> {
+/**
+ * Walk a saved path (the entry itself, then everything below it). `contents`: the caller reads
+ * the files' contents (a restore), so the objects their slices name are read ahead too.
+ */
+export async function* walkPath(store: ObjectStore, root: Buffer, components: Buffer[], contents = false): AsyncGenerator<WalkItem> {
+  const prefetch = new TreePrefetch(store, PREFETCH_TREES, PREFETCH_BYTES, storeTreeReader(store), contents)
   if (components.length === 0) {
-    yield* walkTree(store, root, Buffer.alloc(0))
+    yield* walkTree(store, root, Buffer.alloc(0), prefetch)
     return
   }
   const entry = await lookup(store, root, components) as Entry
   const path = Buffer.concat(components.flatMap((x, j) => (j ? [Buffer.from('/'), x] : [x])))
   yield { path, entry }
-  if (entry.type === EntryType.Dir && entry.tree) yield* walkTree(store, entry.tree, path)
+  if (entry.type === EntryType.Dir && entry.tree) yield* walkTree(store, entry.tree, path, prefetch)
 }

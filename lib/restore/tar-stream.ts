@@ -51,6 +51,17 @@ const BATCHED_GET_MAX = 256 * 1024
 const SLICE_SOURCES_MAX = 8
 const WRITTEN: Promise<Buffer> = Promise.resolve(Buffer.alloc(0))
 
+/** An object read for the slices of it in the read-ahead window. */
+interface Source {
+  hash: Buffer
+  hex: string
+  data: Promise<Buffer>
+  /** Its bytes once they have arrived. */
+  bytes: Buffer | null
+  /** Slices of it started and not yet written or dropped. */
+  users: number
+}
+
 interface Job {
   item: WalkItem
   name: Buffer
@@ -91,16 +102,32 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
   let current: Job | null = null
 
   /** Objects read for slices, each with the number of slices started and not yet written. */
-  const sources = new Map<string, { data: Promise<Buffer>; users: number }>()
+  const sources = new Map<string, Source>()
+  /** The last one asked for: a directory's files are slices of one object, one after another. */
+  let lastSource: Source | null = null
 
-  function sliceFetch(c: ChunkRef, hex: string): Promise<Buffer> {
-    let source = sources.get(hex)
+  /** The object a slice needs (read once for all its slices in the window), by name. */
+  function sourceOf(c: ChunkRef): Source | undefined {
+    if (lastSource !== null && lastSource.hash.equals(c.hash) && sources.get(lastSource.hex) === lastSource) return lastSource
+    const source = sources.get(c.hash.toString('hex'))
+    if (source !== undefined) lastSource = source
+    return source
+  }
+
+  function sliceFetch(c: ChunkRef): Promise<Buffer> {
+    let source = sourceOf(c)
     if (source === undefined) {
-      source = { data: store.getBatched(hex).then(r => r.data), users: 0 }
-      source.data.catch(() => undefined)
+      const hex = c.hash.toString('hex')
+      const data = store.getBatched(hex).then(r => r.data)
+      data.catch(() => undefined)
+      const s: Source = { hash: c.hash, hex, data, bytes: null, users: 0 }
+      data.then(b => { s.bytes = b }, () => undefined)
+      source = s
       sources.set(hex, source)
+      lastSource = source
     }
     source.users++
+    const hex = source.hex
     return source.data.then(data => {
       const piece = pieceBytes(data, c)
       if (typeof piece === 'string') throw new CorruptObjectError(hex, dataPath(store.savedir, hex), piece)
@@ -108,12 +135,23 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
     })
   }
 
+  /** The bytes of a job that is one slice, started, of an object that has arrived; else null. */
+  function readySlice(job: Job): Buffer | null {
+    const refs = job.refs
+    if (refs === null || refs.length !== 1 || job.chunks.length !== 1) return null
+    const c = refs[0] as ChunkRef
+    if (!isSlice(c)) return null
+    const bytes = sourceOf(c)?.bytes
+    if (bytes == null) return null
+    const piece = pieceBytes(bytes, c)
+    return typeof piece === 'string' ? null : piece
+  }
+
   /** A started fetch is written or dropped: a slice's object is let go after its last user. */
   function fetchDone(c: ChunkRef): void {
     if (!isSlice(c)) return
-    const hex = c.hash.toString('hex')
-    const source = sources.get(hex)
-    if (source !== undefined && --source.users === 0) sources.delete(hex)
+    const source = sourceOf(c)
+    if (source !== undefined && --source.users === 0) sources.delete(source.hex)
   }
 
   function startFetches(job: Job, force = false): void {
@@ -121,16 +159,16 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
     if (!refs) return
     while (job.chunks.length < refs.length && (ahead < READ_AHEAD_BYTES || force)) {
       const c = refs[job.chunks.length] as ChunkRef
-      const hex = c.hash.toString('hex')
       if (isSlice(c)) {
-        if (!force && sources.size >= SLICE_SOURCES_MAX && !sources.has(hex)) return
-        const p = sliceFetch(c, hex)
+        if (!force && sources.size >= SLICE_SOURCES_MAX && sourceOf(c) === undefined) return
+        const p = sliceFetch(c)
         p.catch(() => undefined) // awaited in order by the writer
         job.chunks.push(p)
         ahead += c.length
         force = false
         continue
       }
+      const hex = c.hash.toString('hex')
       // Into a slot of the ring shared with the store workers when it has room (no buffer
       // allocated, transferred and collected per chunk); given back once written.
       const p = store.getInto(hex, c.length, c.length <= BATCHED_GET_MAX) ?? (c.length <= BATCHED_GET_MAX ? store.getBatched(hex) : store.get(hex)).then(r => r.data)
@@ -260,7 +298,10 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
         }
       }
     }
-    if (e.type === EntryType.File && e.chunks) {
+    // A file that is one slice of an object already read (most of a changed directory's small
+    // files): its bytes at once, without waiting on a promise per file.
+    const ready = readySlice(job)
+    if (e.type === EntryType.File && e.chunks && ready === null) {
       // Check every chunk exists before the header: a missing one means the file is left out.
       // The fetches already started say so when they settle (and are needed next anyway); the
       // rest of a large file's chunks are looked for with a stat.
@@ -294,7 +335,7 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
         try {
           pump()
           if (i >= job.chunks.length) startFetches(job, true)
-          data = await (job.chunks[i] as Promise<Buffer>)
+          data = ready ?? await (job.chunks[i] as Promise<Buffer>)
           if (data.length !== ref.length) throw new CorruptObjectError((e.chunks[i] as { hash: Buffer }).hash.toString('hex'), '', `length ${data.length}, tree says ${ref.length}`)
         } catch (err) {
           if (!(err instanceof CorruptObjectError || err instanceof MissingObjectError)) throw err

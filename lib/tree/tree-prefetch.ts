@@ -13,18 +13,26 @@ import { storeTreeReader, wholeTree, type OpenedTree, type TreeReader } from './
 export const PREFETCH_BYTES = 64 * 1024 * 1024
 /** Trees past the limits whose files are asked for ahead, at most, for one tree read. */
 const LATER_MAX = 4096
+/** Slices' objects remembered as asked for, at most (then forgotten, all at once). */
+const ASKED_FOR_MAX = 65536
 
 export class TreePrefetch {
   /** Trees read ahead, each with its bytes once it has arrived (0 before). */
   private readonly ahead = new Map<string, { tree: Promise<OpenedTree>; bytes: number }>()
   /** The sum of their bytes. */
   private bytes = 0
+  /** Slices' objects asked for (askForSliced), not to ask twice. */
+  private readonly askedFor = new Set<string>()
 
   /**
    * @param reader how trees are read (a save's reference trees: from summaries where it can;
    * those are not read ahead, being read from the local cache at once when asked for)
    */
-  constructor(private readonly store: ObjectStore, private readonly limit: number, private readonly byteLimit = PREFETCH_BYTES, private readonly reader: TreeReader = storeTreeReader(store)) {}
+  /**
+   * @param sliceSources whether the walk reads files' contents (a restore): the objects their
+   * slices name are then asked for as well
+   */
+  constructor(private readonly store: ObjectStore, private readonly limit: number, private readonly byteLimit = PREFETCH_BYTES, private readonly reader: TreeReader = storeTreeReader(store), private readonly sliceSources = false) {}
 
   /** `tree` opened (its first part read): read ahead already, or read now. */
   open(tree: Buffer): Promise<OpenedTree> {
@@ -85,6 +93,31 @@ export class TreePrefetch {
     // the trees read ahead; their files at least are then read already (a restore of
     // /usr/share spent most of its cold-cache time on trees).
     if (later.length > 0) this.store.prefetchObjects(later)
+    if (this.sliceSources) this.askForSliced(lists)
+  }
+
+  /**
+   * The objects that these entries' slices name (earlier tree parts holding a changed
+   * directory's unchanged files: doc/format.md §5.6), asked into the page cache as the trees
+   * arrive, well before a restore reaches their files.
+   */
+  private askForSliced(lists: readonly Entry[][]): void {
+    const out: string[] = []
+    let last: Buffer | null = null
+    for (const l of lists) {
+      for (const e of l) {
+        for (const c of e.chunks ?? []) {
+          if (c.offset === undefined || (last !== null && last.equals(c.hash))) continue
+          last = c.hash
+          const k = c.hash.toString('hex')
+          if (this.askedFor.has(k)) continue
+          if (this.askedFor.size >= ASKED_FOR_MAX) this.askedFor.clear()
+          this.askedFor.add(k)
+          out.push(k)
+        }
+      }
+    }
+    if (out.length > 0) this.store.prefetchObjects(out)
   }
 
   /** The walk will not visit `tree` (gone from the source): drop it and what was read below it. */

@@ -1,6 +1,9 @@
 // --read-data: the random subset of chunks that --read-data-subset reads back, and how a corrupt one is described.
 import t from 'tap'
-import { pickSubset } from '../../lib/check/read-data.js'
+import { pickSubset, readData, type ExpectedLength } from '../../lib/check/read-data.js'
+import { newSavedir } from '../helpers/cli.js'
+import { withStore } from '../helpers/saved-tree.js'
+import { ObjectKind } from '../../lib/codec/object-header.js'
 
 /** A small deterministic generator (mulberry32) for reproducible picks. */
 function seeded(seed: number): () => number {
@@ -58,4 +61,18 @@ t.test('the reason of a corrupt object, as the object store reports it', async t
   const h = 'ab'.repeat(32)
   t.equal(corruptWhy(new CorruptObjectError(h, `/sd/chunks/aba/${h}.data`, `content hash is ${'cd'.repeat(32)}`)), `its content hashes to ${'cd'.repeat(32)}, not to its name`)
   t.equal(corruptWhy(new CorruptObjectError(h, `/sd/chunks/aba/${h}.data`, 'bad magic')), 'bad magic')
+})
+
+t.test('lengths: a whole chunk must be exactly as long as its entries say, a sliced object at least to the end of every slice', async t => {
+  const savedir = newSavedir(t)
+  await withStore(savedir, async store => {
+    const h = (await store.put(Buffer.alloc(100, 1), ObjectKind.Data)).hash
+    await store.flush()
+    const run = (want: ExpectedLength) => readData(store, [h], 'chunk', () => want)
+    t.same((await run({ exact: 100, atLeast: 0 })).lengths, [], 'exact: good')
+    t.same((await run({ exact: 99, atLeast: 0 })).lengths, [{ hash: h, got: 100, want: 99, slice: false }], 'exact: wrong')
+    t.same((await run({ exact: undefined, atLeast: 100 })).lengths, [], 'sliced to its very end: good')
+    t.same((await run({ exact: undefined, atLeast: 101 })).lengths, [{ hash: h, got: 100, want: 101, slice: true }], 'a slice past its end')
+    t.same((await run({ exact: 100, atLeast: 101 })).lengths, [{ hash: h, got: 100, want: 101, slice: true }], 'both uses: the slice past the end is found')
+  })
 })
