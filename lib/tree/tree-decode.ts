@@ -23,8 +23,13 @@ const HEADER = [0x82, 0xa1, 0x76, 0x01, 0xa1, 0x65]
 
 /** The entries of a tree, or null when this reader does not take its encoding. */
 export function decodeTreeFast(b: Buffer): Entry[] | null {
+  return taken(() => new Reader(b).tree())
+}
+
+/** What `read` gives, or null when the reader gave up on the encoding (NOT_FAST). */
+function taken<T>(read: () => T): T | null {
   try {
-    return new Reader(b).tree()
+    return read()
   } catch (e) {
     if (e === NOT_FAST) return null
     throw e
@@ -39,12 +44,7 @@ export function decodeTreeFast(b: Buffer): Entry[] | null {
  * inline data is the whole file, and a summary tells a digest from data by that size.
  */
 export function inlineDataRanges(b: Buffer, over: number): Array<[number, number, number]> | null {
-  try {
-    return new Reader(b).dataRanges(over, false)
-  } catch (e) {
-    if (e === NOT_FAST) return null
-    throw e
-  }
+  return taken(() => new Reader(b).dataRanges(over, false))
 }
 
 /**
@@ -53,12 +53,7 @@ export function inlineDataRanges(b: Buffer, over: number): Array<[number, number
  * `over` (data that long is never a digest). Null when this reader does not take the encoding.
  */
 export function digestRanges(b: Buffer, over: number): Array<[number, number, number]> | null {
-  try {
-    return new Reader(b).dataRanges(over, true)
-  } catch (e) {
-    if (e === NOT_FAST) return null
-    throw e
-  }
+  return taken(() => new Reader(b).dataRanges(over, true))
 }
 
 class Reader {
