@@ -105,6 +105,10 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
   const sources = new Map<string, Source>()
   /** The last one asked for: a directory's files are slices of one object, one after another. */
   let lastSource: Source | null = null
+  /** Sources let go so far; the slice found waiting for room (SLICE_SOURCES_MAX), and when. */
+  let sourcesGone = 0
+  let blocked: ChunkRef | null = null
+  let blockedAt = -1
 
   /** The object a slice needs (read once for all its slices in the window), by name. */
   function sourceOf(c: ChunkRef): Source | undefined {
@@ -151,7 +155,10 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
   function fetchDone(c: ChunkRef): void {
     if (!isSlice(c)) return
     const source = sourceOf(c)
-    if (source !== undefined && --source.users === 0) sources.delete(source.hex)
+    if (source !== undefined && --source.users === 0) {
+      sources.delete(source.hex)
+      sourcesGone++
+    }
   }
 
   function startFetches(job: Job, force = false): void {
@@ -160,7 +167,15 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
     while (job.chunks.length < refs.length && (ahead < READ_AHEAD_BYTES || force)) {
       const c = refs[job.chunks.length] as ChunkRef
       if (isSlice(c)) {
-        if (!force && sources.size >= SLICE_SOURCES_MAX && sourceOf(c) === undefined) return
+        if (!force && sources.size >= SLICE_SOURCES_MAX) {
+          // Asked again at every turn until a source goes: the answer only changes then.
+          if (blocked === c && blockedAt === sourcesGone) return
+          if (sourceOf(c) === undefined) {
+            blocked = c
+            blockedAt = sourcesGone
+            return
+          }
+        }
         const p = sliceFetch(c)
         p.catch(() => undefined) // awaited in order by the writer
         job.chunks.push(p)
