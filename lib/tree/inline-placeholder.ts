@@ -56,6 +56,28 @@ export function sameInlineData(a: Buffer, b: Buffer): boolean {
   return a.equals(b)
 }
 
+/** Where real inline data read from a tree object lies in it: the object, and the offset. */
+export interface InlineOrigin {
+  part: Buffer
+  offset: number
+}
+
+const inlineOrigins = new WeakMap<Buffer, InlineOrigin>()
+
+/**
+ * Record that `data` (an entry's inline data, a view of a tree object's plain bytes as the tree
+ * was decoded) lies in tree object `part` at `offset`: a save can then make it a slice of that
+ * object (doc/format.md §5.6) instead of writing the bytes again.
+ */
+export function inlineAt(data: Buffer, origin: InlineOrigin): void {
+  inlineOrigins.set(data, origin)
+}
+
+/** Where an inline data lies: a placeholder's origin, or a real data's recorded by inlineAt. */
+export function inlineOrigin(data: Buffer): InlineOrigin | undefined {
+  return (data.length === DIGEST_BYTES ? origins.get(data) : undefined) ?? inlineOrigins.get(data)
+}
+
 /** `e` with real data in place of a placeholder: `e` itself when it has none, else a copy. */
 export function withRealData(e: Entry): Entry | Promise<Entry> {
   const d = e.data

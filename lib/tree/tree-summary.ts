@@ -16,7 +16,7 @@ import { ObjectKind } from '../codec/object-header.js'
 import { TarshiftError } from '../errors.js'
 import type { ObjectStore } from '../repo/object-store.js'
 import type { Entry } from './entry.js'
-import { DIGEST_BYTES, inlineDigest, placeholder, type PlaceholderOrigin, type PlaceholderSource } from './inline-placeholder.js'
+import { DIGEST_BYTES, inlineAt, inlineDigest, placeholder, type PlaceholderOrigin, type PlaceholderSource } from './inline-placeholder.js'
 import { decodeTreeIndex } from './tree-codec.js'
 import { decodeTreeFast, digestRanges, inlineDataRanges } from './tree-decode.js'
 import { openTree, readPart, type OpenedTree, type TreeObserver, type TreeReader } from './tree-store.js'
@@ -117,8 +117,33 @@ export class SummaryTreeReader implements TreeReader, PlaceholderSource {
   /** Trees read from the savedir have their summaries recorded. */
   private readonly observe: TreeObserver
 
+  /** Tree objects just read from the savedir, by name, until their entries are decoded. */
+  private readonly justRead = new Map<string, Buffer>()
+
   constructor(private readonly store: ObjectStore, private readonly cache: SummaryCache) {
-    this.observe = (hex, kind, data) => recordSummary(cache, hex, kind, data)
+    this.observe = (hex, kind, data) => {
+      recordSummary(cache, hex, kind, data)
+      if (kind === ObjectKind.Tree) this.justRead.set(hex, data)
+    }
+  }
+
+  /**
+   * Record where the longer inline data of a tree object read from the savedir lie in it
+   * (inlineAt), as its summary would say: a changed directory's unchanged files become slices
+   * of it either way (doc/format.md §5.6). After an expire, the cache starts empty.
+   */
+  private located(part: Buffer, entries: Entry[]): Entry[] {
+    const hex = part.toString('hex')
+    const bytes = this.justRead.get(hex)
+    this.justRead.delete(hex)
+    if (bytes === undefined) return entries
+    for (const e of entries) {
+      const d = e.data
+      if (d === undefined || d.length <= SUMMARY_DATA_OVER || d.length !== e.size || d.buffer !== bytes.buffer) continue
+      const offset = d.byteOffset - bytes.byteOffset
+      if (offset >= 0 && offset + d.length <= bytes.length) inlineAt(d, { part, offset })
+    }
+    return entries
   }
 
   local(hash: Buffer): boolean {
@@ -141,7 +166,9 @@ export class SummaryTreeReader implements TreeReader, PlaceholderSource {
       if (first !== null) return { hash, parts: [], first, bytes: s.length }
     }
     this.stats.objects++
-    return openTree(this.store, hash, this.observe, p => this.part(p))
+    const opened = await openTree(this.store, hash, this.observe, p => this.part(p))
+    if (opened.parts.length === 0) this.located(hash, opened.first)
+    return opened
   }
 
   async part(part: Buffer): Promise<Entry[]> {
@@ -152,7 +179,7 @@ export class SummaryTreeReader implements TreeReader, PlaceholderSource {
       if (entries !== null) return entries
     }
     this.stats.objects++
-    return readPart(this.store, part, this.observe)
+    return this.located(part, await readPart(this.store, part, this.observe))
   }
 
   /**

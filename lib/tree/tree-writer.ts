@@ -14,7 +14,7 @@ import { ObjectKind } from '../codec/object-header.js'
 import type { ObjectStore } from '../repo/object-store.js'
 import { slicesAllowed, treePartsOf } from '../repo/config.js'
 import { isSlice, type Entry } from './entry.js'
-import { placeholderOrigin, withRealData } from './inline-placeholder.js'
+import { DIGEST_BYTES, inlineOrigin, withRealData } from './inline-placeholder.js'
 import { pieceBytes } from './piece.js'
 import { CorruptObjectError } from '../errors.js'
 import { dataPath } from '../repo/layout.js'
@@ -36,6 +36,12 @@ function splitHere(name: Buffer, partBytes: number, min: number, mask: number): 
  * many old parts alive, nor make a restore read them all.
  */
 export const SLICE_SOURCES_MAX = 16
+
+/**
+ * Inline data at most this long stays inline rather than become a slice (a slice takes ~45
+ * bytes). A placeholder (a 32-byte digest standing for longer data) is always looked up.
+ */
+const SLICE_DATA_OVER = DIGEST_BYTES - 1
 
 /** The stored tree of a directory, and what it consists of. */
 export interface WrittenTree {
@@ -145,7 +151,7 @@ export class TreeWriter {
 
   /** `e` as it is written in a savedir with slices (see add). */
   private withSlices(e: Entry): Entry | Promise<Entry> {
-    const origin = e.data === undefined ? undefined : placeholderOrigin(e.data)
+    const origin = e.data === undefined || e.data.length <= SLICE_DATA_OVER ? undefined : inlineOrigin(e.data)
     if (origin !== undefined) return this.sliceOf(e, origin.part, origin.offset)
     if (e.chunks === undefined || !e.chunks.some(isSlice)) return e
     const fresh = e.chunks.filter(isSlice).map(c => c.hash.toString('hex')).filter(h => !this.sources.has(h))

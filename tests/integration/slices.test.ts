@@ -172,3 +172,23 @@ t.test("a slice's object gone: the files that need it are named and left out, ch
   t.match(check.stdout.toString() + check.stderr.toString(), new RegExp(source.hash.toString('hex')), 'and names the object')
   t.ok(s1.id)
 })
+
+t.test('after an expire (the local cache starts empty) the trees read from the savedir give slices too', async t => {
+  const s = setup(t)
+  incSave(s.savedir, 'c', [s.src], s.cache)
+  change(s.src, ['f0001'], 1)
+  incSave(s.savedir, 'c', [s.src], s.cache)
+  const ex = tarshift(['expire', '-r', s.savedir, '--keep-last', '1', '--grace', '0'])
+  t.equal(ex.status, 0, showRun(ex))
+  t.match(ex.stdout.toString() + ex.stderr.toString(), /removed 1 saveset/, 'one saveset removed: a new generation')
+  const size1 = savedirBytes(s.savedir)
+  change(s.src, ['f0100', 'f0200'], 2)
+  const s3 = incSave(s.savedir, 'c', [s.src], s.cache)
+  t.equal(s3.treesFromSummaries, 0, 'no summaries: the cache was dropped')
+  t.ok(s3.treesRead > 0, `reference trees read from the savedir (${s3.treesRead})`)
+  const grew = savedirBytes(s.savedir) - size1
+  t.ok(grew < 60_000, `the savedir grew by ${grew} bytes: slices`)
+  assertRestores(t, s.savedir, s3.id, s.src, s.out)
+  const check = tarshift(['check', '-r', s.savedir, '--read-data'])
+  t.equal(check.status, 0, `check --read-data: ${showRun(check)}`)
+})
