@@ -95,10 +95,10 @@ export class TreeWriter {
   }
 
   /**
-   * Add the next entry (names strictly increasing). May write a part. An entry from a tree
-   * summary has a placeholder for its inline data (inline-placeholder.ts): it becomes a slice of
-   * the tree part that holds the data, or, in a savedir without slices, the data is read from
-   * there and put in.
+   * Add the next entry (names strictly increasing). May write a part. An entry taken over from
+   * a reference tree whose inline data lies in a tree object (its real bytes, or a summary's
+   * placeholder for them: inline-placeholder.ts) becomes a slice of that object; in a savedir
+   * without slices, a placeholder's real data is read from there and put in.
    */
   async add(entry: Entry): Promise<void> {
     const real = this.slices ? this.withSlices(entry) : withRealData(entry)
@@ -162,7 +162,10 @@ export class TreeWriter {
     return this.inlineAgain(e)
   }
 
-  /** A placeholder's entry as a slice of the object holding its data, if that exists. */
+  /**
+   * An entry whose inline data lies in a tree object read by the save (a summary's placeholder,
+   * or real data: inline-placeholder.ts) as a slice of that object, if it exists.
+   */
   private async sliceOf(e: Entry, part: Buffer, offset: number): Promise<Entry> {
     const hex = part.toString('hex')
     let found = this.found.get(hex)
@@ -170,8 +173,8 @@ export class TreeWriter {
       found = this.store.ensureFreshNow([hex])
       this.found.set(hex, found)
     }
-    // Gone (removed by hand): the real data is read from there, which fails and makes the
-    // save start over without summaries (tree-summary.ts, SummaryDataLost).
+    // Gone (removed by hand): real data is written inline; a placeholder's is read from there,
+    // which fails and makes the save start over without summaries (SummaryDataLost).
     if (!await found) return withRealData(e)
     this.sources.add(hex)
     const { data: _placeholder, ...rest } = e
