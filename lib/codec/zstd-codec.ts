@@ -20,6 +20,16 @@ const napi = (): { zstd: ZstdNapi; binding: ZstdBinding } => (loaded ??= { zstd:
 /** zstd level 3: the default codec (DESIGN.md §2). */
 export const ZSTD_LEVEL = 3
 
+/** One zstd frame of `data` (level 3), at once on this thread: small things, not objects. */
+export function zstdFrame(data: Uint8Array): Buffer {
+  return napi().zstd.compress(data, { compressionLevel: ZSTD_LEVEL })
+}
+
+/** The bytes of one zstd frame (which records their length); throws if it is not one. */
+export function zstdUnframe(frame: Uint8Array): Buffer {
+  return napi().zstd.decompress(frame)
+}
+
 let cctx: InstanceType<ZstdBinding['CCtx']> | null = null
 let dctx: InstanceType<ZstdBinding['DCtx']> | null = null
 let scratch = Buffer.alloc(0)

@@ -5,6 +5,7 @@ import t from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
 import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { SummaryFile, SUMMARIES_FILE, SUMMARIES_INDEX_FILE } from '../../lib/cache/summary-file.js'
 import { tmpDirFor } from '../helpers/fixture-tree.js'
 
@@ -17,7 +18,9 @@ t.test('summaries are written in batches of about 512 KiB, read back before and 
   t.equal(store.get(name('f'))?.toString(), 'of tree f', 'a summary just recorded is read back')
   t.ok(store.has(name('f')), 'and known')
   t.equal(fs.statSync(path.join(dir, SUMMARIES_FILE)).size, 0, 'but not written yet: it waits for more')
-  store.put(name('0'), Buffer.alloc(600 * 1024, 7))
+  // Random bytes: a summary that does not compress is stored as it is.
+  const big = randomBytes(600 * 1024)
+  store.put(name('0'), big)
   t.ok(fs.statSync(path.join(dir, SUMMARIES_FILE)).size > 600 * 1024, 'past 512 KiB, the batch is written')
   t.equal(fs.statSync(path.join(dir, SUMMARIES_INDEX_FILE)).size, 2 * 48, 'with an index record each')
   store.put(name('1'), Buffer.from('of tree 1'))
@@ -115,4 +118,41 @@ t.test('past the limit every summary is dropped', async t => {
   const again = SummaryFile.open(dir, 200)
   t.ok(again.has(name('d')) && !again.has(name('a')), 'what came after is kept')
   again.close()
+})
+
+t.test('a summary that compresses is stored as a zstd frame, and read back the same; one that does not, as it is', async t => {
+  const dir = tmpDirFor(t, 'tarshift-summaries-')
+  const w = SummaryFile.open(dir, 64 << 20)
+  // As summaries are: entries whose keys, names and metadata repeat; and one of random digests.
+  const entries = Buffer.from(Array.from({ length: 200 }, (_, i) => `{"n":"file-${i}","t":0,"m":420,"u":1000,"g":1000,"s":${i * 37}}`).join(''))
+  const digests = randomBytes(4096)
+  const tiny = Buffer.from('x'.repeat(200))
+  w.put(name('a'), entries)
+  w.put(name('b'), digests)
+  w.put(name('c'), tiny)
+  t.ok(w.get(name('a'))?.equals(entries), 'read back before it is written')
+  w.close()
+  const file = fs.readFileSync(path.join(dir, SUMMARIES_FILE))
+  t.ok(file.length < entries.length / 2 + digests.length + tiny.length + 3 * 44, `${file.length} bytes on disk for ${entries.length + digests.length + tiny.length}`)
+  t.equal(file.toString('latin1', 0, 4), 'TSz1', 'the first record a zstd frame')
+  const r = SummaryFile.open(dir, 64 << 20)
+  t.ok(r.get(name('a'))?.equals(entries), 'the compressed one read back exact')
+  t.ok(r.get(name('b'))?.equals(digests), 'the random one too')
+  t.ok(r.get(name('c'))?.equals(tiny), 'and the short one (under 256 bytes: stored as it is)')
+  r.close()
+  t.ok(file.includes(digests), 'the random one stored as it is')
+  t.ok(file.includes(tiny), 'the short one too')
+})
+
+t.test('records of the earlier form (TSs1 only) are read as before', async t => {
+  const dir = tmpDirFor(t, 'tarshift-summaries-')
+  const w = SummaryFile.open(dir, 64 << 20)
+  const digests = randomBytes(1000)
+  w.put(name('a'), digests)
+  w.close()
+  const file = fs.readFileSync(path.join(dir, SUMMARIES_FILE))
+  t.equal(file.toString('latin1', 0, 4), 'TSs1', 'an incompressible summary: a record of the first form')
+  const r = SummaryFile.open(dir, 64 << 20)
+  t.ok(r.get(name('a'))?.equals(digests))
+  r.close()
 })
