@@ -3,12 +3,11 @@ import { parse, savedirFrom } from './options.js'
 import { filterFrom, readerOptions } from './reader-options.js'
 import { withLock } from './with-lock.js'
 import type { OptionSpec } from './options.js'
-import { CorruptObjectError, TarshiftError, UsageError } from '../errors.js'
+import { TarshiftError, UsageError } from '../errors.js'
 import { openSaveset } from '../restore/open-saveset.js'
 import { lookup, savedComponents } from '../restore/saveset-walk.js'
 import { EntryType, type ChunkRef } from '../tree/entry.js'
-import { pieceBytes } from '../tree/piece.js'
-import { dataPath } from '../repo/layout.js'
+import { pieceOf } from '../tree/piece.js'
 import { OutputSink } from '../restore/output-sink.js'
 import { showPath } from '../restore/show-path.js'
 
@@ -47,11 +46,7 @@ async function runLocked(argv: string[]): Promise<number> {
     const chunks = e.chunks ?? []
     const fetch = (c: ChunkRef): Promise<Buffer> => {
       const hex = c.hash.toString('hex')
-      const p = s.store.get(hex).then(({ data }) => {
-        const piece = pieceBytes(data, c)
-        if (typeof piece === 'string') throw new CorruptObjectError(hex, dataPath(s.store.savedir, hex), piece)
-        return piece
-      })
+      const p = s.store.get(hex).then(({ data }) => pieceOf(s.store.savedir, hex, data, c))
       p.catch(() => undefined) // awaited in order below
       return p
     }

@@ -6,8 +6,7 @@
 import { CorruptObjectError, MissingObjectError, TarshiftError } from '../errors.js'
 import type { ObjectStore } from '../repo/object-store.js'
 import { EntryType, isSlice, type ChunkRef, type Entry } from '../tree/entry.js'
-import { pieceBytes } from '../tree/piece.js'
-import { dataPath } from '../repo/layout.js'
+import { pieceBytes, pieceOf } from '../tree/piece.js'
 import { encodeMember, END_OF_ARCHIVE, formatLosses, paddingFor, TarFormatError, type TarFormat, type TarMember } from './tar-header.js'
 import { entryToMember } from './entry-to-member.js'
 import type { OutputSink } from './output-sink.js'
@@ -132,11 +131,7 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
     }
     source.users++
     const hex = source.hex
-    return source.data.then(data => {
-      const piece = pieceBytes(data, c)
-      if (typeof piece === 'string') throw new CorruptObjectError(hex, dataPath(store.savedir, hex), piece)
-      return piece
-    })
+    return source.data.then(data => pieceOf(store.savedir, hex, data, c))
   }
 
   /** The bytes of a job that is one slice, started, of an object that has arrived; else null. */

@@ -17,18 +17,24 @@ export function pieceBytes(data: Buffer, ref: ChunkRef): Buffer | string {
   return data.subarray(offset, offset + length)
 }
 
+/** pieceBytes, or a CorruptObjectError naming the object (`hex`, in `savedir`) and why. */
+export function pieceOf(savedir: string, hex: string, data: Buffer, ref: ChunkRef): Buffer {
+  const piece = pieceBytes(data, ref)
+  if (typeof piece === 'string') throw new CorruptObjectError(hex, dataPath(savedir, hex), piece)
+  return piece
+}
+
 /**
  * A regular file's whole content, read from the savedir (each object verified) where it is not
- * inline. For comparisons of small files; a restore streams instead (tar-stream.ts).
+ * inline. For comparisons and small files; a restore streams instead (tar-stream.ts). `read`
+ * gives an object's plain bytes (default: the store's get).
  */
-export async function fileBytes(store: ObjectStore, e: Entry): Promise<Buffer> {
+export async function fileBytes(store: ObjectStore, e: Entry, read = async (hex: string): Promise<Buffer> => (await store.get(hex)).data): Promise<Buffer> {
   if (e.data) return e.data
   const pieces: Buffer[] = []
   for (const c of e.chunks ?? []) {
     const hex = c.hash.toString('hex')
-    const piece = pieceBytes((await store.get(hex)).data, c)
-    if (typeof piece === 'string') throw new CorruptObjectError(hex, dataPath(store.savedir, hex), piece)
-    pieces.push(piece)
+    pieces.push(pieceOf(store.savedir, hex, await read(hex), c))
   }
   return Buffer.concat(pieces)
 }

@@ -15,9 +15,7 @@ import type { ObjectStore } from '../repo/object-store.js'
 import { slicesAllowed, treePartsOf } from '../repo/config.js'
 import { isSlice, type Entry } from './entry.js'
 import { inlineOrigin, withRealData } from './inline-placeholder.js'
-import { pieceBytes } from './piece.js'
-import { CorruptObjectError } from '../errors.js'
-import { dataPath } from '../repo/layout.js'
+import { fileBytes } from './piece.js'
 import type { TreeObserver } from './tree-store.js'
 import { encodeEntry, encodeTreeIndexTransient, encodeTreeTransient, entryLengthBound, treeFromEncodedEntriesTransient, treeHeaderLength } from './tree-codec.js'
 
@@ -199,15 +197,9 @@ export class TreeWriter {
       for (const c of chunks) if (isSlice(c)) this.sources.add(c.hash.toString('hex'))
       return e
     }
-    const pieces: Buffer[] = []
-    for (const c of chunks) {
-      const hex = c.hash.toString('hex')
-      const piece = pieceBytes(await this.objectData(hex), c)
-      if (typeof piece === 'string') throw new CorruptObjectError(hex, dataPath(this.store.savedir, hex), piece)
-      pieces.push(piece)
-    }
+    const data = await fileBytes(this.store, e, hex => this.objectData(hex))
     const { chunks: _slices, ...rest } = e
-    return { ...rest, data: Buffer.concat(pieces) }
+    return { ...rest, data }
   }
 
   /** An object's plain bytes; the last few read are kept (a directory's files share them). */
