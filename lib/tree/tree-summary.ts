@@ -20,6 +20,7 @@ import { DIGEST_BYTES, inlineAt, inlineDigest, placeholder, type PlaceholderOrig
 import { decodeTreeIndex } from './tree-codec.js'
 import { decodeTreeFast, digestRanges, inlineDataRanges } from './tree-decode.js'
 import { openTree, readPart, type OpenedTree, type TreeObserver, type TreeReader } from './tree-store.js'
+import { SLICE_MIN } from './tree-writer.js'
 
 /** Inline data longer than this is cut out of a summary; shorter data stays (it costs little). */
 export const SUMMARY_DATA_OVER = 64
@@ -128,9 +129,10 @@ export class SummaryTreeReader implements TreeReader, PlaceholderSource {
   }
 
   /**
-   * Record where the longer inline data of a tree object read from the savedir lie in it
-   * (inlineAt), as its summary would say: a changed directory's unchanged files become slices
-   * of it either way (doc/format.md §5.6). After an expire, the cache starts empty.
+   * Record where the inline data that a writer would slice (SLICE_MIN bytes or more) of a tree
+   * object read from the savedir lie in it (inlineAt), as its summary would say: a changed
+   * directory's unchanged files become slices of it either way (doc/format.md §5.6). After an
+   * expire, the cache starts empty.
    */
   private located(part: Buffer, entries: Entry[]): Entry[] {
     const hex = part.toString('hex')
@@ -139,7 +141,7 @@ export class SummaryTreeReader implements TreeReader, PlaceholderSource {
     if (bytes === undefined) return entries
     for (const e of entries) {
       const d = e.data
-      if (d === undefined || d.length <= SUMMARY_DATA_OVER || d.length !== e.size || d.buffer !== bytes.buffer) continue
+      if (d === undefined || d.length < SLICE_MIN || d.length !== e.size || d.buffer !== bytes.buffer) continue
       const offset = d.byteOffset - bytes.byteOffset
       if (offset >= 0 && offset + d.length <= bytes.length) inlineAt(d, { part, offset })
     }
