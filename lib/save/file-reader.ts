@@ -80,6 +80,8 @@ export interface ReaderContext {
    * would keep a signal waiting for minutes).
    */
   stop?: () => boolean
+  /** The path to open for a source path (lib/fs/long-paths.ts: one too long is reached). Default: itself. */
+  reach?: (path: Buffer) => Buffer
 }
 
 async function readOnce(fd: number, pre: BigIntStats, inlineMax: number, ctx: ReaderContext): Promise<{ content: FileContent; bytesRead: number }> {
@@ -140,7 +142,7 @@ async function readOnce(fd: number, pre: BigIntStats, inlineMax: number, ctx: Re
 export async function readSourceFile(path: Buffer, inlineMax: number, ctx: ReaderContext): Promise<ReadOutcome> {
   let fd: number
   try {
-    fd = openNoAtime(path)
+    fd = openNoAtime(ctx.reach?.(path) ?? path)
   } catch (e) {
     if (isSystemError(e, 'ENOENT', 'ENOTDIR')) throw new SourceReadError(e.code as string, 'vanished before it could be read')
     if (isSystemError(e, 'ELOOP')) throw new SourceReadError('ELOOP', 'replaced by a symlink while saving')

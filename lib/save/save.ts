@@ -7,6 +7,7 @@ import { hostname } from 'node:os'
 import { isSystemError, TarshiftError } from '../errors.js'
 import type { ObjectCache } from '../cache/object-cache.js'
 import { native } from '../fs/native.js'
+import { LongPaths } from '../fs/long-paths.js'
 import { ObjectStore, DEFAULT_REFRESH_MS } from '../repo/object-store.js'
 import type { WorkerPool } from '../repo/worker-pool.js'
 import type { RepoConfig } from '../repo/config.js'
@@ -270,12 +271,15 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     references: (opts.references ?? []).map(r => r.id),
     version: SUMMARY_VERSION,
   }
-  const ctx = { chunker: opts.config.chunker, window, chunkBuffer: (n: number) => store.chunkBuffer(n), stop: opts.interrupted }
+  // Source paths too long for one system call are reached through open directories.
+  const longPaths = new LongPaths()
+  const reach = (path: Buffer): Buffer => longPaths.reach(path)
+  const ctx = { chunker: opts.config.chunker, window, chunkBuffer: (n: number) => store.chunkBuffer(n), stop: opts.interrupted, reach }
   const report = (): void => opts.onProgress?.(progress)
 
   function xattrsOf(path: Buffer): Array<[Buffer, Buffer]> {
     try {
-      return native.lgetxattrs(path)
+      return native.lgetxattrs(reach(path))
     } catch (e) {
       if (isSystemError(e, 'ENOENT')) throw e
       reporter.warn(path, (e as { code?: string }).code ?? '', 'cannot read extended attributes; saved without them')
@@ -286,7 +290,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
   /** A directory's names, sorted (latin1 strings); none, with a warning, when it cannot be listed. */
   function listDirectory(dirPath: Buffer): string[] {
     try {
-      return readdirSync(dirPath, { encoding: 'latin1' }).sort()
+      return readdirSync(reach(dirPath), { encoding: 'latin1' }).sort()
     } catch (e) {
       if (!isSystemError(e)) throw e
       reporter.warn(dirPath, e.code ?? '', e.code === 'ENOENT' ? 'directory vanished while saving' : `cannot list directory: ${e.message}; saved as empty`)
@@ -326,7 +330,15 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
         at = last === null ? 0 : firstAfter(own, last)
       }
       if (at >= own.length) return null
-      const win = statWindow(dirPath, own, at, at + LSTAT_WINDOW, excluder)
+      let statDir: Buffer
+      try {
+        statDir = reach(dirPath)
+      } catch (e) {
+        if (!isSystemError(e)) throw e
+        reporter.warn(dirPath, e.code ?? '', 'directory vanished while saving')
+        return null
+      }
+      const win = statWindow(dirPath, own, at, at + LSTAT_WINDOW, excluder, statDir)
       at += LSTAT_WINDOW
       return win
     }
@@ -427,7 +439,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       const entry = entryFromStat(name, type, st, xattrs, opts.atime ?? false)
       if (type === EntryType.Symlink) {
         try {
-          entry.target = reusableTarget(st, refs) ?? pre?.target(k) ?? readlinkSync(path, { encoding: 'buffer' })
+          entry.target = reusableTarget(st, refs) ?? pre?.target(k) ?? readlinkSync(reach(path), { encoding: 'buffer' })
         } catch (e) {
           if (!isSystemError(e)) throw e
           reporter.warn(path, e.code ?? '', 'symlink vanished before it could be read')
@@ -785,6 +797,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
       treesFromSummaries: summaryReader?.stats.summaries ?? 0, treesRead: summaryReader?.stats.objects ?? 0 }
   } finally {
     stopTrim()
+    longPaths.close()
     await Promise.all([readAhead.close(), store.close()])
   }
 }

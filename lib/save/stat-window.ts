@@ -18,8 +18,11 @@ export interface StatWindow {
   pre?: PreRead | null
 }
 
-/** names[from, to) of directory `dir`, without the excluded ones, lstat'ed. */
-export function statWindow(dir: Buffer, names: readonly string[], from: number, to: number, excluder: Excluder): StatWindow {
+/**
+ * names[from, to) of directory `dir`, without the excluded ones, lstat'ed; `statDir` is the
+ * path the lstat goes through (lib/fs/long-paths.ts: the same directory, reached).
+ */
+export function statWindow(dir: Buffer, names: readonly string[], from: number, to: number, excluder: Excluder, statDir: Buffer = dir): StatWindow {
   const texts: string[] = []
   const paths: Buffer[] = []
   for (let i = from; i < Math.min(to, names.length); i++) {
@@ -29,5 +32,5 @@ export function statWindow(dir: Buffer, names: readonly string[], from: number, 
     texts.push(text)
     paths.push(path)
   }
-  return { texts, paths, stats: decodeStats(lstatRaw(dir, texts), texts.length) }
+  return { texts, paths, stats: decodeStats(lstatRaw(statDir, texts), texts.length) }
 }
