@@ -7,6 +7,7 @@ import { CorruptObjectError, MissingObjectError, TarshiftError } from '../errors
 import type { ObjectStore } from '../repo/object-store.js'
 import { EntryType, isSlice, type ChunkRef, type Entry } from '../tree/entry.js'
 import { pieceBytes, pieceOf } from '../tree/piece.js'
+import { dataPath } from '../repo/layout.js'
 import { encodeMember, END_OF_ARCHIVE, formatLosses, paddingFor, TarFormatError, type TarFormat, type TarMember } from './tar-header.js'
 import { entryToMember } from './entry-to-member.js'
 import type { OutputSink } from './output-sink.js'
@@ -346,7 +347,10 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
           pump()
           if (i >= job.chunks.length) startFetches(job, true)
           data = ready ?? await (job.chunks[i] as Promise<Buffer>)
-          if (data.length !== ref.length) throw new CorruptObjectError((e.chunks[i] as { hash: Buffer }).hash.toString('hex'), '', `length ${data.length}, tree says ${ref.length}`)
+          if (data.length !== ref.length) {
+            const hex = (e.chunks[i] as ChunkRef).hash.toString('hex')
+            throw new CorruptObjectError(hex, dataPath(store.savedir, hex), `length ${data.length}, tree says ${ref.length}`)
+          }
         } catch (err) {
           if (!(err instanceof CorruptObjectError || err instanceof MissingObjectError)) throw err
           await dropFrom(job, i)

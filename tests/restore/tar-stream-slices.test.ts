@@ -50,6 +50,7 @@ t.test('slices of objects, alone and mixed with whole chunks, restore exact; a b
     want.set('t-mixed', Buffer.concat([b.subarray(0, 4), whole, a.subarray(2994, 3000)]))
     list.push(file('u-past-the-end', 10, [{ hash: hb, length: 10, offset: b.length - 5 }]))
     list.push(file('v-after', 5, [{ hash: hb, length: 5, offset: 4 }]))
+    list.push(file('w-whole-too-long', whole.length + 3, [{ hash: hw, length: whole.length + 3 }]))
     want.set('v-after', b.subarray(4, 9))
 
     const pass = new PassThrough()
@@ -58,13 +59,15 @@ t.test('slices of objects, alone and mixed with whole chunks, restore exact; a b
     const lines: string[] = []
     const r = await writeTarStream(store, items(list), new OutputSink(pass), { format: 'pax', stripComponents: 0, prefix: null, stopOnError: false, report: l => lines.push(l) })
     pass.end()
-    t.equal(r.damaged, 1, 'one damaged file')
+    t.equal(r.damaged, 2, 'two damaged files')
     t.match(lines.join('\n'), /d\/u-past-the-end: corrupt object [0-9a-f]{64}: length 49, the tree's slice needs 54/, 'named, with why')
+    t.match(lines.join('\n'), new RegExp(`d/w-whole-too-long: corrupt object ${hw.toString('hex')}: (header says )?length 13, (tree says|expected) 16 \\(${savedir}/[^)]*${hw.toString('hex')}[^)]*\\)`), 'a whole chunk of the wrong length: named, with its file')
     const x = tarOn(Buffer.concat(got), ['-xf', '-', '-C', out])
     t.equal(x.status, 0, `tar -x: ${x.stderr}`)
     let wrong = 0
     for (const [name, bytes] of want) if (!fs.readFileSync(path.join(out, 'd', name)).equals(bytes)) wrong++
     t.equal(wrong, 0, `all ${want.size} good files exact`)
     t.same(fs.readFileSync(path.join(out, 'd', 'u-past-the-end')), Buffer.alloc(10), 'the bad one zero-filled, its size kept')
+    t.same(fs.readFileSync(path.join(out, 'd', 'w-whole-too-long')), Buffer.alloc(16), 'the whole chunk of the wrong length: zero-filled')
   })
 })
