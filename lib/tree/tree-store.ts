@@ -52,8 +52,11 @@ export function storeTreeReader(store: ObjectStore): TreeReader {
   return { open: h => openTree(store, h), part: h => readPart(store, h), local: () => false }
 }
 
-/** Told of each tree object read from the savedir: its name, kind and plain bytes. */
-export type TreeObserver = (hex: string, kind: ObjectKind, data: Buffer) => void
+/**
+ * Told of each tree object read from the savedir (or written): its name, kind and plain bytes;
+ * for a tree read, its entries too, decoded from those bytes (inline data are views of them).
+ */
+export type TreeObserver = (hex: string, kind: ObjectKind, data: Buffer, entries?: Entry[]) => void
 
 /**
  * A tree opened (its first part read). `observe` is told of the objects read; `first`, when
@@ -64,7 +67,7 @@ export async function openTree(store: ObjectStore, hash: Buffer, observe?: TreeO
   const obj = await store.getBatched(hex)
   if (obj.kind === ObjectKind.Tree) {
     const entries = decodeOr(store, hex, () => decodeTree(obj.data))
-    observe?.(hex, obj.kind, obj.data)
+    observe?.(hex, obj.kind, obj.data, entries)
     return { hash, parts: [], first: entries, bytes: obj.data.length }
   }
   if (obj.kind !== ObjectKind.TreeIndex) throw new CorruptObjectError(hex, dataPath(store.savedir, hex), 'expected a tree, found a data chunk')
@@ -87,7 +90,7 @@ async function readPartSized(store: ObjectStore, part: Buffer, observe?: TreeObs
   const p = await store.getBatched(hex)
   if (p.kind !== ObjectKind.Tree) throw new CorruptObjectError(hex, dataPath(store.savedir, hex), 'tree part is not a tree')
   const entries = decodeOr(store, hex, () => decodeTree(p.data))
-  observe?.(hex, p.kind, p.data)
+  observe?.(hex, p.kind, p.data, entries)
   return { entries, bytes: p.data.length }
 }
 

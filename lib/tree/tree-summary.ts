@@ -103,6 +103,22 @@ export class SummaryDataLost extends TarshiftError {
   }
 }
 
+/**
+ * Record where the inline data that a writer would slice (SLICE_MIN bytes or more) of tree
+ * object `hex`, read from the savedir, lie in its bytes (inlineAt), as its summary would say:
+ * a changed directory's unchanged files become slices of it either way (doc/format.md §5.6).
+ * After an expire, the cache starts empty.
+ */
+function located(hex: string, bytes: Buffer, entries: Entry[]): void {
+  let part: Buffer | undefined
+  for (const e of entries) {
+    const d = e.data
+    if (d === undefined || d.length < SLICE_MIN || d.length !== e.size || d.buffer !== bytes.buffer) continue
+    const offset = d.byteOffset - bytes.byteOffset
+    if (offset >= 0 && offset + d.length <= bytes.length) inlineAt(d, { part: part ??= Buffer.from(hex, 'hex'), offset })
+  }
+}
+
 /** Decoded real parts kept for placeholders' data: a changed directory asks for many in a row. */
 const REAL_PARTS = 2
 
@@ -118,34 +134,11 @@ export class SummaryTreeReader implements TreeReader, PlaceholderSource {
   /** Trees read from the savedir have their summaries recorded. */
   private readonly observe: TreeObserver
 
-  /** Tree objects just read from the savedir, by name, until their entries are decoded. */
-  private readonly justRead = new Map<string, Buffer>()
-
   constructor(private readonly store: ObjectStore, private readonly cache: SummaryCache) {
-    this.observe = (hex, kind, data) => {
+    this.observe = (hex, kind, data, entries) => {
       recordSummary(cache, hex, kind, data)
-      if (kind === ObjectKind.Tree) this.justRead.set(hex, data)
+      if (kind === ObjectKind.Tree && entries !== undefined) located(hex, data, entries)
     }
-  }
-
-  /**
-   * Record where the inline data that a writer would slice (SLICE_MIN bytes or more) of a tree
-   * object read from the savedir lie in it (inlineAt), as its summary would say: a changed
-   * directory's unchanged files become slices of it either way (doc/format.md §5.6). After an
-   * expire, the cache starts empty.
-   */
-  private located(part: Buffer, entries: Entry[]): Entry[] {
-    const hex = part.toString('hex')
-    const bytes = this.justRead.get(hex)
-    this.justRead.delete(hex)
-    if (bytes === undefined) return entries
-    for (const e of entries) {
-      const d = e.data
-      if (d === undefined || d.length < SLICE_MIN || d.length !== e.size || d.buffer !== bytes.buffer) continue
-      const offset = d.byteOffset - bytes.byteOffset
-      if (offset >= 0 && offset + d.length <= bytes.length) inlineAt(d, { part, offset })
-    }
-    return entries
   }
 
   local(hash: Buffer): boolean {
@@ -169,7 +162,6 @@ export class SummaryTreeReader implements TreeReader, PlaceholderSource {
     }
     this.stats.objects++
     const opened = await openTree(this.store, hash, this.observe, p => this.part(p))
-    if (opened.parts.length === 0) this.located(hash, opened.first)
     return opened
   }
 
@@ -181,7 +173,7 @@ export class SummaryTreeReader implements TreeReader, PlaceholderSource {
       if (entries !== null) return entries
     }
     this.stats.objects++
-    return this.located(part, await readPart(this.store, part, this.observe))
+    return readPart(this.store, part, this.observe)
   }
 
   /**
