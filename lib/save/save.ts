@@ -14,7 +14,7 @@ import type { RepoConfig } from '../repo/config.js'
 import { newBackupId, writeSummary, type SavesetSummary, SUMMARY_VERSION } from '../repo/saveset.js'
 import { EntryType, timespecFromNs, type Entry, type Timespec, type ChunkRef } from '../tree/entry.js'
 import { objectsOfTree, storeTreeReader, type TreeObserver, type TreeReader } from '../tree/tree-store.js'
-import { recordSummary, SummaryDataLost, SummaryTreeReader } from '../tree/tree-summary.js'
+import { locatingObserver, recordSummary, SummaryDataLost, SummaryTreeReader } from '../tree/tree-summary.js'
 import { TreeWriter, writeTree } from '../tree/tree-writer.js'
 import { TreeCursor } from '../tree/tree-cursor.js'
 import { PREFETCH_BYTES, TreePrefetch } from '../tree/tree-prefetch.js'
@@ -234,7 +234,8 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
    * else from the savedir, read ahead of the walk (tree-prefetch.ts).
    */
   const summaryReader = opts.cache ? new SummaryTreeReader(store, opts.cache) : null
-  let trees: TreeReader = summaryReader ?? storeTreeReader(store)
+  // Without summaries, a reference tree's inline data is located as it is read (slices).
+  let trees: TreeReader = summaryReader ?? storeTreeReader(store, locatingObserver)
   let prefetch = new TreePrefetch(store, PREFETCH_TREES, PREFETCH_BYTES, trees)
   /** Trees this save writes have their summaries recorded (none in a dry run: nothing is written). */
   const cache = opts.cache
@@ -721,7 +722,7 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     frames.length = 0
     prefetch.clear()
     // Nor the summaries: every reference tree is read from the savedir.
-    trees = storeTreeReader(store)
+    trees = storeTreeReader(store, locatingObserver)
     prefetch = new TreePrefetch(store, PREFETCH_TREES, PREFETCH_BYTES, trees)
   }
 

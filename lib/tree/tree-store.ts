@@ -48,8 +48,8 @@ export interface TreeReader {
   local(hash: Buffer): boolean
 }
 
-export function storeTreeReader(store: ObjectStore): TreeReader {
-  return { open: h => openTree(store, h), part: h => readPart(store, h), local: () => false }
+export function storeTreeReader(store: ObjectStore, observe?: TreeObserver): TreeReader {
+  return { open: h => openTree(store, h, observe), part: h => readPart(store, h, observe), local: () => false }
 }
 
 /**

@@ -106,8 +106,9 @@ export class SummaryDataLost extends TarshiftError {
 /**
  * Record where the inline data that a writer would slice (SLICE_MIN bytes or more) of tree
  * object `hex`, read from the savedir, lie in its bytes (inlineAt), as its summary would say:
- * a changed directory's unchanged files become slices of it either way (doc/format.md §5.6).
- * After an expire, the cache starts empty.
+ * a changed directory's unchanged files become slices of it either way (doc/format.md §5.6),
+ * whether the save has the summaries (after an expire the cache starts empty) or none
+ * (`--no-cache`, a second walk: see locatingObserver).
  */
 function located(hex: string, bytes: Buffer, entries: Entry[]): void {
   let part: Buffer | undefined
@@ -117,6 +118,11 @@ function located(hex: string, bytes: Buffer, entries: Entry[]): void {
     const offset = d.byteOffset - bytes.byteOffset
     if (offset >= 0 && offset + d.length <= bytes.length) inlineAt(d, { part: part ??= Buffer.from(hex, 'hex'), offset })
   }
+}
+
+/** A TreeObserver for trees read from the savedir without summaries: their inline data located. */
+export const locatingObserver: TreeObserver = (hex, kind, data, entries) => {
+  if (kind === ObjectKind.Tree && entries !== undefined) located(hex, data, entries)
 }
 
 /** Decoded real parts kept for placeholders' data: a changed directory asks for many in a row. */

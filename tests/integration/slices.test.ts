@@ -192,3 +192,49 @@ t.test('after an expire (the local cache starts empty) the trees read from the s
   const check = tarshift(['check', '-r', s.savedir, '--read-data'])
   t.equal(check.status, 0, `check --read-data: ${showRun(check)}`)
 })
+
+t.test('--no-cache: the reference trees read from the savedir give slices', async t => {
+  const s = setup(t)
+  incSave(s.savedir, 'c', [s.src], s.cache)
+  const size1 = savedirBytes(s.savedir)
+  change(s.src, ['f0002', 'f0250'], 1)
+  const s2 = incSave(s.savedir, 'c', ['--no-cache', s.src], s.cache)
+  t.equal(s2.treesFromSummaries, 0, 'no summaries used')
+  t.ok(s2.treesRead > 0, `reference trees read from the savedir (${s2.treesRead})`)
+  const grew = savedirBytes(s.savedir) - size1
+  t.ok(grew < 60_000, `the savedir grew by ${grew} bytes: slices, not the 2 MB of inline data again`)
+  const sliced = await withStore(s.savedir, async store => {
+    const items = await savedSubtree(store, summaryById(s.savedir, s2.id).root as string, path.join(s.src, 'small'))
+    return items.filter(i => i.entry.chunks?.some(c => c.offset !== undefined)).length
+  })
+  t.equal(sliced, FILES - 2, 'every unchanged file is a slice')
+  assertRestores(t, s.savedir, s2.id, s.src, s.out)
+  const check = tarshift(['check', '-r', s.savedir, '--read-data'])
+  t.equal(check.status, 0, `check --read-data: ${showRun(check)}`)
+})
+
+t.test('a second walk (the local cache found wrong) gives slices too', async t => {
+  const s = setup(t)
+  incSave(s.savedir, 'c', [s.src], s.cache)
+  const s2 = incSave(s.savedir, 'c', [s.src], s.cache)
+  // A tree the cache vouches for is removed behind its back (no new generation).
+  const sub = await withStore(s.savedir, async store => (await savedSubtree(store, summaryById(s.savedir, s2.id).root as string, path.join(s.src, 'small', 'sub')))[0]?.entry.tree)
+  if (sub === undefined) throw new Error('small/sub has no tree')
+  fs.rmSync(dataPath(s.savedir, sub.toString('hex')))
+  const size1 = savedirBytes(s.savedir)
+  change(s.src, ['f0003'], 1)
+  const r = tarshift(['save', '-r', s.savedir, '--subset', 'c', '--progress', 'none', '--json', s.src], { env: { XDG_CACHE_HOME: s.cache } })
+  t.equal(r.status, 0, showRun(r))
+  t.match(r.stderr, /saving again, checking every object/, 'the walk started again, reading trees from the savedir')
+  const id = (JSON.parse(r.stdout.toString()) as { id: string }).id
+  const grew = savedirBytes(s.savedir) - size1
+  t.ok(grew < 60_000, `the savedir grew by ${grew} bytes: slices`)
+  const sliced = await withStore(s.savedir, async store => {
+    const items = await savedSubtree(store, summaryById(s.savedir, id).root as string, path.join(s.src, 'small'))
+    return items.filter(i => i.entry.chunks?.some(c => c.offset !== undefined)).length
+  })
+  t.equal(sliced, FILES - 1, 'every unchanged file is a slice')
+  assertRestores(t, s.savedir, id, s.src, s.out)
+  const check = tarshift(['check', '-r', s.savedir, '--read-data'])
+  t.equal(check.status, 0, `check --read-data: ${showRun(check)}`)
+})
