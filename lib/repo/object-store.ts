@@ -16,6 +16,7 @@ import { TurnBatch } from './turn-batch.js'
 import { NativePuts, putConcurrency, putsNatively, storeWorksInC, type PutSettled } from './native-puts.js'
 import { NativeGets } from './native-gets.js'
 import { objectDurability, syncfsServes } from './object-durability.js'
+import { pageCacheKept } from './page-cache-kept.js'
 import type { GetManyIntoReply, GetManyReply, GotObject, PutManyReply, PutReply } from './store-worker.js'
 
 /**
@@ -146,6 +147,9 @@ export class ObjectStore {
   private getsInFlight = 0
   private readonly getsInto = new TurnBatch<BatchedGetInto>(gets => this.sendGetsInto(gets), GET_BATCH)
 
+  /** Whether objects read ahead into the page cache stay there for their read (prefetchObjects). */
+  private readonly readAheadPays: boolean
+
   constructor(readonly savedir: string, readonly config: RepoConfig, opts: ObjectStoreOptions = {}) {
     this.codecId = codecByName(opts.compression ?? config.compression).id
     const inC = opts.native !== false && storeWorksInC(this.codecId)
@@ -162,6 +166,7 @@ export class ObjectStore {
     this.batch = new TurnBatch<BatchedPut>(puts => this.sendPuts(puts), items, this.batchCapacity)
     // Reads too, unless the savedir's objects are mostly xz (each would be read twice).
     this.nativeGets = inC && putsNatively(codecByName(config.compression).id) ? new NativeGets(savedir) : null
+    this.readAheadPays = pageCacheKept(savedir)
   }
 
   /**
@@ -503,8 +508,12 @@ export class ObjectStore {
     if (hashes.length > 1) this.prefetchObjects(hashes)
   }
 
-  /** Have the native prefetch threads read these objects' files into the page cache, no more. */
+  /**
+   * Have the native prefetch threads read these objects' files into the page cache, no more;
+   * nothing where the page cache would not keep them for their read (page-cache-kept.ts).
+   */
   prefetchObjects(hashes: readonly string[]): void {
+    if (!this.readAheadPays) return
     native.prefetch(hashes.map(h => Buffer.from(dataPath(this.savedir, h))))
   }
 

@@ -17,6 +17,7 @@ import { buildTree, seededBytes, setMtimeNs, type FixtureNode } from '../helpers
 import { saveJson, showRun, stableTmpDir, tarshift, type SaveJson } from '../helpers/cli.js'
 import { snapshotTree } from '../helpers/tree-snapshot.js'
 import type { SavesetSummary } from '../../lib/repo/saveset.js'
+import { pageCacheKept } from '../../lib/repo/page-cache-kept.js'
 import {
   assertRestoresTo, dataObjects, reachablePerSaveset, restorePipe, runCheck, setSavesetTimes, sleep, tarshiftBackground, tempFiles,
   union, verifyAllObjects, waitFor,
@@ -96,6 +97,16 @@ t.test('a savedir on sshfs: init, save, incremental, list, restore | tar --diff,
   const port = /PORT=(\d+)/.exec(setup.stdout.toString())?.[1]
   t.ok(port, `sshd on 127.0.0.1:${port}, ${remote} mounted at ${mnt}`)
   t.equal(fs.statfsSync(mnt).type, FUSE_SUPER_MAGIC, 'the mount is a FUSE file system')
+  // Why objects are not read ahead here (lib/repo/page-cache-kept.ts): a file's cached pages do
+  // not survive its next open, so what a read-ahead fetched would be fetched again.
+  const probe = path.join(mnt, 'probe')
+  fs.writeFileSync(probe, seededBytes(256 * KiB, 3))
+  spawnSync('sh', ['-c', 'sync; echo 3 > /proc/sys/vm/drop_caches'])
+  fs.readFileSync(probe)
+  const cached = spawnSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', probe]).stdout.toString().trim()
+  t.equal(cached, '0', `on sshfs a file read is no longer cached once opened again (fincore: ${cached})`)
+  fs.rmSync(probe)
+  t.equal(pageCacheKept(mnt), false, 'so the store reads no object ahead there')
 
   const env = { TARSHIFT_LOCK_SETTLE_MS: String(SETTLE_MS) }
   const run = (args: string[], want = 0): ReturnType<typeof tarshift> => {
