@@ -18,11 +18,13 @@ import { saveJson, showRun, stableTmpDir, tarshift, type SaveJson } from '../hel
 import { snapshotTree } from '../helpers/tree-snapshot.js'
 import type { SavesetSummary } from '../../lib/repo/saveset.js'
 import { pageCacheKept } from '../../lib/repo/page-cache-kept.js'
+import { createRequire } from 'node:module'
 import {
   assertRestoresTo, dataObjects, reachablePerSaveset, restorePipe, runCheck, setSavesetTimes, sleep, tarshiftBackground, tempFiles,
   union, verifyAllObjects, waitFor,
 } from '../helpers/run-cli-expire.js'
 
+const { remoteSavedir } = createRequire(import.meta.url)('../../../bin/remote-savedir.cjs') as { remoteSavedir: (args: string[], env: NodeJS.ProcessEnv) => boolean }
 const SCRIPTS = fileURLToPath(new URL('../../../scripts/', import.meta.url))
 const FUSE_SUPER_MAGIC = 0x65735546
 const KiB = 1024
@@ -107,6 +109,7 @@ t.test('a savedir on sshfs: init, save, incremental, list, restore | tar --diff,
   t.equal(cached, '0', `on sshfs a file read is no longer cached once opened again (fincore: ${cached})`)
   fs.rmSync(probe)
   t.equal(pageCacheKept(mnt), false, 'so the store reads no object ahead there')
+  t.equal(remoteSavedir(['-r', mnt, 'latest'], {}), true, 'and bin/tarshift gives a restore from there 16 threads')
 
   const env = { TARSHIFT_LOCK_SETTLE_MS: String(SETTLE_MS) }
   const run = (args: string[], want = 0): ReturnType<typeof tarshift> => {
