@@ -25,6 +25,7 @@
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <pthread.h>
 #include <sys/resource.h>
@@ -385,6 +386,55 @@ static napi_value will_need_js(napi_env env, napi_callback_info info) {
   return v;
 }
 /*
+ * anyCached(fd, size): whether any page of the file's first `size` bytes is in the page cache
+ * (mincore over a read-only shared mapping, 1 GiB at a time). True when that cannot be told (a
+ * file that cannot be mapped): the caller then leaves the cache alone.
+ */
+static napi_value any_cached_js(napi_env env, napi_callback_info info) {
+  size_t argc = 2; napi_value argv[2], v;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd = -1;
+  int64_t size = 0;
+  bool any = true;
+  if (argc >= 2 && napi_get_value_int32(env, argv[0], &fd) == napi_ok && fd >= 0 &&
+      napi_get_value_int64(env, argv[1], &size) == napi_ok && size > 0) {
+    const long page = sysconf(_SC_PAGESIZE);
+    const int64_t window = (int64_t)1 << 30;
+    unsigned char *vec = malloc((size_t)(window / page) + 1);
+    any = vec == NULL;
+    for (int64_t at = 0; !any && at < size; at += window) {
+      size_t len = (size_t)(size - at < window ? size - at : window);
+      void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)at);
+      if (m == MAP_FAILED) { any = true; break; }
+      if (mincore(m, len, vec) != 0) any = true;
+      else for (size_t i = 0, n = (len + (size_t)page - 1) / (size_t)page; i < n; i++) if (vec[i] & 1) { any = true; break; }
+      munmap(m, len);
+    }
+    free(vec);
+  }
+  napi_get_boolean(env, any, &v);
+  return v;
+}
+
+/*
+ * dropCache(fd, offset, length): posix_fadvise(DONTNEED) of that range of an open file: its
+ * clean pages leave the page cache (only whole pages: the range should be page-aligned).
+ * 0 or an errno; a hint, never an error.
+ */
+static napi_value drop_cache_js(napi_env env, napi_callback_info info) {
+  size_t argc = 3; napi_value argv[3], v;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd = -1;
+  int64_t off = 0, len = 0;
+  int err = EINVAL;
+  if (argc >= 3 && napi_get_value_int32(env, argv[0], &fd) == napi_ok && fd >= 0 &&
+      napi_get_value_int64(env, argv[1], &off) == napi_ok && off >= 0 &&
+      napi_get_value_int64(env, argv[2], &len) == napi_ok && len >= 0)
+    err = posix_fadvise(fd, off, len, POSIX_FADV_DONTNEED);
+  napi_create_int32(env, err, &v);
+  return v;
+}
+/*
  * prefetch(paths: Buffer[]): number — hand files to a pool of threads that ask the kernel to
  * read them into its page cache (as willNeed), PREFETCH_THREADS at a time, and return at once
  * (the number of paths queued). On a cold cache one thread waits for one disk read after
@@ -542,6 +592,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"mallocMmapThreshold", 0, malloc_mmap_threshold_js, 0, 0, 0, napi_default, 0},
     {"lstatMany", 0, lstat_many_js, 0, 0, 0, napi_default, 0},
     {"willNeed", 0, will_need_js, 0, 0, 0, napi_default, 0},
+    {"dropCache", 0, drop_cache_js, 0, 0, 0, napi_default, 0},
+    {"anyCached", 0, any_cached_js, 0, 0, 0, napi_default, 0},
     {"prefetch", 0, prefetch_js, 0, 0, 0, napi_default, 0},
   };
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);

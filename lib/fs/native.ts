@@ -29,6 +29,10 @@ interface NativeFs {
   lstatMany(dir: Buffer, names: string[], out: Float64Array): void
   /** Open, posix_fadvise(WILLNEED) the whole file, close: its reads are queued, not waited for. 0 or an errno. */
   willNeed(path: Buffer): number
+  /** posix_fadvise(fd, offset, length, DONTNEED): the range's clean pages leave the page cache. 0 or an errno. */
+  dropCache(fd: number, offset: number, length: number): number
+  /** Whether any page of the file's first `size` bytes is in the page cache (mincore); true when that cannot be told. */
+  anyCached(fd: number, size: number): boolean
   /**
    * Queue files for a pool of native threads that ask the kernel to read each into its page
    * cache (as willNeed), many at a time, and return at once (the number queued; the rest

@@ -193,6 +193,23 @@ t.test('after an expire (the local cache starts empty) the trees read from the s
   t.equal(check.status, 0, `check --read-data: ${showRun(check)}`)
 })
 
+/**
+ * Saveset `id`, saved after some of small/'s files changed: the savedir grew by kilobytes from
+ * `grownFrom` bytes, its `unchanged` files of small/ are slices, and it restores and checks.
+ */
+async function assertSlicedSave(t: Test, s: ReturnType<typeof setup>, id: string, grownFrom: number, unchanged: number): Promise<void> {
+  const grew = savedirBytes(s.savedir) - grownFrom
+  t.ok(grew < 60_000, `the savedir grew by ${grew} bytes: slices, not the 2 MB of inline data again`)
+  const sliced = await withStore(s.savedir, async store => {
+    const items = await savedSubtree(store, summaryById(s.savedir, id).root as string, path.join(s.src, 'small'))
+    return items.filter(i => i.entry.chunks?.some(c => c.offset !== undefined)).length
+  })
+  t.equal(sliced, unchanged, 'every unchanged file is a slice')
+  assertRestores(t, s.savedir, id, s.src, s.out)
+  const check = tarshift(['check', '-r', s.savedir, '--read-data'])
+  t.equal(check.status, 0, `check --read-data: ${showRun(check)}`)
+}
+
 t.test('--no-cache: the reference trees read from the savedir give slices', async t => {
   const s = setup(t)
   incSave(s.savedir, 'c', [s.src], s.cache)
@@ -201,16 +218,7 @@ t.test('--no-cache: the reference trees read from the savedir give slices', asyn
   const s2 = incSave(s.savedir, 'c', ['--no-cache', s.src], s.cache)
   t.equal(s2.treesFromSummaries, 0, 'no summaries used')
   t.ok(s2.treesRead > 0, `reference trees read from the savedir (${s2.treesRead})`)
-  const grew = savedirBytes(s.savedir) - size1
-  t.ok(grew < 60_000, `the savedir grew by ${grew} bytes: slices, not the 2 MB of inline data again`)
-  const sliced = await withStore(s.savedir, async store => {
-    const items = await savedSubtree(store, summaryById(s.savedir, s2.id).root as string, path.join(s.src, 'small'))
-    return items.filter(i => i.entry.chunks?.some(c => c.offset !== undefined)).length
-  })
-  t.equal(sliced, FILES - 2, 'every unchanged file is a slice')
-  assertRestores(t, s.savedir, s2.id, s.src, s.out)
-  const check = tarshift(['check', '-r', s.savedir, '--read-data'])
-  t.equal(check.status, 0, `check --read-data: ${showRun(check)}`)
+  await assertSlicedSave(t, s, s2.id, size1, FILES - 2)
 })
 
 t.test('a second walk (the local cache found wrong) gives slices too', async t => {
@@ -226,15 +234,5 @@ t.test('a second walk (the local cache found wrong) gives slices too', async t =
   const r = tarshift(['save', '-r', s.savedir, '--subset', 'c', '--progress', 'none', '--json', s.src], { env: { XDG_CACHE_HOME: s.cache } })
   t.equal(r.status, 0, showRun(r))
   t.match(r.stderr, /saving again, checking every object/, 'the walk started again, reading trees from the savedir')
-  const id = (JSON.parse(r.stdout.toString()) as { id: string }).id
-  const grew = savedirBytes(s.savedir) - size1
-  t.ok(grew < 60_000, `the savedir grew by ${grew} bytes: slices`)
-  const sliced = await withStore(s.savedir, async store => {
-    const items = await savedSubtree(store, summaryById(s.savedir, id).root as string, path.join(s.src, 'small'))
-    return items.filter(i => i.entry.chunks?.some(c => c.offset !== undefined)).length
-  })
-  t.equal(sliced, FILES - 1, 'every unchanged file is a slice')
-  assertRestores(t, s.savedir, id, s.src, s.out)
-  const check = tarshift(['check', '-r', s.savedir, '--read-data'])
-  t.equal(check.status, 0, `check --read-data: ${showRun(check)}`)
+  await assertSlicedSave(t, s, (JSON.parse(r.stdout.toString()) as { id: string }).id, size1, FILES - 1)
 })
