@@ -18,9 +18,8 @@ const READ_BLOCK = 4 * 1024 * 1024
  * has each block it was read in dropped from the cache once read (posix_fadvise DONTNEED of
  * exactly those pages, blocks being page-aligned). A backup reads each such file once: its pages
  * would only push out others' (restic issue #4465), and taking fresh pages for gigabytes costs
- * the kernel more than reusing the few just freed: corpus B's first save, 3 alternated cold runs
- * each, 5.80-7.82 s (3.5-5.6 s of system time) without, 3.81-5.38 s (1.3-1.6 s) with
- * (doc/performance.md, session 18). A file with any page cached is left alone: it is someone's
+ * the kernel more than reusing the few just freed: corpus B's first save, 4 alternated cold runs
+ * each, median 7.84 s without, 4.17 s with (doc/performance.md, session 18). A file with any page cached is left alone: it is someone's
  * (a database's, say), and dropping its pages is what made restic take its fadvise out
  * (restic issue #666).
  */
