@@ -385,6 +385,7 @@ static napi_value will_need_js(napi_env env, napi_callback_info info) {
   napi_create_int32(env, err, &v);
   return v;
 }
+
 /*
  * anyCached(fd, size): whether any page of the file's first `size` bytes is in the page cache
  * (mincore over a read-only shared mapping, 1 GiB at a time). True when that cannot be told (a
