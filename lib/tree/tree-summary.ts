@@ -107,8 +107,8 @@ export class SummaryDataLost extends TarshiftError {
  * Record where the inline data that a writer would slice (SLICE_MIN bytes or more) of tree
  * object `hex`, read from the savedir, lie in its bytes (inlineAt), as its summary would say:
  * a changed directory's unchanged files become slices of it either way (doc/format.md §5.6),
- * whether the save has the summaries (after an expire the cache starts empty) or none
- * (`--no-cache`, a second walk: see locatingObserver).
+ * whether the save has the summaries (after an expire the cache starts empty) or none (a
+ * second walk after the cache was found wrong).
  */
 function located(hex: string, bytes: Buffer, entries: Entry[]): void {
   let part: Buffer | undefined
@@ -120,7 +120,7 @@ function located(hex: string, bytes: Buffer, entries: Entry[]): void {
   }
 }
 
-/** A TreeObserver for trees read from the savedir without summaries: their inline data located. */
+/** A TreeObserver that locates the inline data of each tree part read (SummaryTreeReader's too). */
 export const locatingObserver: TreeObserver = (hex, kind, data, entries) => {
   if (kind === ObjectKind.Tree && entries !== undefined) located(hex, data, entries)
 }
@@ -143,7 +143,7 @@ export class SummaryTreeReader implements TreeReader, PlaceholderSource {
   constructor(private readonly store: ObjectStore, private readonly cache: SummaryCache) {
     this.observe = (hex, kind, data, entries) => {
       recordSummary(cache, hex, kind, data)
-      if (kind === ObjectKind.Tree && entries !== undefined) located(hex, data, entries)
+      locatingObserver(hex, kind, data, entries)
     }
   }
 
@@ -167,8 +167,7 @@ export class SummaryTreeReader implements TreeReader, PlaceholderSource {
       if (first !== null) return { hash, parts: [], first, bytes: s.length }
     }
     this.stats.objects++
-    const opened = await openTree(this.store, hash, this.observe, p => this.part(p))
-    return opened
+    return openTree(this.store, hash, this.observe, p => this.part(p))
   }
 
   async part(part: Buffer): Promise<Entry[]> {
