@@ -6,7 +6,7 @@
 'use strict'
 const { statfsSync } = require('node:fs')
 
-/** The local file systems of lib/repo/object-durability.ts: ext2/3/4, xfs, btrfs, tmpfs, zfs, f2fs. */
+/** The local file systems of lib/repo/savedir-fs-type.ts (LOCAL_TYPES): ext2/3/4, xfs, btrfs, tmpfs, zfs, f2fs. */
 const LOCAL_TYPES = [0xef53, 0x58465342, 0x9123683e, 0x01021994, 0x2fc12fc1, 0xf2f52010]
 
 /** @param {string[]} args the command's arguments (after its name) @param {NodeJS.ProcessEnv} env */
@@ -26,4 +26,4 @@ function remoteSavedir(args, env) {
   }
 }
 
-module.exports = { remoteSavedir }
+module.exports = { remoteSavedir, LOCAL_TYPES }

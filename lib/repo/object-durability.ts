@@ -2,8 +2,9 @@
 // Whatever the file system, an object's data reaches stable storage no later than its name: a
 // crash (a power cut) may lose the name, never leave it naming an empty or short file that a
 // later save would find, trust and reference.
-import { readFileSync, statSync, statfsSync } from 'node:fs'
-import { UsageError, savedirIoError } from '../errors.js'
+import { readFileSync, statSync } from 'node:fs'
+import { UsageError } from '../errors.js'
+import { EXT_MAGIC, LOCAL_TYPES, TMPFS_MAGIC, savedirFsType } from './savedir-fs-type.js'
 
 /**
  * - `ordered`: ext3/ext4 with ordered (the default) or journalled data, and tmpfs. The
@@ -22,11 +23,6 @@ export type ObjectDurability = 'ordered' | 'writeOut' | 'fsync'
 
 /** The ids the C puts take (native/put-objects.c). */
 export const DURABILITY_ID: Record<ObjectDurability, 0 | 1 | 2> = { ordered: 0, writeOut: 1, fsync: 2 }
-
-const EXT_MAGIC = 0xef53
-const TMPFS_MAGIC = 0x01021994
-/** Local file systems on which one syncfs() makes everything written durable. */
-const SYNCFS_TYPES = new Set([EXT_MAGIC, 0x58465342 /* xfs */, 0x9123683e /* btrfs */, TMPFS_MAGIC, 0x2fc12fc1 /* zfs */, 0xf2f52010 /* f2fs */])
 
 const known = new Map<string, ObjectDurability>()
 
@@ -50,13 +46,8 @@ export function objectDurability(savedir: string): ObjectDurability {
   }
   let d = known.get(savedir)
   if (d === undefined) {
-    let type: number
-    try {
-      type = statfsSync(savedir).type
-    } catch (e) {
-      throw savedirIoError(e, 'statfs', savedir)
-    }
-    if (!SYNCFS_TYPES.has(type)) d = 'fsync'
+    const type = savedirFsType(savedir)
+    if (!LOCAL_TYPES.has(type)) d = 'fsync'
     else if (type === TMPFS_MAGIC) d = 'ordered'
     else if (type === EXT_MAGIC) d = extOrdersData(savedir) ? 'ordered' : 'writeOut'
     else d = 'writeOut'

@@ -9,22 +9,13 @@
 // at a time. Restoring corpus A from a savedir on sshfs, 3 alternated cold runs each: 6.08-6.43 s
 // with the read-ahead, 5.28-5.65 s without it (doc/performance.md, session 18). NFS keeps
 // the pages (close-to-open consistency only checks the attributes).
-import { statfsSync } from 'node:fs'
-
-const FUSE_SUPER_MAGIC = 0x65735546
-
-const known = new Map<string, boolean>()
+import { FUSE_SUPER_MAGIC, savedirFsType } from './savedir-fs-type.js'
 
 /** Whether objects of `savedir` read ahead stay cached for their read (false on FUSE; true when unknown). */
 export function pageCacheKept(savedir: string): boolean {
-  let kept = known.get(savedir)
-  if (kept === undefined) {
-    try {
-      kept = statfsSync(savedir).type !== FUSE_SUPER_MAGIC
-    } catch {
-      kept = true // the store's own calls report a savedir that cannot be reached
-    }
-    known.set(savedir, kept)
+  try {
+    return savedirFsType(savedir) !== FUSE_SUPER_MAGIC
+  } catch {
+    return true // the store's own calls report a savedir that cannot be reached
   }
-  return kept
 }

@@ -4,8 +4,13 @@
 import t from 'tap'
 import { createRequire } from 'node:module'
 import { tmpDirFor } from '../helpers/fixture-tree.js'
+import { LOCAL_TYPES } from '../../lib/repo/savedir-fs-type.js'
 
-const { remoteSavedir } = createRequire(import.meta.url)('../../../bin/remote-savedir.cjs') as { remoteSavedir: (args: string[], env: NodeJS.ProcessEnv) => boolean }
+const { remoteSavedir, LOCAL_TYPES: BIN_LOCAL_TYPES } = createRequire(import.meta.url)('../../../bin/remote-savedir.cjs') as { remoteSavedir: (args: string[], env: NodeJS.ProcessEnv) => boolean; LOCAL_TYPES: number[] }
+
+t.test('the local file systems are those of lib/repo/savedir-fs-type.ts', async t => {
+  t.same([...BIN_LOCAL_TYPES].sort(), [...LOCAL_TYPES].sort(), 'one list, kept in two places (bin/ runs before any module loads)')
+})
 
 t.test('a local savedir, however named, is not remote', async t => {
   const dir = tmpDirFor(t, 'tarshift-remote-')

@@ -18,6 +18,7 @@ import { saveJson, showRun, stableTmpDir, tarshift, type SaveJson } from '../hel
 import { snapshotTree } from '../helpers/tree-snapshot.js'
 import type { SavesetSummary } from '../../lib/repo/saveset.js'
 import { pageCacheKept } from '../../lib/repo/page-cache-kept.js'
+import { FUSE_SUPER_MAGIC } from '../../lib/repo/savedir-fs-type.js'
 import { createRequire } from 'node:module'
 import {
   assertRestoresTo, dataObjects, reachablePerSaveset, restorePipe, runCheck, setSavesetTimes, sleep, tarshiftBackground, tempFiles,
@@ -26,7 +27,6 @@ import {
 
 const { remoteSavedir } = createRequire(import.meta.url)('../../../bin/remote-savedir.cjs') as { remoteSavedir: (args: string[], env: NodeJS.ProcessEnv) => boolean }
 const SCRIPTS = fileURLToPath(new URL('../../../scripts/', import.meta.url))
-const FUSE_SUPER_MAGIC = 0x65735546
 const KiB = 1024
 const MiB = 1024 * KiB
 const DAY = 24 * 3600_000
