@@ -435,6 +435,7 @@ static napi_value drop_cache_js(napi_env env, napi_callback_info info) {
   napi_create_int32(env, err, &v);
   return v;
 }
+
 /*
  * prefetch(paths: Buffer[]): number — hand files to a pool of threads that ask the kernel to
  * read them into its page cache (as willNeed), PREFETCH_THREADS at a time, and return at once

@@ -341,14 +341,14 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
       written = e.data.length
     } else if (e.chunks) {
       for (let i = 0; i < e.chunks.length; i++) {
-        const ref = e.chunks[i] as { length: number }
+        const ref = e.chunks[i] as ChunkRef
         let data: Buffer
         try {
           pump()
           if (i >= job.chunks.length) startFetches(job, true)
           data = ready ?? await (job.chunks[i] as Promise<Buffer>)
           if (data.length !== ref.length) {
-            const hex = (e.chunks[i] as ChunkRef).hash.toString('hex')
+            const hex = ref.hash.toString('hex')
             throw new CorruptObjectError(hex, dataPath(store.savedir, hex), `length ${data.length}, tree says ${ref.length}`)
           }
         } catch (err) {
@@ -363,7 +363,7 @@ export async function writeTarStream(store: ObjectStore, items: AsyncIterable<Wa
           break
         }
         ahead -= ref.length
-        fetchDone(e.chunks[i] as ChunkRef)
+        fetchDone(ref)
         job.chunks[i] = WRITTEN // let the bytes go once written, not when the member ends
         pump()
         await sink.write(data, () => store.releaseChunk(data))

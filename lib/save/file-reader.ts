@@ -19,9 +19,9 @@ const READ_BLOCK = 4 * 1024 * 1024
  * exactly those pages, blocks being page-aligned). A backup reads each such file once: its pages
  * would only push out others' (restic issue #4465), and taking fresh pages for gigabytes costs
  * the kernel more than reusing the few just freed: corpus B's first save, 4 alternated cold runs
- * each, median 7.84 s without, 4.17 s with (doc/performance.md, session 18). A file with any page cached is left alone: it is someone's
- * (a database's, say), and dropping its pages is what made restic take its fadvise out
- * (restic issue #666).
+ * each, median 7.84 s without, 4.17 s with (doc/performance.md, session 18). A file with any
+ * page cached is left alone: it is someone's (a database's, say), and dropping its pages is
+ * what made restic take its fadvise out (restic issue #666).
  */
 const DROP_OVER = 4 * 1024 * 1024
 /** One read buffer, reused: the chunker copies every chunk out of it (no garbage per read). */
