@@ -437,6 +437,31 @@ static napi_value drop_cache_js(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * growPipe(fd, bytes): make the pipe at fd hold up to `bytes` (fcntl F_SETPIPE_SZ), or the
+ * most below that it may (an unprivileged process is held to /proc/sys/fs/pipe-max-size and
+ * its user's pipe pages). The pipe's size after, or -errno (EBADF: not a pipe). A restore
+ * into `tar -x` wrote 64 KiB at a time into the default pipe and waited for tar after each.
+ */
+static napi_value grow_pipe_js(napi_env env, napi_callback_info info) {
+  size_t argc = 2; napi_value argv[2], v;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd = -1, want = 0;
+  int size = -EINVAL;
+  if (argc >= 2 && napi_get_value_int32(env, argv[0], &fd) == napi_ok && fd >= 0 &&
+      napi_get_value_int32(env, argv[1], &want) == napi_ok) {
+    size = fcntl(fd, F_GETPIPE_SZ);
+    if (size < 0) size = -errno;
+    for (int n = want; size >= 0 && n > size; n /= 2) {
+      int r = fcntl(fd, F_SETPIPE_SZ, n);
+      if (r >= 0) { size = r; break; }
+      if (errno != EPERM) break;
+    }
+  }
+  napi_create_int32(env, size, &v);
+  return v;
+}
+
+/*
  * prefetch(paths: Buffer[]): number — hand files to a pool of threads that ask the kernel to
  * read them into its page cache (as willNeed), PREFETCH_THREADS at a time, and return at once
  * (the number of paths queued). On a cold cache one thread waits for one disk read after
@@ -597,6 +622,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"dropCache", 0, drop_cache_js, 0, 0, 0, napi_default, 0},
     {"anyCached", 0, any_cached_js, 0, 0, 0, napi_default, 0},
     {"prefetch", 0, prefetch_js, 0, 0, 0, napi_default, 0},
+    {"growPipe", 0, grow_pipe_js, 0, 0, 0, napi_default, 0},
   };
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
   read_ahead_register(env, exports);

@@ -31,6 +31,11 @@ interface NativeFs {
   willNeed(path: Buffer): number
   /** posix_fadvise(fd, offset, length, DONTNEED): the range's clean pages leave the page cache. 0 or an errno. */
   dropCache(fd: number, offset: number, length: number): number
+  /**
+   * Make the pipe at fd hold up to `bytes` (F_SETPIPE_SZ), or the most below that allowed; the
+   * pipe's size after, or -errno (a descriptor that is not a pipe: -EBADF).
+   */
+  growPipe(fd: number, bytes: number): number
   /** Whether any page of the file's first `size` bytes is in the page cache (mincore); true when that cannot be told. */
   anyCached(fd: number, size: number): boolean
   /**

@@ -1,12 +1,14 @@
 // The restore's output batching: pieces gathered without copies and handed over in vectored
 // writes (writev on a file's descriptor, a corked stream otherwise), the order of bytes kept,
-// backpressure respected.
+// backpressure respected; a pipe made to hold a batch.
 import t from 'tap'
 import { Writable } from 'node:stream'
-import { closeSync, createWriteStream, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { closeSync, constants, createWriteStream, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { constants as osConstants, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { OutputSink } from '../../lib/restore/output-sink.js'
+import { native } from '../../lib/fs/native.js'
 
 function pieces(n: number): Buffer[] {
   const out: Buffer[] = []
@@ -97,4 +99,37 @@ t.test('a piece written with a callback: called once it is handed over, never be
   closeSync(fd)
   t.equal(called, qs.length + 1, 'every callback, an empty piece\'s too')
   t.ok(readFileSync(path).equals(want), 'the file has the bytes as they were when written')
+})
+
+t.test('a pipe: made to hold a batch (as far as the system allows), bytes through in order', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'tarshift-sink-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const fifo = join(dir, 'fifo')
+  execFileSync('mkfifo', [fifo])
+  // Both ends in this process (O_RDWR on a FIFO does not wait for a peer, on Linux).
+  const fd = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK)
+  t.teardown(() => closeSync(fd))
+  const before = native.growPipe(fd, 0)
+  t.equal(before, 64 * 1024, 'a new pipe holds 64 KiB')
+  const max = Number(readFileSync('/proc/sys/fs/pipe-max-size', 'utf8'))
+  const out = createWriteStream('', { fd, autoClose: false })
+  const batch = 1 << 20
+  const sink = new OutputSink(out, batch)
+  t.equal(native.growPipe(fd, 0), Math.max(before, Math.min(batch, max)), 'the pipe holds a batch, or the most allowed')
+  const bytes = Buffer.alloc(200 * 1024)
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 131) & 255
+  await sink.write(bytes.subarray(0, 100))
+  await sink.write(bytes.subarray(100))
+  await sink.end()
+  const got = Buffer.alloc(bytes.length)
+  t.equal(readSync(fd, got), bytes.length, 'the whole batch sits in the pipe: none of it waited for a reader')
+  t.ok(got.equals(bytes), 'the same bytes, in order')
+})
+
+t.test('growPipe: a descriptor that is not a pipe is an error number, not a throw', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'tarshift-sink-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const fd = openSync(join(dir, 'f'), 'w')
+  t.teardown(() => closeSync(fd))
+  t.equal(native.growPipe(fd, 1 << 20), -osConstants.errno.EBADF)
 })
