@@ -6,8 +6,9 @@
 #       copy the current build (bin/, dist/lib, build/Release) to benchmarks/work/ab/NAME
 #   bash benchmarks/ab.sh run A B N [cold|warm] [fresh REPO] -- ARGS...
 #       run `tarshift ARGS` with snapshots A and B in turn, N times each, stdout to /dev/null;
-#       cold: the page cache is dropped before each run (root); fresh REPO: REPO is removed and
-#       created again (tarshift init) before each run, untimed (first saves). Prints each
+#       cold: the page cache is dropped before each run (root); fresh REPO: REPO is moved aside
+#       and created again (tarshift init) before each run, untimed (first saves); what was moved
+#       aside is deleted once every run is done. Prints each
 #       build's times (sorted) and their median.
 #
 # Example (the unchanged save of doc/performance.md, session 9):
@@ -42,7 +43,12 @@ case "${1:-}" in
     declare -A times
     for ((i = 0; i < N; i++)); do
       for s in "$A" "$B"; do
-        if [[ -n $FRESH ]]; then rm -rf "$FRESH" && node "$AB/$s/bin/tarshift" init -r "$FRESH" > /dev/null; fi
+        # Moved aside, deleted at the end: ext4 without a journal passes over inodes freed in the
+        # last minutes when it makes new ones (benchmarks/compare.mjs, discard()).
+        if [[ -n $FRESH ]]; then
+          if [[ -e $FRESH ]]; then mkdir -p "$AB/trash" && mv "$FRESH" "$AB/trash/$$.$i.$s"; fi
+          node "$AB/$s/bin/tarshift" init -r "$FRESH" > /dev/null
+        fi
         if [[ $MODE == cold ]]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
         t0=$(date +%s.%N)
         node "$AB/$s/bin/tarshift" "$@" > /dev/null 2>&1 || echo "$s: run $((i + 1)) exited $?" >&2
@@ -50,6 +56,7 @@ case "${1:-}" in
         times[$s]+="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') "
       done
     done
+    rm -rf "$AB/trash"
     for s in "$A" "$B"; do
       sorted=$(echo "${times[$s]}" | tr ' ' '\n' | grep . | sort -n | xargs printf '%.2f ')
       median=$(echo "$sorted" | tr ' ' '\n' | grep . | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')
