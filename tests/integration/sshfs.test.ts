@@ -108,7 +108,7 @@ t.test('a savedir on sshfs: init, save, incremental, list, restore | tar --diff,
   t.equal(cached, '0', `on sshfs a file read is no longer cached once opened again (fincore: ${cached})`)
   fs.rmSync(probe)
   t.equal(pageCacheKept(mnt), false, 'so the store reads no object ahead there')
-  t.equal(remoteSavedir(['-r', mnt, 'latest'], {}), true, 'and bin/tarshift gives a restore from there 16 threads')
+  t.equal(remoteSavedir(['-r', mnt, 'latest'], {}), true, 'and bin/tarshift gives a save there 32 threads, a restore from there 16')
 
   const env = { TARSHIFT_LOCK_SETTLE_MS: String(SETTLE_MS) }
   const run = (args: string[], want = 0): ReturnType<typeof tarshift> => {
