@@ -35,6 +35,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include <zstd.h>
+
 #include "object-files.h"
 #include "read-ahead.h"
 
@@ -206,6 +208,73 @@ static napi_value crc32_js(napi_env env, napi_callback_info info) {
   for (size_t i = 0; i < len; i++) c = crc_table[(c ^ p[i]) & 0xff] ^ (c >> 8);
   napi_value out;
   napi_create_uint32(env, c ^ 0xffffffffu, &out);
+  return out;
+}
+
+/* The bytes of a Uint8Array argument, or NULL after throwing a TypeError naming `fn`. */
+static const uint8_t *bytes_arg(napi_env env, napi_value v, size_t *len, const char *fn) {
+  void *data = NULL;
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t offset;
+  if (napi_get_typedarray_info(env, v, &type, len, &data, &ab, &offset) != napi_ok || type != napi_uint8_array) {
+    napi_throw_type_error(env, NULL, fn);
+    return NULL;
+  }
+  return data != NULL ? data : (const uint8_t *)"";
+}
+
+/*
+ * zstdFrame(bytes, level): Buffer — one zstd frame of the bytes (it records their length).
+ * zstdUnframe(frame): Buffer — the bytes of one such frame; throws (code TARSHIFT_ZSTD) if it
+ * is not one, or does not record its length. The local cache's summaries are packed with these
+ * (lib/codec/zstd-codec.ts): with libzstd, which this addon links for the store's reads and
+ * writes, a save no longer loads zstd-napi (its own copy of libzstd and six modules: ~10 ms and
+ * ~3.6 MB resident) for a few small frames.
+ */
+static napi_value zstd_error(napi_env env, const char *what) {
+  napi_throw_error(env, "TARSHIFT_ZSTD", what);
+  return NULL;
+}
+
+static napi_value zstd_frame_js(napi_env env, napi_callback_info info) {
+  size_t argc = 2; napi_value argv[2], out;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  size_t len = 0;
+  int32_t level = 3;
+  const uint8_t *src = argc >= 1 ? bytes_arg(env, argv[0], &len, "zstdFrame takes a Uint8Array and a level") : NULL;
+  if (src == NULL || (argc >= 2 && napi_get_value_int32(env, argv[1], &level) != napi_ok)) {
+    if (src != NULL) napi_throw_type_error(env, NULL, "zstdFrame takes a Uint8Array and a level");
+    return NULL;
+  }
+  size_t bound = ZSTD_compressBound(len);
+  void *tmp = malloc(bound ? bound : 1);
+  if (tmp == NULL) return zstd_error(env, "zstdFrame: out of memory");
+  size_t n = ZSTD_compress(tmp, bound, src, len, level);
+  if (ZSTD_isError(n)) {
+    free(tmp);
+    return zstd_error(env, ZSTD_getErrorName(n));
+  }
+  napi_status st = napi_create_buffer_copy(env, n, tmp, NULL, &out);
+  free(tmp);
+  return st == napi_ok ? out : NULL;
+}
+
+static napi_value zstd_unframe_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1], out;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  size_t len = 0;
+  const uint8_t *src = argc >= 1 ? bytes_arg(env, argv[0], &len, "zstdUnframe takes a Uint8Array") : NULL;
+  if (src == NULL) return NULL;
+  unsigned long long size = ZSTD_getFrameContentSize(src, len);
+  if (size == ZSTD_CONTENTSIZE_ERROR) return zstd_error(env, "not a zstd frame");
+  if (size == ZSTD_CONTENTSIZE_UNKNOWN) return zstd_error(env, "the zstd frame does not record its length");
+  if (size > ((unsigned long long)1 << 31)) return zstd_error(env, "the zstd frame is too large");
+  void *dst = NULL;
+  if (napi_create_buffer(env, (size_t)size, &dst, &out) != napi_ok) return NULL;
+  size_t n = ZSTD_decompress(dst, (size_t)size, src, len);
+  if (ZSTD_isError(n)) return zstd_error(env, ZSTD_getErrorName(n));
+  if (n != size) return zstd_error(env, "the zstd frame holds fewer bytes than it records");
   return out;
 }
 
@@ -623,6 +692,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"anyCached", 0, any_cached_js, 0, 0, 0, napi_default, 0},
     {"prefetch", 0, prefetch_js, 0, 0, 0, napi_default, 0},
     {"growPipe", 0, grow_pipe_js, 0, 0, 0, napi_default, 0},
+    {"zstdFrame", 0, zstd_frame_js, 0, 0, 0, napi_default, 0},
+    {"zstdUnframe", 0, zstd_unframe_js, 0, 0, 0, napi_default, 0},
   };
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
   read_ahead_register(env, exports);

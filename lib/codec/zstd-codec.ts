@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
 import type { Codec } from './codec.js'
+import { native } from '../fs/native.js'
 
 const require = createRequire(import.meta.url)
 interface ZstdNapi {
@@ -20,14 +21,17 @@ const napi = (): { zstd: ZstdNapi; binding: ZstdBinding } => (loaded ??= { zstd:
 /** zstd level 3: the default codec (DESIGN.md §2). */
 export const ZSTD_LEVEL = 3
 
-/** One zstd frame of `data` (level 3), at once on this thread: small things, not objects. */
+/**
+ * One zstd frame of `data` (level 3), at once on this thread: small things, not objects. In the
+ * addon (lib/fs/native.ts), which links libzstd: zstd-napi is not loaded for these.
+ */
 export function zstdFrame(data: Uint8Array): Buffer {
-  return napi().zstd.compress(data, { compressionLevel: ZSTD_LEVEL })
+  return native.zstdFrame(data, ZSTD_LEVEL)
 }
 
-/** The bytes of one zstd frame (which records their length); throws if it is not one. */
+/** The bytes of one zstd frame that records their length; throws if it is not one. */
 export function zstdUnframe(frame: Uint8Array): Buffer {
-  return napi().zstd.decompress(frame)
+  return native.zstdUnframe(frame)
 }
 
 let cctx: InstanceType<ZstdBinding['CCtx']> | null = null

@@ -31,6 +31,10 @@ interface NativeFs {
   willNeed(path: Buffer): number
   /** posix_fadvise(fd, offset, length, DONTNEED): the range's clean pages leave the page cache. 0 or an errno. */
   dropCache(fd: number, offset: number, length: number): number
+  /** One zstd frame of the bytes at `level` (libzstd; it records their length). */
+  zstdFrame(bytes: Uint8Array, level: number): Buffer
+  /** The bytes of one zstd frame that records its length; throws (code TARSHIFT_ZSTD) otherwise. */
+  zstdUnframe(frame: Uint8Array): Buffer
   /**
    * Make the pipe at fd hold up to `bytes` (F_SETPIPE_SZ), or the most below that allowed; the
    * pipe's size after, or -errno (a descriptor that is not a pipe: -EBADF).
