@@ -249,7 +249,8 @@ static void drop_later(const char *path, size_t bytes) {
   char *due[DROP_SLOTS];
   unsigned n = 0;
   pthread_mutex_lock(&drop_lock);
-  if (drop_count == DROP_SLOTS) { /* the oldest goes now */
+  /* The oldest go: when the queue is full, and while DROP_LAG bytes or more come after them. */
+  while (drop_count > 0 && (drop_count == DROP_SLOTS || drop_bytes - drop_size[drop_head] + bytes >= DROP_LAG)) {
     due[n++] = drop_path[drop_head];
     drop_bytes -= drop_size[drop_head];
     drop_head = (drop_head + 1) % DROP_SLOTS;
@@ -260,12 +261,6 @@ static void drop_later(const char *path, size_t bytes) {
   drop_size[tail] = bytes;
   drop_count++;
   drop_bytes += bytes;
-  while (drop_count > 1 && drop_bytes - drop_size[drop_head] >= DROP_LAG) {
-    due[n++] = drop_path[drop_head];
-    drop_bytes -= drop_size[drop_head];
-    drop_head = (drop_head + 1) % DROP_SLOTS;
-    drop_count--;
-  }
   pthread_mutex_unlock(&drop_lock);
   for (unsigned i = 0; i < n; i++) {
     int fd = open(due[i], O_RDONLY | O_CLOEXEC | O_NOCTTY);

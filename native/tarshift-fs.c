@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <node_api.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -183,19 +184,30 @@ static napi_value syncfs_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* crc32(bytes): zlib's CRC-32 (ISO-HDLC) of a Buffer or typed array, for the local cache's blocks
+/* The bytes of a Uint8Array argument, or NULL after throwing a TypeError saying `usage`
+ * (a missing argument is undefined: N-API fills argv up to the count asked for). */
+static const uint8_t *bytes_arg(napi_env env, napi_value v, size_t *len, const char *usage) {
+  void *data = NULL;
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t offset;
+  if (napi_get_typedarray_info(env, v, &type, len, &data, &ab, &offset) != napi_ok || type != napi_uint8_array) {
+    napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  return data != NULL ? data : (const uint8_t *)"";
+}
+
+/* crc32(bytes): zlib's CRC-32 (ISO-HDLC) of a Buffer (a Uint8Array), for the local cache's blocks
  * and records (lib/cache). Here, not node:zlib (loaded for nothing else) nor JavaScript (its
  * loop tiered up to TurboFan in a short save: +3.8 MB peak RSS). */
 static uint32_t crc_table[256];
 static napi_value crc32_js(napi_env env, napi_callback_info info) {
   size_t argc = 1; napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  void *data = NULL; size_t len = 0;
-  napi_typedarray_type type; napi_value ab; size_t offset;
-  if (napi_get_typedarray_info(env, argv[0], &type, &len, &data, &ab, &offset) != napi_ok) {
-    napi_throw_type_error(env, NULL, "crc32 takes a Buffer");
-    return NULL;
-  }
+  size_t len = 0;
+  const uint8_t *p = bytes_arg(env, argv[0], &len, "crc32 takes a Buffer");
+  if (p == NULL) return NULL;
   if (crc_table[1] == 0) {
     for (uint32_t n = 0; n < 256; n++) {
       uint32_t c = n;
@@ -203,25 +215,11 @@ static napi_value crc32_js(napi_env env, napi_callback_info info) {
       crc_table[n] = c;
     }
   }
-  const uint8_t *p = data;
   uint32_t c = 0xffffffffu;
   for (size_t i = 0; i < len; i++) c = crc_table[(c ^ p[i]) & 0xff] ^ (c >> 8);
   napi_value out;
   napi_create_uint32(env, c ^ 0xffffffffu, &out);
   return out;
-}
-
-/* The bytes of a Uint8Array argument, or NULL after throwing a TypeError naming `fn`. */
-static const uint8_t *bytes_arg(napi_env env, napi_value v, size_t *len, const char *fn) {
-  void *data = NULL;
-  napi_typedarray_type type;
-  napi_value ab;
-  size_t offset;
-  if (napi_get_typedarray_info(env, v, &type, len, &data, &ab, &offset) != napi_ok || type != napi_uint8_array) {
-    napi_throw_type_error(env, NULL, fn);
-    return NULL;
-  }
-  return data != NULL ? data : (const uint8_t *)"";
 }
 
 /*
@@ -240,11 +238,13 @@ static napi_value zstd_error(napi_env env, const char *what) {
 static napi_value zstd_frame_js(napi_env env, napi_callback_info info) {
   size_t argc = 2; napi_value argv[2], out;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  static const char usage[] = "zstdFrame takes a Uint8Array and a level";
   size_t len = 0;
-  int32_t level = 3;
-  const uint8_t *src = argc >= 1 ? bytes_arg(env, argv[0], &len, "zstdFrame takes a Uint8Array and a level") : NULL;
-  if (src == NULL || (argc >= 2 && napi_get_value_int32(env, argv[1], &level) != napi_ok)) {
-    if (src != NULL) napi_throw_type_error(env, NULL, "zstdFrame takes a Uint8Array and a level");
+  int32_t level = 0;
+  const uint8_t *src = bytes_arg(env, argv[0], &len, usage);
+  if (src == NULL) return NULL;
+  if (napi_get_value_int32(env, argv[1], &level) != napi_ok) {
+    napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
   size_t bound = ZSTD_compressBound(len);
@@ -264,7 +264,7 @@ static napi_value zstd_unframe_js(napi_env env, napi_callback_info info) {
   size_t argc = 1; napi_value argv[1], out;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   size_t len = 0;
-  const uint8_t *src = argc >= 1 ? bytes_arg(env, argv[0], &len, "zstdUnframe takes a Uint8Array") : NULL;
+  const uint8_t *src = bytes_arg(env, argv[0], &len, "zstdUnframe takes a Uint8Array");
   if (src == NULL) return NULL;
   unsigned long long size = ZSTD_getFrameContentSize(src, len);
   if (size == ZSTD_CONTENTSIZE_ERROR) return zstd_error(env, "not a zstd frame");
@@ -456,18 +456,28 @@ static napi_value will_need_js(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * The arguments of a call on an open file: a descriptor (>= 0) and `n` integers (at most 3).
+ * False when one is missing or not a number: the caller answers as it does for a failed hint.
+ */
+static bool fd_args(napi_env env, napi_callback_info info, int32_t *fd, int64_t *nums, size_t n) {
+  size_t argc = 4; napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (napi_get_value_int32(env, argv[0], fd) != napi_ok || *fd < 0) return false;
+  for (size_t i = 0; i < n; i++) if (napi_get_value_int64(env, argv[i + 1], &nums[i]) != napi_ok) return false;
+  return true;
+}
+
+/*
  * anyCached(fd, size): whether any page of the file's first `size` bytes is in the page cache
  * (mincore over a read-only shared mapping, 1 GiB at a time). True when that cannot be told (a
  * file that cannot be mapped): the caller then leaves the cache alone.
  */
 static napi_value any_cached_js(napi_env env, napi_callback_info info) {
-  size_t argc = 2; napi_value argv[2], v;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_value v;
   int32_t fd = -1;
   int64_t size = 0;
   bool any = true;
-  if (argc >= 2 && napi_get_value_int32(env, argv[0], &fd) == napi_ok && fd >= 0 &&
-      napi_get_value_int64(env, argv[1], &size) == napi_ok && size > 0) {
+  if (fd_args(env, info, &fd, &size, 1) && size > 0) {
     const long page = sysconf(_SC_PAGESIZE);
     const int64_t window = (int64_t)1 << 30;
     unsigned char *vec = malloc((size_t)(window / page) + 1);
@@ -492,15 +502,12 @@ static napi_value any_cached_js(napi_env env, napi_callback_info info) {
  * 0 or an errno; a hint, never an error.
  */
 static napi_value drop_cache_js(napi_env env, napi_callback_info info) {
-  size_t argc = 3; napi_value argv[3], v;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_value v;
   int32_t fd = -1;
-  int64_t off = 0, len = 0;
+  int64_t range[2] = {0, 0}; /* offset, length */
   int err = EINVAL;
-  if (argc >= 3 && napi_get_value_int32(env, argv[0], &fd) == napi_ok && fd >= 0 &&
-      napi_get_value_int64(env, argv[1], &off) == napi_ok && off >= 0 &&
-      napi_get_value_int64(env, argv[2], &len) == napi_ok && len >= 0)
-    err = posix_fadvise(fd, off, len, POSIX_FADV_DONTNEED);
+  if (fd_args(env, info, &fd, range, 2) && range[0] >= 0 && range[1] >= 0)
+    err = posix_fadvise(fd, range[0], range[1], POSIX_FADV_DONTNEED);
   napi_create_int32(env, err, &v);
   return v;
 }
@@ -512,15 +519,14 @@ static napi_value drop_cache_js(napi_env env, napi_callback_info info) {
  * into `tar -x` wrote 64 KiB at a time into the default pipe and waited for tar after each.
  */
 static napi_value grow_pipe_js(napi_env env, napi_callback_info info) {
-  size_t argc = 2; napi_value argv[2], v;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  int32_t fd = -1, want = 0;
+  napi_value v;
+  int32_t fd = -1;
+  int64_t want = 0;
   int size = -EINVAL;
-  if (argc >= 2 && napi_get_value_int32(env, argv[0], &fd) == napi_ok && fd >= 0 &&
-      napi_get_value_int32(env, argv[1], &want) == napi_ok) {
+  if (fd_args(env, info, &fd, &want, 1)) {
     size = fcntl(fd, F_GETPIPE_SZ);
     if (size < 0) size = -errno;
-    for (int n = want; size >= 0 && n > size; n /= 2) {
+    for (int n = want > INT_MAX ? INT_MAX : (int)want; size >= 0 && n > size; n /= 2) {
       int r = fcntl(fd, F_SETPIPE_SZ, n);
       if (r >= 0) { size = r; break; }
       if (errno != EPERM) break;

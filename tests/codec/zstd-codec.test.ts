@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { zstdFrame, zstdUnframe } from '../../lib/codec/zstd-codec.js'
+import { native } from '../../lib/fs/native.js'
 import { buildTree, seededBytes, tmpDirFor } from '../helpers/fixture-tree.js'
 import { TARSHIFT_BIN, initSavedirAt } from '../helpers/cli.js'
 
@@ -40,6 +41,9 @@ t.test('what is not a whole frame is refused with TARSHIFT_ZSTD', async t => {
   bad[0] = (bad[0] as number) ^ 0xff
   t.throws(() => zstdUnframe(bad), { code: 'TARSHIFT_ZSTD' }, 'its magic number changed')
   t.throws(() => zstdUnframe('frame' as unknown as Uint8Array), TypeError)
+  const bare = native as unknown as { zstdFrame(...a: unknown[]): Buffer; zstdUnframe(...a: unknown[]): Buffer }
+  t.throws(() => bare.zstdUnframe(), TypeError, 'no argument: a TypeError, not undefined')
+  t.throws(() => bare.zstdFrame(Buffer.from('x')), TypeError, 'no level: a TypeError')
 })
 
 t.test('a save (its cache\'s summaries packed, then read) loads no zstd-napi', async t => {
