@@ -1,5 +1,5 @@
 // Whether the savedir a command line names is on a file system that is not a local disk's
-// (NFS, sshfs and other FUSE, CIFS...): bin/tarshift gives a restore from there more threads.
+// (NFS, sshfs and other FUSE, CIFS...): bin/tarshift gives a save there and a restore from there more threads.
 // Run before any module of the CLI is loaded, so the savedir is found here as the CLI will find
 // it: -r DIR, --savedir DIR or --savedir=DIR, else $TARSHIFT_SAVEDIR. False when it cannot be
 // found or reached: only a performance setting depends on it.
