@@ -68,20 +68,48 @@ function binHeaderLength(n: number): number {
  * where its digest lies in the summary, and the real lengths (the entries' sizes) of those
  * before it. Null when the summary does not decode so.
  */
-function realOffsets(body: Buffer, entries: readonly Entry[]): number[] | null {
+function realOffsets(body: Buffer, sizes: readonly number[]): number[] | null {
   const digests = digestRanges(body, SUMMARY_DATA_OVER)
-  if (digests === null) return null
+  if (digests === null || digests.length !== sizes.length) return null
   const out: number[] = []
   let shift = 0
-  let k = 0
-  for (const e of entries) {
-    if (!isPlaceholderShaped(e)) continue
-    const r = digests[k++]
-    if (r === undefined) return null
-    out.push(r[0] + shift + binHeaderLength(e.size))
-    shift += binHeaderLength(e.size) + e.size - (r[2] - r[0])
+  for (let k = 0; k < sizes.length; k++) {
+    const r = digests[k] as [number, number, number]
+    const size = sizes[k] as number
+    out.push(r[0] + shift + binHeaderLength(size))
+    shift += binHeaderLength(size) + size - (r[2] - r[0])
   }
-  return k === digests.length ? out : null
+  return out
+}
+
+/**
+ * Where the placeholders of one summary have their real data, found when first asked: only a
+ * directory that changed writes a tree with slices of the old one (tree-writer.ts), and an
+ * unchanged save of /usr/share spent ~80 ms of its main thread's ~1 s finding them all
+ * (a second pass over each summary: digestRanges).
+ */
+class SummaryOffsets {
+  private offsets: number[] | null | undefined
+  constructor(private readonly part: Buffer, private body: Buffer | null, private sizes: number[] | null) {}
+
+  /** The k-th placeholder's offset; a summary that does not locate its data is data lost. */
+  at(k: number): number {
+    if (this.offsets === undefined) {
+      this.offsets = realOffsets(this.body as Buffer, this.sizes as number[])
+      this.body = this.sizes = null
+    }
+    const o = this.offsets?.[k]
+    if (o === undefined) throw new SummaryDataLost(this.part, 'its summary does not locate its inline data')
+    return o
+  }
+}
+
+/** A summary's placeholder: where its real data is, the offset found when first asked. */
+class SummaryPlaceholder implements PlaceholderOrigin {
+  constructor(readonly part: Buffer, readonly index: number, readonly name: Buffer, private readonly where: SummaryOffsets, private readonly k: number, readonly source: PlaceholderSource) {}
+  get offset(): number {
+    return this.where.at(this.k)
+  }
 }
 
 /** An entry decoded from a summary whose data is a digest standing for longer data. */
@@ -189,13 +217,12 @@ export class SummaryTreeReader implements TreeReader, PlaceholderSource {
     const body = s.subarray(1)
     const entries = decodeTreeFast(body)
     if (entries === null) return null
-    const offsets = realOffsets(body, entries)
-    if (offsets === null) return null
     this.stats.summaries++
-    let k = 0
+    const sizes: number[] = []
+    const where = new SummaryOffsets(part, body, sizes)
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i] as Entry
-      if (isPlaceholderShaped(e)) placeholder(e.data as Buffer, { part, index: i, name: e.name, offset: offsets[k++] as number, source: this })
+      if (isPlaceholderShaped(e)) placeholder(e.data as Buffer, new SummaryPlaceholder(part, i, e.name, where, sizes.push(e.size) - 1, this))
     }
     return entries
   }
