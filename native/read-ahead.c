@@ -22,6 +22,14 @@
  * entry itself, as it would have without the reader, reporting what goes wrong. The reader
  * fills at most READER_AHEAD windows, and `heldMiB`, ahead of the main thread.
  *
+ * On a cold cache the walk waits on the disk for each directory block and inode block, one
+ * read at a time. Once the kernel has counted blocks read for the walk thread (getrusage:
+ * directory and inode blocks count), the walk hands the
+ * directories it is about to go down into to WARMERS more threads (the warmers), which list
+ * them and lstat their names too, side by side, so that the walk finds them cached: the disk
+ * serves several reads at once (a cold `find -ls` of /usr/share: 0.84 s alone, 0.48 s as four).
+ * They only read; a warm walk never starts them working.
+ *
  * Exclude patterns are matched with fnmatch(3), flags 0 (a `*` or `?` also matches `/`, a
  * leading `.` is not special, `\` escapes), in the C locale (one character a byte: names are
  * bytes), against the full path and against the name: GNU tar's --exclude. The save's own walk
@@ -39,6 +47,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -183,6 +192,10 @@ typedef struct window {
  */
 #define PRE_SLOTS (5 + LSTAT_SLOTS)
 
+/* Warming (see the top): threads, and the directories queued at most (more are left to the walk). */
+#define WARMERS 2
+#define WARM_QUEUE 1024
+
 typedef struct {
   pthread_mutex_t lock;
   pthread_cond_t go;      /* the thread waits here: roots, progress, the end */
@@ -212,6 +225,14 @@ typedef struct {
   int held_windows;
   /* the thread's own counts (read by the thread only, except under the lock for reports) */
   double seen, bytes;
+  /* warming: directories for the warmers (a ring of WARM_QUEUE paths), whether the walk found
+   * the cache cold (the walk thread's own) */
+  pthread_cond_t warm;
+  char *warm_q[WARM_QUEUE];
+  size_t warm_head, warm_tail;
+  bool cold;
+  double warmed;          /* directories the warmers listed */
+  long inblock_at_start;  /* the walk thread's blocks read when it started */
 } ra_t;
 
 static void window_free(window_t *w) {
@@ -228,6 +249,8 @@ static void ra_free(ra_t *ra) {
   for (size_t i = ra->roots_head; i < ra->nroots; i++) free(ra->roots[i]);
   free(ra->roots); free(ra->rootlens);
   excludes_free(ra->ex);
+  for (size_t i = ra->warm_head; i != ra->warm_tail; i = (i + 1) % WARM_QUEUE) free(ra->warm_q[i]);
+  pthread_cond_destroy(&ra->warm);
   pthread_mutex_destroy(&ra->lock);
   pthread_cond_destroy(&ra->go);
   pthread_cond_destroy(&ra->ready);
@@ -428,6 +451,72 @@ static void share_window(ra_t *ra, const char *dir, size_t dirlen, size_t w, siz
   ra_emit(ra, win);
 }
 
+/* Whether this thread had blocks read from a disk (the kernel counts a thread's reads,
+ * directory and inode blocks too) since the walk began: the cache is cold. */
+static bool went_to_disk(ra_t *ra) {
+  struct rusage ru;
+  return getrusage(RUSAGE_THREAD, &ru) == 0 && ru.ru_inblock > ra->inblock_at_start;
+}
+
+/* Queue the directories of a window (the walk goes down into them next) for the warmers. */
+static void warm_ahead(ra_t *ra, const window_work_t *ww, uint32_t kept, dev_t dev) {
+  bool queued = false;
+  pthread_mutex_lock(&ra->lock);
+  for (uint32_t k = 0; k < kept && !ra->stop; k++) {
+    const double *o = ww->stats + (size_t)k * LSTAT_SLOTS;
+    if (o[0] != 0 || ((mode_t)o[1] & S_IFMT) != S_IFDIR || (ra->one_fs && ww->devs[k] != dev)) continue;
+    size_t next = (ra->warm_tail + 1) % WARM_QUEUE;
+    if (next == ra->warm_head) break; /* full: the walk lists the rest on its own */
+    char *p = strdup(ww->paths[k]);
+    if (p == NULL) break;
+    ra->warm_q[ra->warm_tail] = p;
+    ra->warm_tail = next;
+    queued = true;
+  }
+  if (queued) pthread_cond_broadcast(&ra->warm);
+  pthread_mutex_unlock(&ra->lock);
+}
+
+/* List a directory and lstat its names, for the kernel's caches only. */
+static void warm_dir(const char *dir) {
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = fd < 0 ? NULL : fdopendir(fd);
+  if (d == NULL) {
+    if (fd >= 0) close(fd);
+    return;
+  }
+  struct dirent *e;
+  struct stat st;
+  while ((e = readdir(d)) != NULL) {
+    const char *nm = e->d_name;
+    if (nm[0] == '.' && (nm[1] == 0 || (nm[1] == '.' && nm[2] == 0))) continue;
+    (void)fstatat(dirfd(d), nm, &st, AT_SYMLINK_NOFOLLOW);
+  }
+  closedir(d);
+}
+
+static void *warmer_thread(void *arg) {
+  ra_t *ra = arg;
+  pthread_setname_np(pthread_self(), "ts-warm");
+  pthread_mutex_lock(&ra->lock);
+  for (;;) {
+    while (!ra->stop && ra->warm_head == ra->warm_tail) pthread_cond_wait(&ra->warm, &ra->lock);
+    if (ra->stop) break;
+    char *dir = ra->warm_q[ra->warm_head];
+    ra->warm_head = (ra->warm_head + 1) % WARM_QUEUE;
+    pthread_mutex_unlock(&ra->lock);
+    warm_dir(dir);
+    free(dir);
+    pthread_mutex_lock(&ra->lock);
+    ra->warmed++;
+  }
+  bool freed;
+  ra_unref_locked(ra, &freed);
+  pthread_mutex_unlock(&ra->lock);
+  if (freed) ra_free(ra);
+  return NULL;
+}
+
 /* Lists, sorts and walks one directory; false once the save is over. */
 static bool walk(ra_t *ra, const char *dir, size_t dirlen, dev_t dev) {
   size_t n = 0;
@@ -469,6 +558,8 @@ static bool walk(ra_t *ra, const char *dir, size_t dirlen, dev_t dev) {
       kept++;
     }
     if (dfd >= 0) close(dfd);
+    if (!ra->cold) ra->cold = went_to_disk(ra);
+    if (ra->cold) warm_ahead(ra, ww, kept, dev);
     if (ra->share) share_window(ra, dir, dirlen, w, end, n, ww, kept);
     ra->seen += (double)(end - w - kept);
     for (uint32_t k = 0; k < kept && go; k++) {
@@ -709,6 +800,8 @@ static void *reader_thread(void *arg) {
 static void *ra_thread(void *arg) {
   ra_t *ra = arg;
   pthread_setname_np(pthread_self(), "ts-walk"); /* named for probes (thread-cpu.mjs) */
+  struct rusage ru;
+  ra->inblock_at_start = getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_inblock : 0;
   for (;;) {
     pthread_mutex_lock(&ra->lock);
     while (!ra->stop && ra->roots_head == ra->nroots) {
@@ -735,6 +828,7 @@ static void *ra_thread(void *arg) {
   ra->idle = true;
   pthread_cond_broadcast(&ra->ready);
   pthread_cond_broadcast(&ra->fill);
+  pthread_cond_broadcast(&ra->warm);
   ra_unref_locked(ra, &freed);
   pthread_mutex_unlock(&ra->lock);
   if (freed) ra_free(ra);
@@ -760,6 +854,7 @@ static void ra_close(ra_handle_t *h) {
   pthread_cond_broadcast(&ra->go);
   pthread_cond_broadcast(&ra->ready);
   pthread_cond_broadcast(&ra->fill);
+  pthread_cond_broadcast(&ra->warm);
   ra_unref_locked(ra, &freed);
   pthread_mutex_unlock(&ra->lock);
   if (freed) ra_free(ra);
@@ -822,6 +917,7 @@ static napi_value ra_start_js(napi_env env, napi_callback_info info) {
   pthread_cond_init(&ra->go, NULL);
   pthread_cond_init(&ra->ready, NULL);
   pthread_cond_init(&ra->fill, NULL);
+  pthread_cond_init(&ra->warm, NULL);
   ra->refs = ra->preread ? 3 : 2;
   pthread_t th;
   pthread_attr_t a;
@@ -839,6 +935,22 @@ static napi_value ra_start_js(napi_env env, napi_callback_info info) {
       ra->preread = false;
       ra->refs--;
       pthread_mutex_unlock(&ra->lock);
+    }
+  }
+  if (r == 0) {
+    /* Warmers hold a reference each; one that cannot start is not missed (the walk's queue
+     * then waits for the others, or for nobody, and is freed with the rest). */
+    pthread_attr_setstacksize(&a, 256 * 1024);
+    for (int i = 0; i < WARMERS; i++) {
+      pthread_mutex_lock(&ra->lock);
+      ra->refs++;
+      pthread_mutex_unlock(&ra->lock);
+      if (pthread_create(&th, &a, warmer_thread, ra) != 0) {
+        pthread_mutex_lock(&ra->lock);
+        ra->refs--;
+        pthread_mutex_unlock(&ra->lock);
+        break;
+      }
     }
   }
   pthread_attr_destroy(&a);
@@ -1015,6 +1127,21 @@ static napi_value ra_take_js(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/* readAheadWarmed(h): the directories the warmers have listed so far (tests, measurements). */
+static napi_value ra_warmed_js(napi_env env, napi_callback_info info) {
+  napi_value argv[1], v;
+  ra_handle_t *h = handle_args(env, info, 1, argv);
+  if (h == NULL) return NULL;
+  double n = 0;
+  if (h->ra != NULL) {
+    pthread_mutex_lock(&h->ra->lock);
+    n = h->ra->warmed;
+    pthread_mutex_unlock(&h->ra->lock);
+  }
+  napi_create_double(env, n, &v);
+  return v;
+}
+
 /* readAheadClose(h): the save is over; the thread ends at its next step. */
 static napi_value ra_close_js(napi_env env, napi_callback_info info) {
   napi_value argv[1];
@@ -1033,6 +1160,7 @@ void read_ahead_register(napi_env env, napi_value exports) {
     {"readAheadProgress", 0, ra_progress_js, 0, 0, 0, napi_default, 0},
     {"readAheadTake", 0, ra_take_js, 0, 0, 0, napi_default, 0},
     {"readAheadClose", 0, ra_close_js, 0, 0, 0, napi_default, 0},
+    {"readAheadWarmed", 0, ra_warmed_js, 0, 0, 0, napi_default, 0},
   };
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
 }

@@ -97,6 +97,8 @@ interface NativeFs {
   /** The next window or report, null if none came within waitMs, 'end' if none will come. */
   readAheadTake(handle: unknown, waitMs: number, entries: number): unknown
   readAheadClose(handle: unknown): void
+  /** Directories the read-ahead's warmers have listed (on a cold cache; none on a warm one). */
+  readAheadWarmed(handle: unknown): number
 }
 
 const require = createRequire(import.meta.url)
