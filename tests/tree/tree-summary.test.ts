@@ -6,6 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { newSavedir } from '../helpers/cli.js'
 import { withStore } from '../helpers/saved-tree.js'
+import type { ObjectStore } from '../../lib/repo/object-store.js'
 import { tmpDirFor } from '../helpers/fixture-tree.js'
 import { EntryType, type Entry } from '../../lib/tree/entry.js'
 import { SLICE_MIN, TreeWriter, writeTree } from '../../lib/tree/tree-writer.js'
@@ -33,6 +34,25 @@ class MapCache implements SummaryCache {
   recordSummary(hex: string, summary: Buffer): void {
     this.map.set(hex, summary)
   }
+}
+
+/** `list` written as a tree, its summaries kept in a cache of their own. */
+async function withSummaries(store: ObjectStore, list: Entry[]): Promise<{ hash: Buffer; cache: MapCache }> {
+  const cache = new MapCache()
+  const hash = await writeTree(store, list, (hex, kind, data) => recordSummary(cache, hex, kind, data))
+  await store.flush()
+  return { hash, cache }
+}
+
+/** What a tree writer given `list` throws (null: nothing). */
+async function writeFails(store: ObjectStore, list: Entry[]): Promise<unknown> {
+  const w = new TreeWriter(store)
+  try {
+    for (const e of list) await w.add(e)
+  } catch (e) {
+    return e
+  }
+  return null
 }
 
 /** Files with inline data of many lengths around the cut, a hardlinked one, chunks, a dir, xattrs. */
@@ -180,19 +200,9 @@ t.test('a damaged summary is taken as missing: the tree is read from the savedir
 t.test('a placeholder whose tree is gone: SummaryDataLost, never empty data', async t => {
   const savedir = newSavedir(t)
   await withStore(savedir, async store => {
-    const list = entries(30, 2)
-    const cache = new MapCache()
-    const hash = await writeTree(store, list, (hex, kind, data) => recordSummary(cache, hex, kind, data))
-    await store.flush()
+    const { hash, cache } = await withSummaries(store, entries(30, 2))
     fs.rmSync(dataPath(savedir, hash.toString('hex')))
-    const got = (await new SummaryTreeReader(store, cache).open(hash)).first
-    const w = new TreeWriter(store)
-    let thrown: unknown = null
-    try {
-      for (const e of got) await w.add(e)
-    } catch (e) {
-      thrown = e
-    }
+    const thrown = await writeFails(store, (await new SummaryTreeReader(store, cache).open(hash)).first)
     t.ok(thrown instanceof SummaryDataLost, `SummaryDataLost (${String(thrown)})`)
   })
 })
@@ -201,9 +211,7 @@ t.test('where a placeholder\'s data lies is found only when a writer asks; a sum
   const savedir = newSavedir(t)
   await withStore(savedir, async store => {
     const list = entries(30, 5)
-    const cache = new MapCache()
-    const hash = await writeTree(store, list, (hex, kind, data) => recordSummary(cache, hex, kind, data))
-    await store.flush()
+    const { hash, cache } = await withSummaries(store, list)
     // The same summary with the size after the data in every entry: it decodes to the same
     // entries, but the digests can no longer be told by the sizes before them (digestRanges).
     const hex = hash.toString('hex')
@@ -215,13 +223,7 @@ t.test('where a placeholder\'s data lies is found only when a writer asks; a sum
     const got = (await reader.open(hash)).first
     t.same(reader.stats, { summaries: 1, objects: 0, dataFetches: 0 }, 'opened from its summary: nothing asked where the data lies')
     t.ok(sameEntries(got, list), 'and it compares equal to the tree, placeholders and all')
-    const w = new TreeWriter(store)
-    let thrown: unknown = null
-    try {
-      for (const e of got) await w.add(e)
-    } catch (e) {
-      thrown = e
-    }
+    const thrown = await writeFails(store, got)
     t.ok(thrown instanceof SummaryDataLost, `a writer slicing its data: SummaryDataLost (${String(thrown)}), the save starts over without summaries`)
   })
 })
