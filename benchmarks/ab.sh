@@ -5,7 +5,8 @@
 #   bash benchmarks/ab.sh snap NAME
 #       copy the current build (bin/, dist/lib, build/Release) to benchmarks/work/ab/NAME
 #   bash benchmarks/ab.sh run A B N [cold|warm] [fresh REPO] -- ARGS...
-#       run `tarshift ARGS` with snapshots A and B in turn, N times each, stdout to /dev/null;
+#       run `tarshift ARGS` with snapshots A and B in turn, N times each, stdout to /dev/null
+#       (bin/tarshift run itself, as make bench runs it: its interpreter line's V8 flags count);
 #       cold: the page cache is dropped before each run (root); fresh REPO: REPO is moved aside
 #       and created again (tarshift init) before each run, untimed (first saves); what was moved
 #       aside is deleted once every run is done. Prints each
@@ -51,7 +52,7 @@ case "${1:-}" in
         fi
         if [[ $MODE == cold ]]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
         t0=$(date +%s.%N)
-        node "$AB/$s/bin/tarshift" "$@" > /dev/null 2>&1 || echo "$s: run $((i + 1)) exited $?" >&2
+        "$AB/$s/bin/tarshift" "$@" > /dev/null 2>&1 || echo "$s: run $((i + 1)) exited $?" >&2
         t1=$(date +%s.%N)
         times[$s]+="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') "
       done
