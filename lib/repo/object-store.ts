@@ -127,6 +127,8 @@ export class ObjectStore {
   // unchanged save of /usr/share posted a message of a few claims at nearly every turn.
   private readonly claimed = new TurnBatch<string>(hashes => this.checkClaims(hashes), CLAIM_BATCH, Infinity, false)
   private claimChecks: Array<Promise<string[]>> = []
+  /** The last hash claimed (claimFresh). */
+  private lastClaimed: string | null = null
   private readonly deferred = new Set<Promise<void>>()
   private deferredFailure: unknown = null
   private deferredBytes = 0
@@ -179,9 +181,13 @@ export class ObjectStore {
    */
   claimFresh(hash: string): boolean {
     if (!this.trustCache) return false
+    // The files of a directory written with slices all reference the same tree part, one
+    // after another: claimed once, checked once.
+    if (hash === this.lastClaimed) return true
     const t = this.cache?.touchedAt(hash)
     if (t === undefined || Date.now() - t > this.refreshMs / 2) return false
     this.claimed.add(hash)
+    this.lastClaimed = hash
     return true
   }
 
@@ -210,6 +216,7 @@ export class ObjectStore {
   /** From now on every object is checked (and touched when stale) before it is referenced. */
   distrustCache(): void {
     this.trustCache = false
+    this.lastClaimed = null
   }
 
   /** Tell the cache the last-use time an object has now (never in a dry run: nothing was touched). */

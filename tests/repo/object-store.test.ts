@@ -466,6 +466,38 @@ t.test('a fan-out directory that cannot be read fails the claims check as a save
   }
 })
 
+t.test('an object claimed many times in a row (the files of a directory with slices) is looked up and checked once', async t => {
+  const dir = join(tmpDirFor(t), 'sd')
+  initSavedir(dir)
+  const put = new ObjectStore(dir, readConfig(dir), { workers: 1 })
+  let part: string
+  let other: string
+  try {
+    part = (await put.put(Buffer.from('a tree part'), ObjectKind.Data)).hash
+    other = (await put.put(Buffer.from('another'), ObjectKind.Data)).hash
+    await put.flush()
+  } finally {
+    await put.close()
+  }
+  execFileSync('rm', [dataPath(dir, part)])
+  const asked: string[] = []
+  const cache = { touchedAt: (h: string): number => { asked.push(h); return Date.now() }, record: (): void => undefined }
+  const store = new ObjectStore(dir, readConfig(dir), { workers: 1, cache })
+  try {
+    let taken = 0
+    for (let i = 0; i < 500; i++) if (store.claimFresh(part)) taken++
+    t.equal(taken, 500, 'taken on the cache\'s word 500 times')
+    t.equal(store.claimFresh(other), true)
+    t.equal(store.claimFresh(part), true)
+    t.same(asked, [part, other, part], 'the cache asked once for each run of the same object')
+    t.same(await store.missingClaimed(), [part, part], 'the missing one reported, once a run')
+    store.distrustCache()
+    t.equal(store.claimFresh(other), false, 'once the cache is distrusted, nothing is taken on its word, the last claim neither')
+  } finally {
+    await store.close()
+  }
+})
+
 t.test('objects taken on the cache\'s word are checked: by listing where many share a directory, by stat elsewhere', async t => {
   const dir = join(tmpDirFor(t), 'sd')
   initSavedir(dir)
