@@ -24,11 +24,11 @@
  *
  * On a cold cache the walk waits on the disk for each directory block and inode block, one
  * read at a time. Once the kernel has counted blocks read for the walk thread (getrusage:
- * directory and inode blocks count), the walk hands the
- * directories it is about to go down into to WARMERS more threads (the warmers), which list
- * them and lstat their names too, side by side, so that the walk finds them cached: the disk
- * serves several reads at once (a cold `find -ls` of /usr/share: 0.84 s alone, 0.48 s as four).
- * They only read; a warm walk never starts them working.
+ * directory and inode blocks count, and the reads its WILLNEED advice starts), the walk hands
+ * the directories it is about to go down into to WARMERS more threads (the warmers), which
+ * list them and lstat their names too, side by side, so that the walk finds them cached: the
+ * disk serves several reads at once (a cold `find -ls` of /usr/share: 0.84 s alone, 0.48 s as
+ * four). They only read what the walk reads after them; a warm walk never starts them working.
  *
  * Exclude patterns are matched with fnmatch(3), flags 0 (a `*` or `?` also matches `/`, a
  * leading `.` is not special, `\` escapes), in the C locale (one character a byte: names are
