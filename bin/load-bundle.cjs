@@ -36,21 +36,24 @@ function cacheFile(bundle, kind) {
  */
 function loadBundle(bundle, kind) {
   const bytes = fs.readFileSync(bundle)
-  const crc = zlib.crc32(bytes)
+  // zlib.crc32 came with Node 20.15: before it, no cache is used (nor written).
+  const crc = typeof zlib.crc32 === 'function' ? zlib.crc32(bytes) : null
   const file = cacheFile(bundle, kind)
   let cachedData
   let status = 'none'
-  try {
-    const c = fs.readFileSync(file)
-    const data = c.subarray(HEADER)
-    if (c.length <= HEADER || c.readUInt32LE(0) !== crc || c.readUInt32LE(4) !== bytes.length) status = 'stale'
-    else if (zlib.crc32(data) !== c.readUInt32LE(8)) status = 'damaged'
-    else cachedData = data
-  } catch {
-    // no cache: compile
+  if (crc !== null) {
+    try {
+      const c = fs.readFileSync(file)
+      const data = c.subarray(HEADER)
+      if (c.length <= HEADER || c.readUInt32LE(0) !== crc || c.readUInt32LE(4) !== bytes.length) status = 'stale'
+      else if (zlib.crc32(data) !== c.readUInt32LE(8)) status = 'damaged'
+      else cachedData = data
+    } catch {
+      // no cache: compile
+    }
   }
   const script = new vm.Script(Module.wrap(bytes.toString('utf8')), { filename: bundle, cachedData })
-  if (process.env.TARSHIFT_CODE_CACHE === 'write') {
+  if (process.env.TARSHIFT_CODE_CACHE === 'write' && crc !== null) {
     process.on('exit', () => {
       // The memory trimming sets --expose-gc to get V8's gc() (lib/fs/memory-trim.ts), and a
       // flag set changes the hash V8 writes into the cache.
