@@ -48,7 +48,7 @@ case "${1:-}" in
         # last minutes when it makes new ones (benchmarks/compare.mjs, discard()).
         if [[ -n $FRESH ]]; then
           if [[ -e $FRESH ]]; then mkdir -p "$AB/trash" && mv "$FRESH" "$AB/trash/$$.$i.$s"; fi
-          node "$AB/$s/bin/tarshift" init -r "$FRESH" > /dev/null
+          "$AB/$s/bin/tarshift" init -r "$FRESH" > /dev/null
         fi
         if [[ $MODE == cold ]]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
         t0=$(date +%s.%N)

@@ -199,8 +199,9 @@ static const uint8_t *bytes_arg(napi_env env, napi_value v, size_t *len, const c
 }
 
 /* crc32(bytes): zlib's CRC-32 (ISO-HDLC) of a Buffer (a Uint8Array), for the local cache's blocks
- * and records (lib/cache). Here, not node:zlib (loaded for nothing else) nor JavaScript (its
- * loop tiered up to TurboFan in a short save: +3.8 MB peak RSS). */
+ * and records (lib/cache). Here, not node:zlib's crc32 (only from Node 20.15; bin/load-bundle.cjs
+ * uses it where there, for the code cache alone) nor JavaScript (its loop tiered up to TurboFan
+ * in a short save: +3.8 MB peak RSS). */
 static uint32_t crc_table[256];
 static napi_value crc32_js(napi_env env, napi_callback_info info) {
   size_t argc = 1; napi_value argv[1];

@@ -6,11 +6,13 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { createRequire } from 'node:module'
 import { tmpDirFor } from '../helpers/fixture-tree.js'
 import { newSavedir, TARSHIFT_BIN } from '../helpers/cli.js'
 
 const LOADER = fileURLToPath(new URL('../../../bin/load-bundle.cjs', import.meta.url))
 const BUNDLE = fileURLToPath(new URL('../../../dist/lib/bundle/main.cjs', import.meta.url))
+const { cacheFile } = createRequire(import.meta.url)(LOADER) as { cacheFile: (bundle: string, kind: string) => string }
 
 /** Loads `bundle` through the loader in a child node (with `flags`); its stdout and stderr. */
 function load(bundle: string, mode: 'write' | 'report', flags: string[] = []): { out: string; err: string } {
@@ -26,7 +28,7 @@ t.test('a cache is used with its own bundle only, and under its own flags', asyn
   fs.writeFileSync(bundle, source)
   t.same(load(bundle, 'report'), { out: '6766', err: 'tarshift: code cache none\n' }, 'no cache: compiled, the same answer')
   t.equal(load(bundle, 'write').out, '6766', 'the cache written at exit')
-  const cache = fs.readFileSync(`${bundle}.k.cache`)
+  const cache = fs.readFileSync(cacheFile(bundle, 'k'))
   t.equal(cache.readUInt32LE(4), Buffer.byteLength(source), 'its header has the bundle\'s length')
   t.same(load(bundle, 'report'), { out: '6766', err: 'tarshift: code cache used\n' }, 'then used')
 
@@ -40,14 +42,14 @@ t.test('a cache is used with its own bundle only, and under its own flags', asyn
   const damaged = Buffer.from(cache)
   const mid = 12 + Math.floor((damaged.length - 12) / 2)
   damaged[mid] = (damaged[mid] as number) ^ 0xff
-  fs.writeFileSync(`${bundle}.k.cache`, damaged)
+  fs.writeFileSync(cacheFile(bundle, 'k'), damaged)
   t.same(load(bundle, 'report'), { out: '6766', err: 'tarshift: code cache damaged\n' }, 'a byte changed in the cache: not used')
-  fs.writeFileSync(`${bundle}.k.cache`, cache.subarray(0, cache.length - 1))
+  fs.writeFileSync(cacheFile(bundle, 'k'), cache.subarray(0, cache.length - 1))
   t.same(load(bundle, 'report'), { out: '6766', err: 'tarshift: code cache damaged\n' }, 'a cache cut short: not used')
 })
 
 t.test('the build made caches that tarshift uses: save and every other command', async t => {
-  for (const kind of ['save', 'other']) t.ok(fs.existsSync(`${BUNDLE}.${kind}.cache`), `${kind}: a cache next to the bundle`)
+  for (const kind of ['save', 'other']) t.ok(fs.existsSync(cacheFile(BUNDLE, kind)), `${kind}: a cache next to the bundle`)
   const savedir = newSavedir(t)
   const src = path.join(tmpDirFor(t), 'src')
   fs.mkdirSync(src)
