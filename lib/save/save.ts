@@ -414,7 +414,8 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
     let xattrs: Array<[Buffer, Buffer]>
     try {
       xattrs = reusableXattrs(st, refs) ?? pre?.xattrs(k) ?? xattrsOf(path)
-    } catch {
+    } catch (e) {
+      if (!isSystemError(e, 'ENOENT')) throw e
       reporter.warn(path, 'ENOENT', 'vanished before it could be saved')
       return
     }
@@ -443,7 +444,9 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
           entry.target = reusableTarget(st, refs) ?? pre?.target(k) ?? readlinkSync(reach(path), { encoding: 'buffer' })
         } catch (e) {
           if (!isSystemError(e)) throw e
-          reporter.warn(path, e.code ?? '', 'symlink vanished before it could be read')
+          // Gone (ENOENT), or its target not to be read (EACCES for another user's
+          // /proc/PID/cwd, EPERM from an sftp server, EINVAL: replaced by another type).
+          reporter.warn(path, e.code ?? '', e.code === 'ENOENT' || e.code === 'ENOTDIR' ? 'symlink vanished before it could be read' : `cannot read symlink: ${e.message}; not saved`)
           return
         }
       }

@@ -1,5 +1,5 @@
 // Problems with source files are warnings, never crashes (DESIGN.md §7, §8): a listed path
-// that is not there, an unreadable file and directory, a file that keeps changing while it is
+// that is not there, an unreadable file, directory and symlink, a file that keeps changing while it is
 // read. Each gives one warning line naming the path on stderr and exit code 1; the saveset is
 // still complete (finish set), counts its warnings, and `list --warnings ID` shows them later.
 import t, { type Test } from 'tap'
@@ -140,5 +140,29 @@ t.test('a file that keeps changing while read: a warning naming it', async t => 
     t.ok(e && e.size >= 48 * 1024 * 1024, 'with at least its size before the save')
     t.equal(e?.racy, true, 'marked racy: it is read again next time')
     t.equal(items.find(i => i.rel.toString() === 'calm.txt')?.entry.data?.toString(), 'calm\n', 'the other file is saved')
+  })
+})
+
+t.test('a symlink whose target cannot be read (saving as nobody): a warning that says so, not "vanished"', async t => {
+  if (process.getuid?.() !== 0) return t.fail('needs root: runs as nobody to be denied a symlink of /proc')
+  // /proc/PID/cwd of a root process: lstat answers anyone, readlink only its owner (EACCES).
+  const denied = `/proc/${process.pid}/cwd`
+  const base = tmpDirFor(t, 'tarshift-warn-')
+  fs.chmodSync(base, 0o755)
+  const own = { uid: NOBODY, gid: NOBODY }
+  const src = path.join(base, 'src')
+  buildTree(src, { type: 'dir', ...own, children: { 'link': { type: 'symlink', target: 'readable target' } } })
+  const savedir = newSavedir(t)
+  fs.chmodSync(path.dirname(savedir), 0o755)
+  for (const p of [savedir, ...fs.readdirSync(savedir, { recursive: true }).map(n => path.join(savedir, String(n)))]) fs.lchownSync(p, NOBODY, NOBODY)
+  const list = Buffer.from([src, path.join(src, 'link'), denied].join('\n') + '\n')
+  const r = tarshift(['save', '-r', savedir, '--subset', 'w', '--progress', 'none', '--json', '--files-from', '-'], { input: list, uid: NOBODY, gid: NOBODY })
+  const id = expectWarnedSave(t, savedir, r, [{ path: denied, why: /cannot read symlink.*\(EACCES\)$/ }])
+  t.notMatch(r.stderr, /vanished/, 'nothing is said to have vanished')
+  await withStore(savedir, async store => {
+    const items = await savedSubtree(store, summaryOf(savedir, id).root as string, src)
+    t.equal(items.find(i => i.rel.toString() === 'link')?.entry.target?.toString(), 'readable target', 'the readable symlink is saved')
+    const procDir = await savedSubtree(store, summaryOf(savedir, id).root as string, path.dirname(denied))
+    t.same(procDir.map(i => i.rel.toString()), [''], 'the denied symlink is not saved; its directory is')
   })
 })
