@@ -46,6 +46,13 @@ export interface TreeParts {
   max: number
   /** A part may end after an entry whose name's FNV-1a hash has these bits all 0. */
   mask: number
+  /**
+   * Bytes each entry counts for beyond its encoding, in `min` and `max` (absent in savedirs
+   * made before session 21: `defaultEntryWeight`). What a part costs a reader is its entries
+   * decoded, not its bytes: a directory of files kept as slices (~120 bytes an entry) made
+   * parts of 3,000 entries, whose decoded objects outlived the young generation.
+   */
+  entryWeight?: number
 }
 
 /**
@@ -54,13 +61,19 @@ export interface TreeParts {
  * less of its directory's tree, and cost first saves and restores more objects
  * (doc/performance.md, "Tree parts").
  */
-export function defaultTreeParts(chunkerMax: number): TreeParts {
-  return { min: Math.floor(chunkerMax / 4), max: chunkerMax, mask: 0x3f }
+export function defaultTreeParts(chunkerMax: number): Required<TreeParts> {
+  return { min: Math.floor(chunkerMax / 4), max: chunkerMax, mask: 0x3f, entryWeight: defaultEntryWeight(chunkerMax) }
+}
+
+/** Each entry counts as this many bytes more: a part holds at most 2,048 entries (1 KiB by default). */
+export function defaultEntryWeight(max: number): number {
+  return Math.floor(max / 2048)
 }
 
 /** The split rule a savedir's trees are written with. */
-export function treePartsOf(config: RepoConfig): TreeParts {
-  return config.treeParts ?? defaultTreeParts(config.chunker.max)
+export function treePartsOf(config: RepoConfig): Required<TreeParts> {
+  const p = config.treeParts ?? defaultTreeParts(config.chunker.max)
+  return { min: p.min, max: p.max, mask: p.mask, entryWeight: p.entryWeight ?? defaultEntryWeight(p.max) }
 }
 
 function notASavedir(dir: string, why?: string): TarshiftError {
@@ -98,7 +111,8 @@ export function readConfig(savedir: string): RepoConfig {
   }
   const tp = c.treeParts
   if (tp !== undefined && !(Number.isInteger(tp.min) && Number.isInteger(tp.max) && Number.isInteger(tp.mask) &&
-      tp.min >= 0 && tp.max >= 1024 && tp.min <= tp.max && tp.mask >= 0 && tp.mask <= 0xffff)) {
+      tp.min >= 0 && tp.max >= 1024 && tp.min <= tp.max && tp.mask >= 0 && tp.mask <= 0xffff &&
+      (tp.entryWeight === undefined || (Number.isInteger(tp.entryWeight) && tp.entryWeight >= 0 && tp.entryWeight <= tp.max)))) {
     throw new TarshiftError('TARSHIFT_BAD_CONFIG', `savedir ${savedir}: ${CONFIG_FILE} has an invalid treeParts`, { path: savedir })
   }
   setFanoutDigits(savedir, fanoutDigitsOfVersion(c.version))

@@ -4,6 +4,9 @@
 // listed by a tree index (doc/format.md, "Trees"). Where a part ends depends only on the
 // entries up to that point (a content-defined rule, and the size limit), so parts can be
 // written as soon as they are complete: the result is the same as splitting the whole list.
+// Sizes count each entry `entryWeight` bytes more than its encoding (config.ts, TreeParts):
+// what a reader holds of a part is its entries decoded, so parts of tiny entries are bounded
+// by their number too.
 //
 // A directory that cannot exceed the maximum (the bound of its entries' encoded lengths is
 // under it: nearly all) is held as entry objects and encoded once at the end, or not at all
@@ -56,6 +59,7 @@ export class TreeWriter {
   private readonly max: number
   private readonly min: number
   private readonly mask: number
+  private readonly weight: number
   /** Phase one: the entries as given, with the sum of their entryLengthBound. */
   private objects: Entry[] | null = []
   private bound = 16
@@ -83,6 +87,7 @@ export class TreeWriter {
     this.max = rule.max
     this.min = rule.min
     this.mask = rule.mask
+    this.weight = rule.entryWeight
     this.slices = slicesAllowed(store.config)
   }
 
@@ -107,7 +112,7 @@ export class TreeWriter {
     const e = real === entry ? entry : await real
     if (this.objects) {
       this.objects.push(e)
-      this.bound += entryLengthBound(e)
+      this.bound += entryLengthBound(e) + this.weight
       if (this.bound <= this.max) return
       const held = this.objects
       this.objects = null
@@ -216,18 +221,19 @@ export class TreeWriter {
 
   /** Whether the whole encoding is over the maximum: the tree is then written in parts. */
   private splitting(): boolean {
-    return treeHeaderLength(this.count) + this.bytes > this.max
+    return treeHeaderLength(this.count) + this.bytes + this.weight * this.count > this.max
   }
 
   private async addEncoded(e: Entry): Promise<void> {
     // A copy: encodeEntry's result is a view of the encoder's working buffer.
     const b = Buffer.from(encodeEntry(e))
-    if (this.current.length > 0 && this.currentBytes + b.length > this.max - 64) await this.closePart()
+    const weight = this.weight
+    if (this.current.length > 0 && this.currentBytes + weight * this.current.length + b.length + weight > this.max - 64) await this.closePart()
     this.current.push(b)
     this.currentBytes += b.length
     this.count++
     this.bytes += b.length
-    if (splitHere(e.name, this.currentBytes, this.min, this.mask)) await this.closePart()
+    if (splitHere(e.name, this.currentBytes + weight * this.current.length, this.min, this.mask)) await this.closePart()
     if (this.closed.length > 0 && this.splitting()) {
       const closed = this.closed
       this.closed = []

@@ -47,7 +47,13 @@ t.test('prefetch: the native threads bring many files into the page cache; the c
   t.equal(files.reduce((n, f) => n + residentBytes(f), 0), 0, 'evicted first')
   const paths = [...files, path.join(dir, 'missing'), path.join(dir, 'link')].map(f => Buffer.from(f))
   t.equal(native.prefetch(paths), paths.length, 'every path queued (a missing one too)')
-  t.ok(await until(() => files.every(f => residentBytes(f) >= 256 * 1024)), 'every file is cached')
+  // Each file seen whole in the page cache once: this machine's proactive reclaim (DAMON
+  // pageout) may take a file out again before the last one is in.
+  const seen = new Set<string>()
+  t.ok(await until(() => {
+    for (const f of files) if (residentBytes(f) >= 256 * 1024) seen.add(f)
+    return seen.size === files.length
+  }), 'every file is cached')
   await new Promise(r => setTimeout(r, 200))
   t.equal(residentBytes(path.join(dir, 'target')), 0, 'a symlink is not followed')
 })

@@ -124,11 +124,14 @@ t.test('tree parts: new savedirs record their split rule; a broken one is refuse
   const base = tmpDirFor(t, 'tarshift-init-')
   const savedir = initSavedirAt(path.join(base, 'sd'))
   const configPath = path.join(savedir, 'tarshift.json')
-  const config = JSON.parse(fs.readFileSync(configPath, 'utf8')) as { treeParts?: { min: number; max: number; mask: number } }
-  t.same(config.treeParts, { min: 524288, max: 2097152, mask: 63 }, 'parts of 512 KiB to 2 MiB (the largest chunk), a split point every 64 names')
-  config.treeParts = { min: 4096, max: 1000, mask: 15 }
-  fs.writeFileSync(configPath, JSON.stringify(config, null, 2) + '\n')
-  const r = tarshift(['list', '-r', savedir])
-  t.equal(r.status, 2, `exit 2 (${showRun(r)})`)
-  t.match(stderrLines(r)[0] ?? '', /invalid treeParts/, 'says what is wrong')
+  const config = JSON.parse(fs.readFileSync(configPath, 'utf8')) as { treeParts?: { min: number; max: number; mask: number; entryWeight?: number } }
+  t.same(config.treeParts, { min: 524288, max: 2097152, mask: 63, entryWeight: 1024 },
+    'parts of 512 KiB to 2 MiB (the largest chunk), a split point every 64 names, each entry counting 1 KiB more')
+  for (const broken of [{ min: 4096, max: 1000, mask: 15 }, { min: 4096, max: 8192, mask: 15, entryWeight: -1 }, { min: 4096, max: 8192, mask: 15, entryWeight: 8193 }]) {
+    config.treeParts = broken
+    fs.writeFileSync(configPath, JSON.stringify(config, null, 2) + '\n')
+    const r = tarshift(['list', '-r', savedir])
+    t.equal(r.status, 2, `${JSON.stringify(broken)}: exit 2 (${showRun(r)})`)
+    t.match(stderrLines(r)[0] ?? '', /invalid treeParts/, 'says what is wrong')
+  }
 })

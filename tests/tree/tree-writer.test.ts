@@ -50,9 +50,9 @@ function entry(i: number, extra = 0): Entry {
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
 /** doc/format.md §5.5, written from the document: the object names of the whole list's tree. */
-function expected(entries: Entry[], { min, max, mask }: TreeParts): { hash: string; parts: string[] } {
+function expected(entries: Entry[], { min, max, mask, entryWeight }: Required<TreeParts>): { hash: string; parts: string[] } {
   const whole = encodeTree(entries)
-  if (whole.length <= max) return { hash: sha(whole), parts: [] }
+  if (whole.length + entryWeight * entries.length <= max) return { hash: sha(whole), parts: [] }
   const fnv = (b: Buffer): number => {
     let h = 0x811c9dc5
     for (const x of b) h = Math.imul(h ^ x, 0x01000193) >>> 0
@@ -62,7 +62,7 @@ function expected(entries: Entry[], { min, max, mask }: TreeParts): { hash: stri
   let start = 0
   let bytes = 0
   entries.forEach((e, i) => {
-    const size = encodeEntry(e).length
+    const size = encodeEntry(e).length + entryWeight
     if (i > start && bytes + size > max - 64) {
       parts.push(entries.slice(start, i))
       start = i
@@ -88,16 +88,26 @@ t.test('treeFromEncodedEntries is encodeTree, at every array header size', async
 })
 
 const custom: TreeParts = { min: 16 * 1024, max: 128 * 1024, mask: 0x0f }
-for (const kind of ['default', 'none in the config', 'custom'] as const) {
+const kinds: Record<string, { parts: TreeParts | undefined | 'init'; rule: Required<TreeParts> }> = {
+  // 64 KiB average chunks: parts of 64-256 KiB with mask 0x3f, each entry counting 128 bytes
+  // more (a part holds at most 2,048 entries), from the config or, without treeParts there,
+  // from the chunker's maximum.
+  default: { parts: 'init', rule: { min: 64 * 1024, max: 256 * 1024, mask: 0x3f, entryWeight: 128 } },
+  'none in the config': { parts: undefined, rule: { min: 64 * 1024, max: 256 * 1024, mask: 0x3f, entryWeight: 128 } },
+  // Another rule written into the config; one from before entryWeight (its default then).
+  custom: { parts: { ...custom, entryWeight: 300 }, rule: { ...custom, entryWeight: 300 } },
+  'custom without entryWeight': { parts: custom, rule: { ...custom, entryWeight: 64 } },
+  // Entries counted by their bytes alone: the rule before session 21.
+  'entryWeight 0': { parts: { ...custom, entryWeight: 0 }, rule: { ...custom, entryWeight: 0 } },
+}
+for (const [kind, { parts, rule: want }] of Object.entries(kinds)) {
   t.test(`streamed trees equal the split rule applied to the whole list (${kind})`, async t => {
-    // 64 KiB average chunks: parts of 64-256 KiB with mask 0x3f, from the config or, without
-    // treeParts there, from the chunker's maximum; or another rule written into the config.
     // A few thousand entries make parts.
     const args = ['--chunk-size', '64K']
-    const savedir = kind === 'default' ? newSavedir(t, args) : savedirWithParts(t, args, kind === 'custom' ? custom : undefined)
+    const savedir = parts === 'init' ? newSavedir(t, args) : savedirWithParts(t, args, parts)
     await withStore(savedir, async store => {
       const rule = treePartsOf(store.config)
-      t.same(rule, kind === 'custom' ? custom : { min: 64 * 1024, max: 256 * 1024, mask: 0x3f }, 'the rule of the savedir')
+      t.same(rule, want, 'the rule of the savedir')
       const max = rule.max
       for (const n of [0, 1, 100, 2000, 2300, 3000, 12_000]) {
         const entries = Array.from({ length: n }, (_, i) => entry(i))
@@ -113,6 +123,12 @@ for (const kind of ['default', 'none in the config', 'custom'] as const) {
         t.same(got.parts.map(p => p.toString('hex')), want.parts, `${n} entries: the same parts (${want.parts.length})`)
         t.ok(held <= max, `${n} entries: held at most the maximum encoded (${held})`)
         t.equal(w.length, n)
+        if (rule.entryWeight > 0 && got.parts.length > 0) {
+          // Entries of ~70 bytes: parts are bounded by their count of entries, not their bytes.
+          await store.flush()
+          const most = Math.max(...await Promise.all(got.parts.map(async p => (await readTree(store, p)).length)))
+          t.ok(most <= max / rule.entryWeight, `${n} entries: at most max / entryWeight entries a part (${most})`)
+        }
       }
       await store.flush()
       // What was written reads back as the list.
