@@ -4,6 +4,7 @@
 // keeps nanoseconds, and tar -p sets directory times after filling them), symlink targets,
 // device numbers, fifos, binary xattrs, odd names, long paths and hardlink groups.
 // `tar --diff` against the live tree finds nothing, then finds a file changed after the save.
+// `tar -b 2048` (1 MiB records) extracts and compares the same.
 // --format gnu keeps names of any length and kind, whole-second mtimes, no xattrs (and says so).
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
@@ -74,6 +75,20 @@ t.test('pax stream piped into tar -xp restores the tree exactly', async t => {
   t.ok(Buffer.byteLength(path.join(fx.base, P.long)) > 300, 'the long path is over 300 bytes')
   t.equal(node(P.long).type, 'file', '> 300-byte path')
   t.same(hardlinkGroups(snap), [[...P.trio], [...P.pair]], 'hardlink groups share an inode')
+})
+
+t.test('tar -b 2048 (1 MiB records, as doc/restore.md advises for large files) restores the tree exactly too', async t => {
+  const out = path.join(fx.dir, 'out-b2048')
+  fs.mkdirSync(out)
+  const r = await restoreToTar(['-r', fx.savedir, 'latest'], ['-b', '2048', ...EXTRACT, '-C', out])
+  t.equal(r.restore.status, 0, `restore exits 0; stderr: ${r.restore.stderr}`)
+  t.equal(r.tar.status, 0, `tar exits 0; stderr: ${r.tar.stderr}`)
+  t.same(unexpectedTarWarnings(r.tar.stderr), [], 'tar prints no warnings but the known ones')
+  assertSameTree(t, fx.src, path.join(out, fx.base), { labels: ['source', 'restored'] })
+  const pipeline = `set -o pipefail; ${TARSHIFT_SH} restore -r ${shQuote(fx.savedir)} latest ${shQuote(fx.src)} | tar -b 2048 --diff -f - -C /`
+  const diff = spawnSync('bash', ['-c', pipeline], { env: TAR_ENV, encoding: 'utf8' })
+  t.equal(diff.status, 0, `tar -b 2048 --diff: exit 0; stdout: ${diff.stdout}; stderr: ${diff.stderr}`)
+  t.equal(diff.stdout, '', 'no differences reported')
 })
 
 t.test('member names: saved paths without the leading /, directories with a trailing /', async t => {
