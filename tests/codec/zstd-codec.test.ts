@@ -31,6 +31,34 @@ t.test('round trips, and the frames are zstd-napi\'s both ways', async t => {
   t.ok(zstdFrame(inputs[2]![1]).length < 1000, 'text shrinks')
 })
 
+t.test('contexts are kept between calls: each call takes its own level; worker threads have their own', async t => {
+  // Compressible, not trivially: words drawn from a seeded stream.
+  const seed = seededBytes(40_000, 9)
+  const text = Buffer.from(Array.from(seed, b => `w${b % 97}`).join(' '))
+  const one = native.zstdFrame(text, 1)
+  const high = native.zstdFrame(text, 19)
+  t.ok(high.length < one.length, `level 19 packs tighter than level 1 (${high.length} < ${one.length}), after a level-1 call`)
+  t.ok(native.zstdFrame(text, 1).equals(one), 'the same level again: the same frame')
+  for (const f of [one, high, zstdFrame(text)]) t.ok(zstdUnframe(f).equals(text), 'each unframes to the bytes')
+  t.throws(() => zstdUnframe(Buffer.from('not a frame at all')), { code: 'TARSHIFT_ZSTD' })
+  t.ok(zstdUnframe(one).equals(text), 'a refused frame leaves the context usable')
+  const { Worker } = await import('node:worker_threads')
+  const nativeUrl = new URL('../../lib/fs/native.js', import.meta.url).href
+  for (let i = 0; i < 3; i++) {
+    const w = new Worker(`
+      import('${nativeUrl}').then(({ native }) => {
+        const { parentPort, workerData } = require('node:worker_threads')
+        const data = Buffer.from(workerData)
+        const frame = native.zstdFrame(data, 3)
+        parentPort.postMessage(native.zstdUnframe(frame).equals(data) && native.zstdUnframe(frame).equals(data))
+      })`, { eval: true, workerData: text })
+    const ok = await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject) })
+    await new Promise(resolve => w.once('exit', resolve))
+    t.equal(ok, true, `worker ${i}: round trip, then its contexts freed as it ends`)
+  }
+  t.ok(zstdUnframe(native.zstdFrame(text, 3)).equals(text), 'the main thread\'s contexts still serve')
+})
+
 t.test('what is not a whole frame is refused with TARSHIFT_ZSTD', async t => {
   const frame = zstdFrame(Buffer.from('tarshift summary '.repeat(5000)))
   t.throws(() => zstdUnframe(Buffer.from('not a frame at all')), { code: 'TARSHIFT_ZSTD' })
