@@ -23,21 +23,17 @@ function outputFailed(e: { code?: string; message: string }): TarshiftError {
 }
 
 /**
- * The descriptor behind `out` when writes to it may be made directly and synchronously: a
- * regular file or a character device that is not a terminal (/dev/null). Pipes, sockets and
- * terminals go through the stream: Node may have made them non-blocking. A pipe is made to
- * hold `pipeBytes` (a batch) where the system allows: Node writes into a pipe on Linux
- * synchronously, so with the default 64 KiB the restore stopped 16 times a batch until the
- * reader had taken the last piece (a restore of 2 GB of large files into `tar -x`, cold:
- * 7.6-8.1 s with 64 KiB, 5.9-6.6 s with 1 MiB; doc/performance.md, session 19).
+ * The descriptor behind `out`, unless it is a terminal or there is none: whether writes may be
+ * made on it directly and synchronously (a regular file, or a character device such as
+ * /dev/null), and whether it is a pipe. Pipes, sockets and terminals go through the stream:
+ * Node may have made them non-blocking.
  */
-function directFd(out: Writable, pipeBytes: number): number | null {
+function outputDescriptor(out: Writable): { fd: number; direct: boolean; pipe: boolean } | null {
   const fd = (out as Writable & { fd?: unknown }).fd
   if (typeof fd !== 'number' || isatty(fd)) return null
   try {
     const st = fstatSync(fd)
-    if (st.isFIFO()) native.growPipe(fd, pipeBytes)
-    return st.isFile() || st.isCharacterDevice() ? fd : null
+    return { fd, direct: st.isFile() || st.isCharacterDevice(), pipe: st.isFIFO() }
   } catch {
     return null // not a usable descriptor: the stream will say what is wrong
   }
@@ -53,7 +49,13 @@ export class OutputSink {
   bytes = 0
 
   constructor(private readonly out: Writable, private readonly batch = 1 << 20) {
-    this.fd = directFd(out, batch)
+    const o = outputDescriptor(out)
+    // A pipe is made to hold a batch where the system allows: Node writes into a pipe on Linux
+    // synchronously, so with the default 64 KiB the restore stopped 16 times a batch until the
+    // reader had taken the last piece (a restore of 2 GB of large files into `tar -x`, cold:
+    // 7.6-8.1 s with 64 KiB, 5.9-6.6 s with 1 MiB; doc/performance.md, session 19).
+    if (o?.pipe) native.growPipe(o.fd, batch)
+    this.fd = o?.direct ? o.fd : null
     out.on('error', (e: Error & { code?: string }) => {
       this.failed = outputFailed(e)
     })
