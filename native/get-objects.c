@@ -180,6 +180,7 @@ static void get_one(get_job_t *j, uint32_t i, char *path, size_t dirlen0, uint8_
 static void get_execute(napi_env env, void *data) {
   (void)env;
   get_job_t *j = data;
+  batch_this_thread();
   size_t dirlen0;
   char *path = object_path_buffer(j->dir, j->digits, &dirlen0);
   if (!path) { j->job_err = ENOMEM; return; }

@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <sched.h>
+#include <sys/syscall.h>
 
 #include "object-files.h"
 #include "read-ahead.h"
@@ -149,4 +151,12 @@ napi_value queue_promise_work(napi_env env, const char *name, napi_async_execute
     return NULL;
   }
   return promise;
+}
+
+void batch_this_thread(void) {
+  static __thread bool done;
+  if (done) return;
+  done = true;
+  struct sched_param sp = { .sched_priority = 0 };
+  (void)sched_setscheduler((pid_t)syscall(SYS_gettid), SCHED_BATCH, &sp);
 }

@@ -394,6 +394,7 @@ static void put_one(put_job_t *j, result_t *r, const uint8_t *data, size_t len, 
 static void put_execute(napi_env env, void *data) {
   (void)env;
   put_job_t *j = data;
+  batch_this_thread();
   size_t dirlen0;
   char *path = object_path_buffer(j->dir, j->digits, &dirlen0);
   if (!path) { j->job_err = ENOMEM; return; }

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { initSavedir } from '../../lib/repo/init.js'
 import { readConfig } from '../../lib/repo/config.js'
@@ -236,6 +237,24 @@ t.test('more calls than may run at once: all complete, each with its own results
   t.same(results.map(r => r.hash), inputs.map(b => sha256hex(b)))
   t.ok(results.every(r => r.isNew))
   t.equal(await puts.sync(), inputs.length)
+})
+
+t.test('the pool threads that put and get are SCHED_BATCH (waking them does not preempt the JavaScript thread); it is not', async t => {
+  const dir = newSavedir(t)
+  const child = (mode: string, ...hashes: string[]): { before: { main: number; batch: number }; after: { main: number; batch: number } } => {
+    const r = spawnSync(process.execPath, [new URL('./thread-policy-child.js', import.meta.url).pathname, dir, mode, ...hashes], { encoding: 'utf8', env: { ...process.env, UV_THREADPOOL_SIZE: '4' } })
+    if (r.status !== 0) throw new Error(`child ${mode}: ${r.stderr}`)
+    return JSON.parse(r.stdout)
+  }
+  const put = child('put')
+  t.same(put.before, { main: 0, batch: 0 }, 'before: every thread SCHED_OTHER')
+  t.equal(put.after.main, 0, 'after the puts: the JavaScript thread is still SCHED_OTHER')
+  t.ok(put.after.batch >= 1 && put.after.batch <= 4, `after the puts: the pool threads that worked are SCHED_BATCH (${put.after.batch})`)
+  const hashes = Array.from({ length: 16 }, (_, i) => sha256hex(Buffer.alloc(200_000, `object ${i}`)))
+  const get = child('get', ...hashes)
+  t.same(get.before, { main: 0, batch: 0 }, 'a process that only gets: before, none')
+  t.equal(get.after.main, 0, 'after the gets: the JavaScript thread is SCHED_OTHER')
+  t.ok(get.after.batch >= 1 && get.after.batch <= 4, `after the gets: the pool threads that read are SCHED_BATCH (${get.after.batch})`)
 })
 
 t.test('putObjects checks its arguments', async t => {
