@@ -443,10 +443,12 @@ export async function save(opts: SaveOptions): Promise<SaveResult> {
         try {
           entry.target = reusableTarget(st, refs) ?? pre?.target(k) ?? readlinkSync(reach(path), { encoding: 'buffer' })
         } catch (e) {
-          if (!isSystemError(e)) throw e
-          // Gone (ENOENT), or its target not to be read (EACCES for another user's
-          // /proc/PID/cwd, EPERM from an sftp server, EINVAL: replaced by another type).
-          reporter.warn(path, e.code ?? '', e.code === 'ENOENT' || e.code === 'ENOTDIR' ? 'symlink vanished before it could be read' : `cannot read symlink: ${e.message}; not saved`)
+          // Gone (as file-reader.ts tells a vanished file), or its target not to be read (EACCES
+          // for another user's /proc/PID/cwd, EPERM from an sftp server, EINVAL: replaced by
+          // another type).
+          if (isSystemError(e, 'ENOENT', 'ENOTDIR')) reporter.warn(path, e.code ?? '', 'symlink vanished before it could be read')
+          else if (isSystemError(e)) reporter.warn(path, e.code ?? '', `cannot read symlink: ${e.message}; not saved`)
+          else throw e
           return
         }
       }
